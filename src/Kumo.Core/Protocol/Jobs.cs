@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Kumo.Crypto;
+using Kumo.Jobs;
+using Kumo.Leases;
+
+namespace Kumo.Protocol;
+
+/// <summary>Signed by the tenant (<see cref="Signing.MessageTypes.JobSubmit"/>). <see cref="Spec"/> is the normalized JSON spec.</summary>
+public sealed record JobSubmission(JsonElement Spec);
+
+/// <summary>Signed by the tenant (<see cref="Signing.MessageTypes.JobCancel"/>).</summary>
+public sealed record JobCancellation(string JobId);
+
+/// <summary>The hub's answer to a submission.</summary>
+public sealed record JobAccepted(string JobId, JobState State);
+
+/// <summary>A job as the API shows it.</summary>
+public sealed record JobView(
+    string Id,
+    string Name,
+    AccountId Tenant,
+    JobState State,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    JsonElement Spec,
+    IReadOnlyList<LeaseView> Leases,
+    IReadOnlyList<OutputFile> Outputs,
+    JobFailure? Failure,
+    IReadOnlyList<JobEvent> Events);
+
+/// <summary>Why a job did not succeed.</summary>
+public sealed record JobFailure(CloseReason Reason, FaultParty Party, string Detail);
+
+/// <summary>A step in a job's life, with the hub's time, for timelines and latency breakdowns.</summary>
+public sealed record JobEvent(DateTimeOffset At, string Kind, string Detail);
+
+/// <summary>A file a job produced, by content id.</summary>
+public sealed record OutputFile(string Path, string Cid, long Size);
+
+/// <summary>What a lease holds on its provider.</summary>
+public sealed record Allocation(int CpuMillicores, long MemoryBytes, long DiskBytes, IReadOnlyList<string> GpuUuids);
+
+/// <summary>A lease as the API shows it.</summary>
+public sealed record LeaseView(
+    string Id,
+    string JobId,
+    AccountId ProviderId,
+    string ProviderName,
+    LeaseState State,
+    Allocation Allocation,
+    long PricePerHourMicros,
+    bool SimulatedGpus,
+    DateTimeOffset OfferedAt,
+    DateTimeOffset? AcceptedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FirstLogAt,
+    DateTimeOffset? ClosedAt,
+    CloseReason CloseReason,
+    FaultParty? ClosedBy,
+    string? CloseDetail,
+    int? ExitCode);
+
+/// <summary>One line of a job's output. <see cref="Seq"/> increases by one per line within a job.</summary>
+public sealed record LogEntry(long Seq, string LeaseId, LogStream Stream, DateTimeOffset Timestamp, string Text);
+
+public enum LogStream
+{
+    Stdout,
+    Stderr,
+    /// <summary>Lines from the agent or hub about the job (fetching inputs, uploading outputs).</summary>
+    System,
+}
