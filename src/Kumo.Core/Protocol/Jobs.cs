@@ -37,8 +37,8 @@ public sealed record JobEvent(DateTimeOffset At, string Kind, string Detail);
 /// <summary>A file a job produced, by content id.</summary>
 public sealed record OutputFile(string Path, string Cid, long Size);
 
-/// <summary>What a lease holds on its provider.</summary>
-public sealed record Allocation(int CpuMillicores, long MemoryBytes, long DiskBytes, IReadOnlyList<string> GpuUuids);
+/// <summary>What a lease holds on its provider. <see cref="GpuModel"/> is the model actually allocated (never the requested pattern).</summary>
+public sealed record Allocation(int CpuMillicores, long MemoryBytes, long DiskBytes, IReadOnlyList<string> GpuUuids, string? GpuModel);
 
 /// <summary>A lease as the API shows it.</summary>
 public sealed record LeaseView(

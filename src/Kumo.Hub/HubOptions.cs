@@ -1,0 +1,38 @@
+namespace Kumo.Hub;
+
+/// <summary>How a hub runs. Defaults suit a small network; devnets shorten the timeouts.</summary>
+public sealed record HubOptions
+{
+    /// <summary>Directory holding the database (hub.db) and the content store.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Kestrel listen address(es), e.g. "http://127.0.0.1:7070".</summary>
+    public string Urls { get; init; } = "http://127.0.0.1:7070";
+
+    /// <summary>How often providers are asked to send a signed heartbeat.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A provider silent this long is offline and its leases close with <c>provider_heartbeat_lost</c>.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>An offered lease not accepted within this is withdrawn and the job offered elsewhere.</summary>
+    public TimeSpan OfferTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How far a signed request's timestamp may be from the hub's clock.</summary>
+    public TimeSpan ClockSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Extra time the hub gives a provider past a job's timeout before closing the lease itself.</summary>
+    public TimeSpan TimeoutGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Largest content object accepted.</summary>
+    public long MaxContentBytes { get; init; } = 64L << 30;
+
+    /// <summary>Unfinished uploads older than this are deleted.</summary>
+    public TimeSpan UploadTtl { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Log lines kept per job; later lines are dropped with one notice.</summary>
+    public long MaxLogLinesPerJob { get; init; } = 1_000_000;
+
+    /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

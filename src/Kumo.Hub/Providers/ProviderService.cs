@@ -1,0 +1,158 @@
+using System.Text.Json;
+using Kumo.Hub.Api;
+using Kumo.Hub.Auth;
+using Kumo.Hub.Leases;
+using Kumo.Hub.Storage;
+using Kumo.Jobs;
+using Kumo.Leases;
+using Kumo.Protocol;
+using Kumo.Serialization;
+using Kumo.Signing;
+using Microsoft.Extensions.Logging;
+
+namespace Kumo.Hub.Providers;
+
+/// <summary>Registration, heartbeats and the provider listing.</summary>
+public sealed class ProviderService(
+    IHubStore store,
+    EnvelopeAuthenticator auth,
+    TimeProvider time,
+    HubSignals signals,
+    ILogger<ProviderService> logger)
+{
+    /// <summary>Registers or updates a provider from its signed <see cref="ProviderRegistration"/>.</summary>
+    public async Task<ProviderView> RegisterAsync(SignedEnvelope envelope, CancellationToken cancellationToken)
+    {
+        ProviderRegistration registration = envelope.ReadPayload<ProviderRegistration>();
+        Validate(registration);
+        long now = Now();
+        await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+        await auth.AdvanceNonceAsync(tx, envelope);
+        ProviderRecord? existing = await tx.GetProviderAsync(envelope.Signer.Value);
+        var record = new ProviderRecord
+        {
+            Id = envelope.Signer.Value,
+            Name = registration.Name,
+            PublicKey = envelope.PublicKey,
+            RegistrationEnvelope = envelope.ToJson(),
+            InventoryJson = JsonSerializer.Serialize(registration.Inventory, KumoJson.Options),
+            PricingJson = JsonSerializer.Serialize(registration.Pricing, KumoJson.Options),
+            Sandbox = registration.Sandbox,
+            Simulated = registration.Inventory.HasSimulatedGpus,
+            Status = existing?.Status ?? ProviderStatus.Offline,
+            RegisteredAt = existing?.RegisteredAt ?? now,
+            LastHeartbeatAt = existing?.LastHeartbeatAt,
+            LastHeartbeatSeq = existing?.LastHeartbeatSeq ?? 0,
+        };
+        await tx.UpsertProviderAsync(record);
+        await tx.CommitAsync();
+        logger.LogInformation("provider {Id} ({Name}) registered: {Cores} cores, {Gpus} GPU(s){Simulated}",
+            record.Id, record.Name, registration.Inventory.Cpu.LogicalCores, registration.Inventory.Gpus.Count, record.Simulated ? " (simulated)" : "");
+        return await GetAsync(record.Id, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a signed heartbeat: the provider is online, and any lease the hub thinks it runs but it no longer
+    /// reports is closed as <see cref="CloseReason.ProviderUnstable"/> (an agent that restarted lost it).
+    /// Returns the leases closed that way so the caller can notify.
+    /// </summary>
+    public async Task<IReadOnlyList<LeaseRecord>> HeartbeatAsync(SignedEnvelope envelope, LeaseCoordinator leases, CancellationToken cancellationToken)
+    {
+        Heartbeat heartbeat = envelope.ReadPayload<Heartbeat>();
+        long now = Now();
+        List<LeaseRecord> lost = [];
+        bool cameOnline;
+        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
+        {
+            await auth.AdvanceNonceAsync(tx, envelope);
+            ProviderRecord provider = await tx.GetProviderAsync(envelope.Signer.Value)
+                ?? throw ApiProblem.NotFound("unknown_provider", $"{envelope.Signer} has not registered; POST /v1/providers first");
+            cameOnline = provider.Status != ProviderStatus.Online;
+            await tx.UpdateProviderLivenessAsync(provider.Id, ProviderStatus.Online, now, heartbeat.Sequence);
+
+            var running = heartbeat.RunningLeases.ToHashSet(StringComparer.Ordinal);
+            foreach (LeaseRecord lease in await tx.ListOpenLeasesAsync(provider.Id))
+            {
+                bool shouldRun = lease.State is LeaseState.Accepted or LeaseState.Running;
+                if (shouldRun && !running.Contains(lease.Id) && lease.AcceptedAt < envelope.Timestamp)
+                {
+                    LeaseRecord closed = await leases.CloseInAsync(tx, lease, LeaseEvent.Fail, CloseReason.ProviderUnstable,
+                        "the provider's heartbeat no longer lists this lease (agent restarted or lost it)", exitCode: null, now);
+                    lost.Add(closed);
+                }
+            }
+
+            await tx.CommitAsync();
+        }
+
+        if (cameOnline)
+        {
+            signals.WakeScheduler();
+        }
+
+        foreach (LeaseRecord lease in lost)
+        {
+            leases.AfterClose(lease);
+        }
+
+        return lost;
+    }
+
+    public async Task<ProviderView> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+        ProviderRecord provider = await reader.GetProviderAsync(id)
+            ?? throw ApiProblem.NotFound("unknown_provider", $"no provider {id} is registered");
+        return ToView(provider, await reader.ListOpenLeasesAsync(id));
+    }
+
+    public async Task<IReadOnlyList<ProviderView>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+        IReadOnlyList<LeaseRecord> open = await reader.ListOpenLeasesAsync(null);
+        ILookup<string, LeaseRecord> byProvider = open.ToLookup(l => l.ProviderId, StringComparer.Ordinal);
+        return [.. (await reader.ListProvidersAsync()).Select(p => ToView(p, [.. byProvider[p.Id]]))];
+    }
+
+    internal static ProviderView ToView(ProviderRecord provider, IReadOnlyList<LeaseRecord> openLeases)
+    {
+        ProviderCapacity capacity = ProviderCapacity.From(provider, openLeases);
+        return new ProviderView(
+            Kumo.Crypto.AccountId.Parse(provider.Id),
+            provider.Name,
+            provider.Status,
+            provider.Simulated,
+            capacity.Inventory,
+            provider.Sandbox,
+            capacity.Pricing,
+            DateTimeOffset.FromUnixTimeMilliseconds(provider.RegisteredAt),
+            provider.LastHeartbeatAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
+            openLeases.Count,
+            capacity.Free);
+    }
+
+    private static void Validate(ProviderRegistration registration)
+    {
+        if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > 64)
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "name must be 1–64 characters", "payload.name");
+        }
+
+        if (registration.Inventory.Cpu.LogicalCores <= 0 || registration.Inventory.MemoryBytes <= 0)
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "inventory must declare at least one core and some memory", "payload.inventory");
+        }
+
+        if (registration.Inventory.Gpus.Select(g => g.Uuid).Distinct(StringComparer.Ordinal).Count() != registration.Inventory.Gpus.Count)
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "two GPUs share a UUID", "payload.inventory.gpus");
+        }
+
+        if (registration.Pricing.PerGpuHourMicros < 0 || registration.Pricing.PerCpuCoreHourMicros < 0 || registration.Pricing.PerGibMemoryHourMicros < 0)
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "prices cannot be negative", "payload.pricing");
+        }
+    }
+
+    private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
+}

@@ -1,0 +1,110 @@
+using Kumo.Crypto;
+using Kumo.Jobs;
+
+namespace Kumo.Hub.Storage;
+
+/// <summary>
+/// The hub's durable state. SQLite (one file, WAL) is the embedded default; a PostgreSQL store implements the
+/// same contract for several hub replicas. Every multi-step change happens inside one <see cref="IHubTransaction"/>:
+/// either all of it is stored or none of it.
+/// </summary>
+public interface IHubStore : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema. Idempotent; run at start.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>The schema version after migration.</summary>
+    Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts a write transaction. Writers are serialized; dispose without commit to roll back.</summary>
+    Task<IHubTransaction> BeginAsync(CancellationToken cancellationToken);
+
+    /// <summary>Opens a read-only view (a consistent snapshot for its lifetime).</summary>
+    Task<IHubReader> OpenReaderAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Queries. Each returns null or empty when nothing matches.</summary>
+public interface IHubReader : IAsyncDisposable
+{
+    Task<long?> GetLastNonceAsync(AccountId account);
+
+    Task<ProviderRecord?> GetProviderAsync(string id);
+
+    Task<IReadOnlyList<ProviderRecord>> ListProvidersAsync();
+
+    Task<JobRecord?> GetJobAsync(string id);
+
+    /// <summary>Newest first; all tenants when <paramref name="tenant"/> is null.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(string? tenant, int limit);
+
+    /// <summary>Jobs waiting for a provider, oldest first.</summary>
+    Task<IReadOnlyList<JobRecord>> ListQueuedJobsAsync(int limit);
+
+    Task<LeaseRecord?> GetLeaseAsync(string id);
+
+    Task<IReadOnlyList<LeaseRecord>> ListLeasesForJobAsync(string jobId);
+
+    /// <summary>Leases not yet closed, optionally of one provider.</summary>
+    Task<IReadOnlyList<LeaseRecord>> ListOpenLeasesAsync(string? providerId);
+
+    Task<IReadOnlyList<JobEventRecord>> ListJobEventsAsync(string jobId);
+
+    /// <summary>Log lines with seq &gt; <paramref name="afterSeq"/>, in order.</summary>
+    Task<IReadOnlyList<LogRecord>> ListLogsAsync(string jobId, long afterSeq, int limit);
+
+    Task<IReadOnlyList<OutputRecord>> ListOutputsAsync(string jobId);
+
+    Task<ContentRecord?> GetContentAsync(string cid);
+
+    Task<UploadRecord?> GetUploadAsync(string id);
+
+    Task<UploadRecord?> FindUploadByCidAsync(string cid);
+
+    Task<IReadOnlyList<int>> ListReceivedChunksAsync(string uploadId);
+
+    Task<IReadOnlyList<UploadRecord>> ListUploadsCreatedBeforeAsync(long before);
+}
+
+/// <summary>A write transaction. Reads inside it see its own writes.</summary>
+public interface IHubTransaction : IHubReader
+{
+    /// <summary>
+    /// Records <paramref name="nonce"/> as the account's latest if it is above the last one seen.
+    /// Returns false (and changes nothing) for a replayed or out-of-order nonce.
+    /// </summary>
+    Task<bool> TryAdvanceNonceAsync(AccountId account, long nonce, long at);
+
+    Task UpsertProviderAsync(ProviderRecord provider);
+
+    Task UpdateProviderLivenessAsync(string id, Protocol.ProviderStatus status, long? lastHeartbeatAt, long lastHeartbeatSeq);
+
+    Task InsertJobAsync(JobRecord job);
+
+    Task UpdateJobAsync(JobRecord job);
+
+    Task InsertLeaseAsync(LeaseRecord lease);
+
+    Task UpdateLeaseAsync(LeaseRecord lease);
+
+    Task AddJobEventAsync(JobEventRecord jobEvent);
+
+    Task AppendLogsAsync(IReadOnlyList<LogRecord> lines);
+
+    Task InsertOutputsAsync(IReadOnlyList<OutputRecord> outputs);
+
+    Task InsertContentAsync(ContentRecord content);
+
+    Task InsertUploadAsync(UploadRecord upload);
+
+    Task MarkChunkReceivedAsync(string uploadId, int index);
+
+    Task DeleteUploadAsync(string uploadId);
+
+    Task CommitAsync();
+}
+
+/// <summary>Job state constants shared by queries.</summary>
+internal static class StoredNames
+{
+    public static string Of(JobState state) => state.ToString().ToLowerInvariant();
+}

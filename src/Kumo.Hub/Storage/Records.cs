@@ -1,0 +1,84 @@
+using Kumo.Jobs;
+using Kumo.Leases;
+using Kumo.Protocol;
+
+namespace Kumo.Hub.Storage;
+
+// Rows as the store keeps them. Times are Unix milliseconds; structured parts are JSON text so the schema
+// stays stable while the protocol grows. Everything a party signed is kept verbatim (the *Envelope columns),
+// so the history can be re-verified later.
+
+public sealed record ProviderRecord
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string PublicKey { get; init; }
+    public required string RegistrationEnvelope { get; init; }
+    public required string InventoryJson { get; init; }
+    public required string PricingJson { get; init; }
+    public required string Sandbox { get; init; }
+    public required bool Simulated { get; init; }
+    public required ProviderStatus Status { get; init; }
+    public required long RegisteredAt { get; init; }
+    public long? LastHeartbeatAt { get; init; }
+    public long LastHeartbeatSeq { get; init; }
+}
+
+public sealed record JobRecord
+{
+    public required string Id { get; init; }
+    public long Seq { get; init; }
+    public required string Tenant { get; init; }
+    public required string Name { get; init; }
+    public required JobState State { get; init; }
+    public required string SpecJson { get; init; }
+    public required string SubmissionEnvelope { get; init; }
+    public required long CreatedAt { get; init; }
+    public required long UpdatedAt { get; init; }
+    public CloseReason? FailureReason { get; init; }
+    public string? FailureDetail { get; init; }
+    public long NextLogSeq { get; init; } = 1;
+    /// <summary>Providers that declined or let an offer of this job expire: not offered it again.</summary>
+    public string ExcludedProviders { get; init; } = "";
+}
+
+public sealed record LeaseRecord
+{
+    public required string Id { get; init; }
+    public required string JobId { get; init; }
+    public required string ProviderId { get; init; }
+    public required LeaseState State { get; init; }
+    public required string AllocationJson { get; init; }
+    public required long PricePerHourMicros { get; init; }
+    public required bool SimulatedGpus { get; init; }
+    public required long OfferedAt { get; init; }
+    public long? AcceptedAt { get; init; }
+    public long? StartedAt { get; init; }
+    public long? FirstLogAt { get; init; }
+    public long? ClosedAt { get; init; }
+    public CloseReason CloseReason { get; init; }
+    public string? CloseDetail { get; init; }
+    public int? ExitCode { get; init; }
+    public string? AcceptanceEnvelope { get; init; }
+    public string? ResultEnvelope { get; init; }
+    /// <summary>Log lines received from the provider for this lease (for dropping duplicates after a reconnect).</summary>
+    public long LogLinesReceived { get; init; }
+}
+
+public sealed record JobEventRecord(string JobId, long At, string Kind, string Detail);
+
+public sealed record LogRecord(string JobId, long Seq, string LeaseId, LogStream Stream, long Timestamp, string Text);
+
+public sealed record OutputRecord(string JobId, string Path, string Cid, long Size);
+
+public sealed record ContentRecord(string Cid, long Size, long StoredAt);
+
+public sealed record UploadRecord
+{
+    public required string Id { get; init; }
+    public required string Cid { get; init; }
+    public required long Size { get; init; }
+    public required string LeavesJson { get; init; }
+    public required string Owner { get; init; }
+    public required long CreatedAt { get; init; }
+}

@@ -1,0 +1,112 @@
+namespace Kumo.Hub.Storage.Sqlite;
+
+/// <summary>Schema migrations, applied in order at start inside one transaction each. Never edit a shipped step; add one.</summary>
+internal static class SqliteSchema
+{
+    public static readonly IReadOnlyList<(int Version, string Description, string Sql)> Migrations =
+    [
+        (1, "accounts, providers, jobs, leases, events, logs, outputs, content, uploads", """
+            CREATE TABLE accounts (
+                id          TEXT PRIMARY KEY,
+                last_nonce  INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL
+            );
+            CREATE TABLE providers (
+                id                      TEXT PRIMARY KEY,
+                name                    TEXT NOT NULL,
+                public_key              TEXT NOT NULL,
+                registration_envelope   TEXT NOT NULL,
+                inventory_json          TEXT NOT NULL,
+                pricing_json            TEXT NOT NULL,
+                sandbox                 TEXT NOT NULL,
+                simulated               INTEGER NOT NULL,
+                status                  INTEGER NOT NULL,
+                registered_at           INTEGER NOT NULL,
+                last_heartbeat_at       INTEGER,
+                last_heartbeat_seq      INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE TABLE jobs (
+                seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+                id                  TEXT NOT NULL UNIQUE,
+                tenant              TEXT NOT NULL,
+                name                TEXT NOT NULL,
+                state               INTEGER NOT NULL,
+                spec_json           TEXT NOT NULL,
+                submission_envelope TEXT NOT NULL,
+                created_at          INTEGER NOT NULL,
+                updated_at          INTEGER NOT NULL,
+                failure_reason      INTEGER,
+                failure_detail      TEXT,
+                next_log_seq        INTEGER NOT NULL DEFAULT 1,
+                excluded_providers  TEXT NOT NULL DEFAULT ''
+            );
+            CREATE INDEX jobs_by_state ON jobs(state, seq);
+            CREATE INDEX jobs_by_tenant ON jobs(tenant, seq);
+            CREATE TABLE leases (
+                id                  TEXT PRIMARY KEY,
+                job_id              TEXT NOT NULL REFERENCES jobs(id),
+                provider_id         TEXT NOT NULL REFERENCES providers(id),
+                state               INTEGER NOT NULL,
+                allocation_json     TEXT NOT NULL,
+                price_per_hour_micros INTEGER NOT NULL,
+                simulated_gpus      INTEGER NOT NULL,
+                offered_at          INTEGER NOT NULL,
+                accepted_at         INTEGER,
+                started_at          INTEGER,
+                first_log_at        INTEGER,
+                closed_at           INTEGER,
+                close_reason        INTEGER NOT NULL DEFAULT 0,
+                close_detail        TEXT,
+                exit_code           INTEGER,
+                acceptance_envelope TEXT,
+                result_envelope     TEXT,
+                log_lines_received  INTEGER NOT NULL DEFAULT 0
+            );
+            CREATE INDEX leases_by_job ON leases(job_id);
+            CREATE INDEX leases_open_by_provider ON leases(provider_id, state);
+            CREATE TABLE job_events (
+                id      INTEGER PRIMARY KEY AUTOINCREMENT,
+                job_id  TEXT NOT NULL REFERENCES jobs(id),
+                at      INTEGER NOT NULL,
+                kind    TEXT NOT NULL,
+                detail  TEXT NOT NULL
+            );
+            CREATE INDEX job_events_by_job ON job_events(job_id, id);
+            CREATE TABLE job_logs (
+                job_id      TEXT NOT NULL REFERENCES jobs(id),
+                seq         INTEGER NOT NULL,
+                lease_id    TEXT NOT NULL,
+                stream      INTEGER NOT NULL,
+                timestamp   INTEGER NOT NULL,
+                text        TEXT NOT NULL,
+                PRIMARY KEY (job_id, seq)
+            ) WITHOUT ROWID;
+            CREATE TABLE job_outputs (
+                job_id  TEXT NOT NULL REFERENCES jobs(id),
+                path    TEXT NOT NULL,
+                cid     TEXT NOT NULL,
+                size    INTEGER NOT NULL,
+                PRIMARY KEY (job_id, path)
+            );
+            CREATE TABLE content (
+                cid         TEXT PRIMARY KEY,
+                size        INTEGER NOT NULL,
+                stored_at   INTEGER NOT NULL
+            );
+            CREATE TABLE uploads (
+                id          TEXT PRIMARY KEY,
+                cid         TEXT NOT NULL,
+                size        INTEGER NOT NULL,
+                leaves_json TEXT NOT NULL,
+                owner       TEXT NOT NULL,
+                created_at  INTEGER NOT NULL
+            );
+            CREATE INDEX uploads_by_cid ON uploads(cid);
+            CREATE TABLE upload_chunks (
+                upload_id   TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+                idx         INTEGER NOT NULL,
+                PRIMARY KEY (upload_id, idx)
+            ) WITHOUT ROWID;
+            """),
+    ];
+}
