@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
-using Kumo.Encoding;
+using Kumo.Codecs;
 
 namespace Kumo.Content;
 

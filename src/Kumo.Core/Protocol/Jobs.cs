@@ -70,3 +70,6 @@ public enum LogStream
     /// <summary>Lines from the agent or hub about the job (fetching inputs, uploading outputs).</summary>
     System,
 }
+
+/// <summary>The last event of a followed log stream: the job ended, in this state.</summary>
+public sealed record LogStreamEnd(JobState State, JobFailure? Failure);

@@ -195,6 +195,3 @@ public static class HubApi
 }
 
 public sealed record HealthView(string Status, string Version, int SchemaVersion, int ConnectedProviders);
-
-/// <summary>The last event of a followed log stream.</summary>
-public sealed record LogStreamEnd(JobState State, JobFailure? Failure);

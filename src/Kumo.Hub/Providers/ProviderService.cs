@@ -2,6 +2,7 @@ using System.Text.Json;
 using Kumo.Hub.Api;
 using Kumo.Hub.Auth;
 using Kumo.Hub.Leases;
+using Kumo.Hub.Scheduling;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
 using Kumo.Leases;

@@ -1,4 +1,4 @@
-using Kumo.Encoding;
+using Kumo.Codecs;
 
 namespace Kumo.Core.Tests.Content;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Kumo.Content;
-using Kumo.Encoding;
+using Kumo.Codecs;
 
 namespace Kumo.Core.Tests.Content;
 

@@ -248,7 +248,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             Id = Id, JobId = JobId, ProviderId = ProviderId, State = (LeaseState)State, AllocationJson = AllocationJson,
             PricePerHourMicros = PricePerHourMicros, SimulatedGpus = SimulatedGpus != 0, OfferedAt = OfferedAt,
             AcceptedAt = AcceptedAt, StartedAt = StartedAt, FirstLogAt = FirstLogAt, ClosedAt = ClosedAt,
-            CloseReason = (Leases.CloseReason)CloseReason, CloseDetail = CloseDetail, ExitCode = (int?)ExitCode,
+            CloseReason = (Kumo.Leases.CloseReason)CloseReason, CloseDetail = CloseDetail, ExitCode = (int?)ExitCode,
             AcceptanceEnvelope = AcceptanceEnvelope, ResultEnvelope = ResultEnvelope, LogLinesReceived = LogLinesReceived,
         };
 

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Kumo.Encoding;
+namespace Kumo.Codecs;
 
 /// <summary>
 /// RFC 4648 base32 (the "base32" alphabet, not "base32hex") in lower case and without padding, the form that
