@@ -1,9 +1,10 @@
 namespace Kumo.Signing;
 
 /// <summary>
-/// Issues strictly increasing nonces for one signer: the current time in microseconds, or the previous nonce
+/// Issues unique, increasing nonces for one signer: the current time in microseconds, or the previous nonce
 /// plus one if the clock has not moved on. Because the value follows the clock, a signer that restarts
-/// without remembering its last nonce still issues nonces above everything it sent before.
+/// without remembering its last nonce does not reuse one (the hub refuses a nonce it has seen in the
+/// timestamp window).
 /// </summary>
 public sealed class NonceClock(TimeProvider time)
 {

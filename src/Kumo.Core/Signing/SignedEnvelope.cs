@@ -14,7 +14,7 @@ namespace Kumo.Signing;
 /// The signature is ECDSA P-256/SHA-256 over the RFC 8785 canonical JSON of every member except
 /// <c>signature</c>, so it binds the message type (domain separation), the signer, the nonce and the time.
 /// The envelope carries the public key and the signer id is derived from it, so anyone can verify it with no
-/// registry; the hub adds replay protection (nonce above the last seen, timestamp within a window).
+/// registry; the hub adds replay protection (timestamp within a window, nonce not seen in it).
 /// </summary>
 public sealed record SignedEnvelope
 {
@@ -25,7 +25,7 @@ public sealed record SignedEnvelope
     /// <summary>base64url compressed P-256 key; its account id must equal <see cref="Signer"/>.</summary>
     public required string PublicKey { get; init; }
 
-    /// <summary>Strictly increasing per signer (see <see cref="NonceClock"/>).</summary>
+    /// <summary>Unique per signer within the hub's timestamp window (see <see cref="NonceClock"/>).</summary>
     public required long Nonce { get; init; }
 
     /// <summary>When it was signed, in Unix milliseconds.</summary>

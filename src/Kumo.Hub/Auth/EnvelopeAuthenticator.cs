@@ -8,7 +8,7 @@ namespace Kumo.Hub.Auth;
 
 /// <summary>
 /// Checks signed envelopes: well-formed, of the expected type, signed by the key it names, and fresh.
-/// Replay protection completes inside the caller's store transaction with <see cref="AdvanceNonceAsync"/>, so a
+/// Replay protection completes inside the caller's store transaction with <see cref="RecordNonceAsync"/>, so a
 /// request is either applied with its nonce recorded, or not applied at all.
 /// </summary>
 public sealed class EnvelopeAuthenticator(TimeProvider time, HubOptions options)
@@ -53,17 +53,23 @@ public sealed class EnvelopeAuthenticator(TimeProvider time, HubOptions options)
         }
     }
 
-    /// <summary>Records the envelope's nonce in <paramref name="tx"/>, or refuses it as a replay.</summary>
-    public async Task AdvanceNonceAsync(IHubTransaction tx, SignedEnvelope envelope)
+    /// <summary>
+    /// Records the envelope's nonce in <paramref name="tx"/>, or refuses it as a replay. A nonce must be unique per
+    /// account among requests inside the timestamp window; older requests already failed <see cref="Verify"/>.
+    /// Unlike a strictly increasing counter, this lets one account sign on several connections at once.
+    /// </summary>
+    public async Task RecordNonceAsync(IHubTransaction tx, SignedEnvelope envelope)
     {
-        if (!await tx.TryAdvanceNonceAsync(envelope.Signer, envelope.Nonce, time.GetUtcNow().ToUnixTimeMilliseconds()))
+        if (!await tx.TryRecordNonceAsync(envelope.Signer, envelope.Nonce, time.GetUtcNow().ToUnixTimeMilliseconds()))
         {
-            long? last = await tx.GetLastNonceAsync(envelope.Signer);
             throw ApiProblem.Conflict(
                 "replayed_nonce",
-                $"nonce {envelope.Nonce} of {envelope.Signer} is not above the last one accepted ({last}); the request was already applied or is a replay");
+                $"nonce {envelope.Nonce} of {envelope.Signer} was already used; this request was already applied or is a replay");
         }
     }
+
+    /// <summary>How long seen nonces must be kept: twice the window, so any request they could match is already stale.</summary>
+    public TimeSpan NonceRetention => options.ClockSkew * 2;
 
     private PublicKey GetKey(string text)
     {

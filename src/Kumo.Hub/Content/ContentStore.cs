@@ -57,7 +57,7 @@ public sealed class ContentStore
         }
 
         await using IHubTransaction tx = await _store.BeginAsync(cancellationToken);
-        await _auth.AdvanceNonceAsync(tx, envelope);
+        await _auth.RecordNonceAsync(tx, envelope);
         if (await tx.FindUploadByCidAsync(cid) is { } resumable)
         {
             await tx.CommitAsync();

@@ -49,7 +49,7 @@ public sealed class JobService(
         };
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
-            await auth.AdvanceNonceAsync(tx, envelope);
+            await auth.RecordNonceAsync(tx, envelope);
             await tx.InsertJobAsync(job);
             await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "submitted", $"submitted by {job.Tenant}"));
             await tx.CommitAsync();
@@ -83,7 +83,7 @@ public sealed class JobService(
                 throw ApiProblem.Conflict("job_finished", $"job {jobId} already ended ({Names.Of(job.State)})");
             }
 
-            await auth.AdvanceNonceAsync(tx, envelope);
+            await auth.RecordNonceAsync(tx, envelope);
             foreach (LeaseRecord lease in (await tx.ListLeasesForJobAsync(jobId)).Where(l => l.State.IsOpen()))
             {
                 closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.Cancel, CloseReason.TenantCancelled, "cancelled by the tenant", null, now));

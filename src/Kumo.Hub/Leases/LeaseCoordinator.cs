@@ -85,7 +85,7 @@ public sealed class LeaseCoordinator(
         bool stale = false;
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
-            await auth.AdvanceNonceAsync(tx, envelope);
+            await auth.RecordNonceAsync(tx, envelope);
             LeaseRecord lease = await RequireLeaseAsync(tx, acceptance.LeaseId, providerId);
             JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
             if (!LeaseStateMachine.TryTransition(lease.State, LeaseEvent.Accept, out LeaseState next))
@@ -125,7 +125,7 @@ public sealed class LeaseCoordinator(
         LeaseRecord? closed = null;
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
-            await auth.AdvanceNonceAsync(tx, envelope);
+            await auth.RecordNonceAsync(tx, envelope);
             LeaseRecord lease = await RequireLeaseAsync(tx, rejection.LeaseId, providerId);
             if (lease.State == LeaseState.Offered)
             {
@@ -228,7 +228,7 @@ public sealed class LeaseCoordinator(
         LeaseRecord? closed = null;
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
-            await auth.AdvanceNonceAsync(tx, envelope);
+            await auth.RecordNonceAsync(tx, envelope);
             LeaseRecord lease = await RequireLeaseAsync(tx, result.LeaseId, providerId);
             if (LeaseStateMachine.TryTransition(lease.State, LeaseEvent.Finish, out _))
             {

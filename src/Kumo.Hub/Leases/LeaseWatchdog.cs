@@ -1,3 +1,4 @@
+using Kumo.Hub.Auth;
 using Kumo.Hub.Content;
 using Kumo.Hub.Control;
 using Kumo.Hub.Jobs;
@@ -18,6 +19,7 @@ namespace Kumo.Hub.Leases;
 public sealed class LeaseWatchdog(
     IHubStore store,
     LeaseCoordinator leases,
+    EnvelopeAuthenticator auth,
     ProviderSessions sessions,
     ContentStore content,
     HubOptions options,
@@ -25,6 +27,7 @@ public sealed class LeaseWatchdog(
     ILogger<LeaseWatchdog> logger) : BackgroundService
 {
     private long _lastUploadSweep;
+    private long _lastNonceSweep;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -52,6 +55,14 @@ public sealed class LeaseWatchdog(
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await ExpireSilentProvidersAsync(now, cancellationToken);
         await ExpireOffersAndOverrunsAsync(now, cancellationToken);
+        if (now - _lastNonceSweep > 60_000)
+        {
+            _lastNonceSweep = now;
+            await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+            await tx.PruneNoncesAsync(now - (long)auth.NonceRetention.TotalMilliseconds);
+            await tx.CommitAsync();
+        }
+
         if (now - _lastUploadSweep > 600_000)
         {
             _lastUploadSweep = now;

@@ -28,7 +28,7 @@ public sealed class ProviderService(
         Validate(registration);
         long now = Now();
         await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
-        await auth.AdvanceNonceAsync(tx, envelope);
+        await auth.RecordNonceAsync(tx, envelope);
         ProviderRecord? existing = await tx.GetProviderAsync(envelope.Signer.Value);
         var record = new ProviderRecord
         {
@@ -65,7 +65,7 @@ public sealed class ProviderService(
         bool cameOnline;
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
-            await auth.AdvanceNonceAsync(tx, envelope);
+            await auth.RecordNonceAsync(tx, envelope);
             ProviderRecord provider = await tx.GetProviderAsync(envelope.Signer.Value)
                 ?? throw ApiProblem.NotFound("unknown_provider", $"{envelope.Signer} has not registered; POST /v1/providers first");
             cameOnline = provider.Status != ProviderStatus.Online;

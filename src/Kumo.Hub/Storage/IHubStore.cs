@@ -26,8 +26,6 @@ public interface IHubStore : IAsyncDisposable
 /// <summary>Queries. Each returns null or empty when nothing matches.</summary>
 public interface IHubReader : IAsyncDisposable
 {
-    Task<long?> GetLastNonceAsync(AccountId account);
-
     Task<ProviderRecord?> GetProviderAsync(string id);
 
     Task<IReadOnlyList<ProviderRecord>> ListProvidersAsync();
@@ -69,10 +67,13 @@ public interface IHubReader : IAsyncDisposable
 public interface IHubTransaction : IHubReader
 {
     /// <summary>
-    /// Records <paramref name="nonce"/> as the account's latest if it is above the last one seen.
-    /// Returns false (and changes nothing) for a replayed or out-of-order nonce.
+    /// Records that <paramref name="account"/> used <paramref name="nonce"/>. Returns false (and changes nothing)
+    /// when it was used before: the request is a replay.
     /// </summary>
-    Task<bool> TryAdvanceNonceAsync(AccountId account, long nonce, long at);
+    Task<bool> TryRecordNonceAsync(AccountId account, long nonce, long at);
+
+    /// <summary>Forgets nonces seen before <paramref name="before"/> (requests that old fail the timestamp check anyway).</summary>
+    Task<int> PruneNoncesAsync(long before);
 
     Task UpsertProviderAsync(ProviderRecord provider);
 

@@ -19,9 +19,6 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     // ---- reads -------------------------------------------------------------------------------------------
 
-    public Task<long?> GetLastNonceAsync(AccountId account) =>
-        Scalar<long?>("SELECT last_nonce FROM accounts WHERE id = @id", new { id = account.Value });
-
     public async Task<ProviderRecord?> GetProviderAsync(string id) =>
         (await Query<ProviderRow>($"SELECT {ProviderColumns} FROM providers WHERE id = @id", new { id })).FirstOrDefault()?.ToRecord();
 
@@ -80,17 +77,13 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     // ---- writes ------------------------------------------------------------------------------------------
 
-    public async Task<bool> TryAdvanceNonceAsync(AccountId account, long nonce, long at)
-    {
-        int changed = await Execute(
-            """
-            INSERT INTO accounts(id, last_nonce, updated_at) VALUES (@id, @nonce, @at)
-            ON CONFLICT(id) DO UPDATE SET last_nonce = excluded.last_nonce, updated_at = excluded.updated_at
-            WHERE accounts.last_nonce < excluded.last_nonce
-            """,
-            new { id = account.Value, nonce, at });
-        return changed == 1;
-    }
+    public async Task<bool> TryRecordNonceAsync(AccountId account, long nonce, long at) =>
+        await Execute(
+            "INSERT INTO seen_nonces(account, nonce, seen_at) VALUES (@account, @nonce, @at) ON CONFLICT DO NOTHING",
+            new { account = account.Value, nonce, at }) == 1;
+
+    public Task<int> PruneNoncesAsync(long before) =>
+        Execute("DELETE FROM seen_nonces WHERE seen_at < @before", new { before });
 
     public Task UpsertProviderAsync(ProviderRecord p) => Execute(
         $"""
@@ -206,9 +199,6 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     private Task<IEnumerable<T>> Query<T>(string sql, object? parameters = null) =>
         connection.QueryAsync<T>(sql, parameters, transaction);
-
-    private Task<T?> Scalar<T>(string sql, object? parameters = null) =>
-        connection.ExecuteScalarAsync<T?>(sql, parameters, transaction);
 
     private Task<int> Execute(string sql, object? parameters = null) =>
         connection.ExecuteAsync(sql, parameters, transaction);

@@ -5,12 +5,14 @@ internal static class SqliteSchema
 {
     public static readonly IReadOnlyList<(int Version, string Description, string Sql)> Migrations =
     [
-        (1, "accounts, providers, jobs, leases, events, logs, outputs, content, uploads", """
-            CREATE TABLE accounts (
-                id          TEXT PRIMARY KEY,
-                last_nonce  INTEGER NOT NULL,
-                updated_at  INTEGER NOT NULL
-            );
+        (1, "seen nonces, providers, jobs, leases, events, logs, outputs, content, uploads", """
+            CREATE TABLE seen_nonces (
+                account     TEXT NOT NULL,
+                nonce       INTEGER NOT NULL,
+                seen_at     INTEGER NOT NULL,
+                PRIMARY KEY (account, nonce)
+            ) WITHOUT ROWID;
+            CREATE INDEX seen_nonces_by_time ON seen_nonces(seen_at);
             CREATE TABLE providers (
                 id                      TEXT PRIMARY KEY,
                 name                    TEXT NOT NULL,
