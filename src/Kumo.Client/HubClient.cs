@@ -177,8 +177,15 @@ public sealed class HubClient : IDisposable
     public async Task<ContentManifest> UploadFileAsync(RequestSigner signer, string path, IProgress<long>? progress = null, CancellationToken ct = default)
     {
         ContentManifest manifest;
-        await using (FileStream file = File.OpenRead(path))
+        if (new FileInfo(path).Length == 0)
         {
+            // Never open an empty-looking file: FIFOs and sockets report length 0, and opening a FIFO with no
+            // writer blocks forever. An empty file's manifest needs no bytes.
+            manifest = UnixFsImporter.Import([]);
+        }
+        else
+        {
+            await using FileStream file = File.OpenRead(path);
             manifest = await UnixFsImporter.ImportAsync(file, ct);
         }
 

@@ -1,4 +1,291 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Kumo.Client;
+using Kumo.Crypto;
+using Kumo.Hardware;
+using Kumo.Jobs;
+using Kumo.Protocol;
+using Kumo.Provider.Control;
+using Kumo.Provider.Leases;
+using Kumo.Provider.Sandbox;
+using Kumo.Serialization;
+using Kumo.Signing;
+using Microsoft.Extensions.Logging;
+
 namespace Kumo.Provider;
 
-/// <summary>The provider agent (filled in by the walking skeleton).</summary>
-public sealed class ProviderAgent;
+/// <summary>
+/// The provider agent: registers the machine with a hub, keeps a control channel open (reconnecting with
+/// backoff), sends signed heartbeats, and runs the leases it is offered in the sandbox. It checks every offer
+/// itself — the tenant's signature on the job, the spec, and its own free capacity — before signing an acceptance.
+/// </summary>
+public sealed class ProviderAgent : IAsyncDisposable
+{
+    private readonly ProviderAgentOptions _options;
+    private readonly ISandbox _sandbox;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ProviderAgent> _logger;
+    private readonly AccountKey _key;
+    private readonly RequestSigner _signer;
+    private readonly HubClient _hub;
+    private readonly HubChannel _channel;
+    private readonly ConcurrentDictionary<string, LeaseRunner> _running = new(StringComparer.Ordinal);
+    private readonly object _capacityLock = new();
+    private long _heartbeatSeq;
+
+    public ProviderAgent(ProviderAgentOptions options, ISandbox sandbox, TimeProvider time, ILoggerFactory loggers)
+    {
+        _options = options;
+        _sandbox = sandbox;
+        _time = time;
+        _logger = loggers.CreateLogger<ProviderAgent>();
+        Directory.CreateDirectory(options.DataDirectory);
+        _key = KeyFile.LoadOrCreate(Path.Combine(options.DataDirectory, "provider-key.json"), out _);
+        _signer = new RequestSigner(_key, time);
+        _hub = new HubClient(options.HubUrl);
+        _channel = new HubChannel(_signer);
+    }
+
+    public AccountId AccountId => _key.AccountId;
+
+    /// <summary>Leases running now.</summary>
+    public IReadOnlyCollection<string> RunningLeases => [.. _running.Keys];
+
+    /// <summary>Raised once the agent is registered and connected (for progress displays and tests).</summary>
+    public event Action<ChannelWelcome>? Connected;
+
+    /// <summary>Runs until cancelled. Connection failures are retried forever with backoff; leases keep running across them.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        TimeSpan delay = TimeSpan.FromMilliseconds(250);
+        bool registered = false;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!registered)
+                {
+                    await RegisterAsync(cancellationToken);
+                    registered = true;
+                }
+
+                (ClientWebSocket socket, ChannelWelcome welcome) = await _channel.ConnectAsync(_hub.ChannelUri, cancellationToken);
+                using (socket)
+                {
+                    delay = TimeSpan.FromMilliseconds(250);
+                    _logger.LogInformation("connected to {Hub} as {Id}; heartbeat every {Interval} ms", _options.HubUrl, AccountId, welcome.HeartbeatIntervalMs);
+                    Connected?.Invoke(welcome);
+                    using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    Task heartbeats = HeartbeatLoopAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), connection.Token);
+                    try
+                    {
+                        await _channel.PumpAsync(socket, OnMessageAsync, connection.Token);
+                    }
+                    finally
+                    {
+                        await connection.CancelAsync();
+                        await heartbeats.ContinueWith(_ => { }, TaskScheduler.Default);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (HubRefusedException e) when (e.Code == "unknown_provider")
+            {
+                _logger.LogWarning("the hub does not know this provider (its data was reset?); registering again");
+                registered = false;
+            }
+            catch (Exception e) when (e is WebSocketException or HubUnreachableException or HubApiException or HubRefusedException or IOException or HttpRequestException or OperationCanceledException)
+            {
+                _logger.LogWarning("hub connection lost or refused ({Error}); retrying in {Delay} ms", e.Message, (int)delay.TotalMilliseconds);
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, _options.MaxReconnectDelay.TotalMilliseconds));
+        }
+
+        foreach (LeaseRunner runner in _running.Values)
+        {
+            await runner.CancelAsync();
+        }
+    }
+
+    private async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        var registration = new ProviderRegistration(_options.Name, _options.Inventory, _sandbox.Name, _options.Pricing, _options.AgentVersion);
+        await _hub.RegisterProviderAsync(_signer, registration, cancellationToken);
+        _logger.LogInformation("registered {Name} ({Id}) with {Hub}: {Cores} cores, {Memory} MiB, {Gpus}",
+            _options.Name, AccountId, _options.HubUrl, _options.Inventory.Cpu.LogicalCores, _options.Inventory.MemoryBytes >> 20,
+            _options.Inventory.Gpus.Count == 0 ? "no GPU" : string.Join(", ", _options.Inventory.Gpus.Select(g => g.Model + (g.Simulated ? " (simulated)" : ""))));
+    }
+
+    private async Task HeartbeatLoopAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(interval, _time);
+        do
+        {
+            _channel.SendSigned(ChannelMessageTypes.Heartbeat, MessageTypes.ProviderHeartbeat,
+                new Heartbeat(Interlocked.Increment(ref _heartbeatSeq), [.. _running.Keys]));
+        }
+        while (await timer.WaitForNextTickAsync(cancellationToken));
+    }
+
+    private async Task OnMessageAsync(ChannelMessage message)
+    {
+        switch (message.Type)
+        {
+            case ChannelMessageTypes.LeaseOffer:
+                HandleOffer(message.Body.Deserialize<LeaseOffer>(KumoJson.Options)!);
+                break;
+            case ChannelMessageTypes.LeaseCancel:
+                LeaseCancel cancel = message.Body.Deserialize<LeaseCancel>(KumoJson.Options)!;
+                if (_running.TryGetValue(cancel.LeaseId, out LeaseRunner? runner))
+                {
+                    _logger.LogInformation("hub closed lease {Lease} ({Reason}); stopping it", cancel.LeaseId, cancel.Reason);
+                    await runner.CancelAsync();
+                }
+
+                break;
+            case ChannelMessageTypes.Error:
+                ChannelError error = message.Body.Deserialize<ChannelError>(KumoJson.Options)!;
+                _logger.LogWarning("hub refused a message: {Code}: {Message}", error.Code, error.Message);
+                break;
+            default:
+                _logger.LogDebug("ignoring channel message {Type}", message.Type);
+                break;
+        }
+    }
+
+    private void HandleOffer(LeaseOffer offer)
+    {
+        string? refusal = Check(offer, out JobSpec? spec, out List<GpuDevice> gpus);
+        if (refusal is not null || spec is null)
+        {
+            _logger.LogWarning("rejecting lease {Lease}: {Reason}", offer.LeaseId, refusal);
+            _channel.SendSigned(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, refusal ?? "invalid offer"));
+            return;
+        }
+
+        var runner = new LeaseRunner(offer, spec, gpus, _sandbox, _hub, _signer, _channel, _time, _logger,
+            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories);
+        lock (_capacityLock)
+        {
+            string? over = CapacityProblem(offer.Allocation);
+            if (over is not null)
+            {
+                _channel.SendSigned(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, over));
+                return;
+            }
+
+            // Listed as running before the acceptance is sent, so no heartbeat after it can omit the lease.
+            _running[offer.LeaseId] = runner;
+        }
+
+        _channel.SendSigned(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept,
+            new LeaseAcceptance(offer.LeaseId, offer.JobId, offer.Submission.Digest(), offer.PricePerHourMicros));
+        _logger.LogInformation("accepted lease {Lease} for job {Job} at {Price} µKUMO/h", offer.LeaseId, offer.JobId, offer.PricePerHourMicros);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await runner.RunAsync();
+            }
+            finally
+            {
+                _running.TryRemove(offer.LeaseId, out _);
+            }
+        });
+    }
+
+    /// <summary>Null when the offer is one this agent will run; otherwise why not.</summary>
+    private string? Check(LeaseOffer offer, out JobSpec? spec, out List<GpuDevice> gpus)
+    {
+        spec = null;
+        gpus = [];
+        if (offer.Submission.Type != MessageTypes.JobSubmit || !offer.Submission.TryVerify(out string? signatureError))
+        {
+            return "the job's submission is not validly signed by its tenant" + (offer.Submission.Type == MessageTypes.JobSubmit ? "" : " (wrong type)");
+        }
+
+        JobSubmission submission;
+        try
+        {
+            submission = offer.Submission.PayloadAs<JobSubmission>();
+        }
+        catch (JsonException e)
+        {
+            return $"the submission payload is malformed: {e.Message}";
+        }
+
+        JobSpecReadResult read = JobSpecReader.Read(submission.Spec.GetRawText(), "spec");
+        if (!read.Succeeded)
+        {
+            return $"the job spec is invalid: {read.Errors[0]}";
+        }
+
+        spec = read.Spec;
+        if (spec.Workload.Exec is null)
+        {
+            return "this agent runs only exec workloads";
+        }
+
+        if (offer.Allocation.CpuMillicores < spec.Resources.CpuMillicores || offer.Allocation.MemoryBytes < spec.Resources.MemoryBytes)
+        {
+            return "the allocation is smaller than the job asks for";
+        }
+
+        foreach (string uuid in offer.Allocation.GpuUuids)
+        {
+            GpuDevice? device = _options.Inventory.Gpus.FirstOrDefault(g => g.Uuid == uuid);
+            if (device is null)
+            {
+                return $"GPU {uuid} is not on this machine";
+            }
+
+            gpus.Add(device);
+        }
+
+        if (gpus.Count != (spec.Resources.Gpu?.Count ?? 0))
+        {
+            return $"the allocation has {gpus.Count} GPUs but the job asks for {spec.Resources.Gpu?.Count ?? 0}";
+        }
+
+        return null;
+    }
+
+    /// <summary>Null when the allocation fits beside the running leases (the hub should never over-commit; the agent checks anyway).</summary>
+    private string? CapacityProblem(Allocation allocation)
+    {
+        List<Allocation> held = [.. _running.Values.Select(r => r.Allocation), allocation];
+        if (held.Sum(a => (long)a.CpuMillicores) > _options.Inventory.Cpu.LogicalCores * 1000L)
+        {
+            return "not enough free CPU on this machine";
+        }
+
+        if (held.Sum(a => a.MemoryBytes) > _options.Inventory.MemoryBytes)
+        {
+            return "not enough free memory on this machine";
+        }
+
+        List<string> gpus = [.. held.SelectMany(a => a.GpuUuids)];
+        return gpus.Count != gpus.Distinct(StringComparer.Ordinal).Count() ? "a GPU of the offer is already leased" : null;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _hub.Dispose();
+        _key.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

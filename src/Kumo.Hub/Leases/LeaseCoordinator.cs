@@ -225,6 +225,11 @@ public sealed class LeaseCoordinator(
             throw ApiProblem.BadRequest("invalid_result", $"a provider cannot close a lease with reason {result.Reason}");
         }
 
+        foreach (OutputFile output in result.Outputs)
+        {
+            CheckOutput(output);
+        }
+
         LeaseRecord? closed = null;
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
@@ -314,6 +319,24 @@ public sealed class LeaseCoordinator(
             _ = sessions.TrySendAsync(closed.ProviderId, ChannelMessageTypes.LeaseCancel,
                 new LeaseCancel(closed.Id, closed.CloseReason, closed.CloseDetail ?? ""), CancellationToken.None);
         }
+    }
+
+    /// <summary>An output must be a plain relative path (it becomes a file name on the tenant's machine) with a valid CID.</summary>
+    private static void CheckOutput(OutputFile output)
+    {
+        string[] segments = output.Path.Split('/');
+        if (output.Path.Length is 0 or > 1024 || output.Path.StartsWith('/') || output.Path.Contains('\\', StringComparison.Ordinal)
+            || segments.Any(s => s.Length == 0 || s == "." || s == "..") || output.Path.Any(char.IsControl))
+        {
+            throw ApiProblem.BadRequest("invalid_output", $"output path '{output.Path}' must be relative, without '.', '..' or empty segments");
+        }
+
+        if (output.Size < 0)
+        {
+            throw ApiProblem.BadRequest("invalid_output", $"output '{output.Path}' has a negative size");
+        }
+
+        Content.ContentStore.ParseCid(output.Cid, "outputs");
     }
 
     private static async Task<LeaseRecord> RequireLeaseAsync(IHubReader reader, string leaseId, string providerId)

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Kumo.Cli.Bench;
+using Spectre.Console;
+
+namespace Kumo.Cli.Commands;
+
+/// <summary><c>kumo bench heartbeat|first-log</c>: scenario benchmarks that print one JSON line with --json.</summary>
+public static class BenchCommands
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Scenario benchmarks; each compares against an anchor measured in the same run");
+
+        var requests = new Option<int>("--requests") { Description = "Requests per phase [default 20000]", DefaultValueFactory = _ => 20_000 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight [default 32]", DefaultValueFactory = _ => 32 };
+        var providers = new Option<int>("--providers") { Description = "Distinct provider keys signing heartbeats [default 64]", DefaultValueFactory = _ => 64 };
+        var heartbeat = new Command("heartbeat", "Signed heartbeats/s a hub accepts on loopback vs. an unsigned no-op endpoint of the same hub") { requests, concurrency, providers };
+        heartbeat.SetAction(async (parse, ct) =>
+        {
+            HeartbeatBenchmark.Result result = await HeartbeatBenchmark.RunAsync(
+                Math.Max(1000, parse.GetValue(requests)), Math.Clamp(parse.GetValue(concurrency), 1, 1024), Math.Clamp(parse.GetValue(providers), 1, 10_000), ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Console.Out.WriteLine(BenchJson.Line(result));
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"signed heartbeats  {result.SignedHeartbeatsPerS,10:N0} /s");
+                AnsiConsole.MarkupLine($"unsigned no-op     {result.NoopPerS,10:N0} /s   (anchor, same hub, same run)");
+                AnsiConsole.MarkupLine($"ratio              {result.Ratio,10:0.000}");
+                AnsiConsole.MarkupLine($"[grey]raw P-256 verify on one thread: {result.RawVerifyPerS:N0} /s; {result.Requests} requests per phase, {result.Concurrency} in flight, {result.Errors} errors[/]");
+            }
+
+            return result.Errors == 0 ? ExitCodes.Success : ExitCodes.Failure;
+        });
+
+        var runs = new Option<int>("--runs") { Description = "Jobs submitted one after another [default 10]", DefaultValueFactory = _ => 10 };
+        var firstLog = new Command("first-log", "Time from `job submit` to the workload's first log line on a devnet, with its breakdown") { runs };
+        firstLog.SetAction(async (parse, ct) =>
+        {
+            bool json = parse.GetValue(CliContext.Json);
+            FirstLogBenchmark.Result result = await FirstLogBenchmark.RunAsync(Math.Clamp(parse.GetValue(runs), 1, 1000), json ? null : s => AnsiConsole.MarkupLine($"[grey]{s}[/]"), ct);
+            if (json)
+            {
+                Console.Out.WriteLine(BenchJson.Line(result));
+                return ExitCodes.Success;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("phase", "median ms");
+            table.AddRow("submit (read spec, sign, POST)", $"{result.SubmitMsP50:0}");
+            table.AddRow("queued → offered", $"{result.QueueToOfferMsP50:0}");
+            table.AddRow("offered → accepted", $"{result.OfferToAcceptMsP50:0}");
+            table.AddRow("accepted → sandbox started", $"{result.AcceptToStartMsP50:0}");
+            table.AddRow("started → first line at hub", $"{result.StartToHubLogMsP50:0}");
+            table.AddRow("hub → follower", $"{result.HubToClientMsP50:0}");
+            table.AddRow("[bold]submit → first line (total)[/]", $"[bold]{result.TotalMsP50:0}[/] (max {result.TotalMsMax:0})");
+            AnsiConsole.Write(table);
+            return ExitCodes.Success;
+        });
+
+        bench.Subcommands.Add(heartbeat);
+        bench.Subcommands.Add(firstLog);
+        return bench;
+    }
+}

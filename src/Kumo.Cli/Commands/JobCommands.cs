@@ -1,0 +1,290 @@
+using System.CommandLine;
+using Kumo.Cli.Output;
+using Kumo.Client;
+using Kumo.Jobs;
+using Kumo.Protocol;
+using Spectre.Console;
+
+namespace Kumo.Cli.Commands;
+
+/// <summary><c>kumo job submit|status|list|logs|cancel|get</c>.</summary>
+public static class JobCommands
+{
+    private static readonly Argument<string> JobId = new("job-id") { Description = "The job, e.g. j-3f9a1c0b2d4e" };
+
+    public static Command Create()
+    {
+        var job = new Command("job", "Submit jobs and follow them: status, logs, cancel, outputs");
+        job.Subcommands.Add(Submit());
+        job.Subcommands.Add(Status());
+        job.Subcommands.Add(List());
+        job.Subcommands.Add(Logs());
+        job.Subcommands.Add(Cancel());
+        job.Subcommands.Add(Get());
+        return job;
+    }
+
+    private static Command Submit()
+    {
+        var spec = new Argument<string>("spec") { Description = "Job spec YAML file (see docs/JOB-SPEC.md)" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Stream the job's logs until it ends; exit 0 only if it succeeded" };
+        var check = new Option<bool>("--check") { Description = "Validate the spec and stop; nothing is uploaded or sent" };
+        var command = new Command("submit", "Upload the spec's local inputs and submit the job") { spec, follow, check };
+        command.SetAction(async (parse, ct) =>
+        {
+            string path = parse.GetValue(spec)!;
+            bool json = parse.GetValue(CliContext.Json);
+            if (parse.GetValue(check))
+            {
+                JobSpec valid = JobSubmitter.ReadSpec(path);
+                if (json)
+                {
+                    Display.Json(new { valid = true, name = valid.Name });
+                }
+                else
+                {
+                    AnsiConsole.MarkupLine($"[green]✓[/] {Markup.Escape(path)} is a valid spec for job '{Markup.Escape(valid.Name)}'");
+                }
+
+                return ExitCodes.Success;
+            }
+
+            using HubClient client = CliContext.CreateClient(parse);
+            var submitter = new JobSubmitter(client, CliContext.LoadSigner(parse));
+            JobAccepted accepted;
+            if (json || !AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                (accepted, _) = await submitter.SubmitAsync(path, null, ct);
+            }
+            else
+            {
+                accepted = await AnsiConsole.Progress().AutoClear(true).StartAsync(async progress =>
+                {
+                    var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                    (JobAccepted a, _) = await submitter.SubmitAsync(path, (input, sent, total) =>
+                    {
+                        if (!tasks.TryGetValue(input, out ProgressTask? task))
+                        {
+                            task = tasks[input] = progress.AddTask($"upload {Markup.Escape(input)}", maxValue: Math.Max(1, total));
+                        }
+
+                        task.Value = Math.Max(sent, total == 0 ? 1 : 0);
+                    }, ct);
+                    return a;
+                });
+            }
+
+            if (json)
+            {
+                Display.Json(accepted);
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"submitted [bold]{accepted.JobId}[/] ({Display.Name(accepted.State)})");
+                if (!parse.GetValue(follow))
+                {
+                    AnsiConsole.MarkupLine($"[grey]follow it with `kumo job logs -f {accepted.JobId}`[/]");
+                }
+            }
+
+            return parse.GetValue(follow) ? await FollowAsync(client, accepted.JobId, json, ct) : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var command = new Command("status", "Show a job: state, leases, outputs, timeline") { JobId };
+        command.SetAction(async (parse, ct) =>
+        {
+            using HubClient client = CliContext.CreateClient(parse);
+            JobView view = await client.GetJobAsync(parse.GetValue(JobId)!, ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(view);
+            }
+            else
+            {
+                Display.Job(view);
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var all = new Option<bool>("--all") { Description = "Jobs of every tenant, not only yours" };
+        var limit = new Option<int>("--limit") { Description = "How many [default 20]", DefaultValueFactory = _ => 20 };
+        var command = new Command("list", "List your most recent jobs") { all, limit };
+        command.SetAction(async (parse, ct) =>
+        {
+            using HubClient client = CliContext.CreateClient(parse);
+            string? tenant = parse.GetValue(all) ? null : CliContext.LoadSigner(parse).AccountId.Value;
+            IReadOnlyList<JobView> jobs = await client.ListJobsAsync(tenant, parse.GetValue(limit), ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(jobs);
+                return ExitCodes.Success;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("job", "name", "state", "provider", "submitted");
+            foreach (JobView j in jobs)
+            {
+                table.AddRow(j.Id, Markup.Escape(j.Name), Display.StateMarkup(j.State), Markup.Escape(j.Leases.LastOrDefault()?.ProviderName ?? "-"),
+                    j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Logs()
+    {
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep streaming until the job ends; exit 0 only if it succeeded" };
+        var command = new Command("logs", "Print a job's output (stdout, stderr and agent notes)") { JobId, follow };
+        command.SetAction(async (parse, ct) =>
+        {
+            using HubClient client = CliContext.CreateClient(parse);
+            string id = parse.GetValue(JobId)!;
+            if (parse.GetValue(follow))
+            {
+                return await FollowAsync(client, id, parse.GetValue(CliContext.Json), ct);
+            }
+
+            long after = 0;
+            while (true)
+            {
+                IReadOnlyList<LogEntry> lines = await client.GetLogsAsync(id, after, 1000, ct);
+                foreach (LogEntry line in lines)
+                {
+                    Print(line, parse.GetValue(CliContext.Json));
+                    after = line.Seq;
+                }
+
+                if (lines.Count < 1000)
+                {
+                    return ExitCodes.Success;
+                }
+            }
+        });
+        return command;
+    }
+
+    private static Command Cancel()
+    {
+        var command = new Command("cancel", "Cancel a job; a running workload is killed with its whole process tree") { JobId };
+        command.SetAction(async (parse, ct) =>
+        {
+            using HubClient client = CliContext.CreateClient(parse);
+            JobView view = await client.CancelJobAsync(CliContext.LoadSigner(parse), parse.GetValue(JobId)!, ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(view);
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"{view.Id}: {Display.StateMarkup(view.State)}");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Get()
+    {
+        var output = new Option<string?>("--output", "-o") { Description = "Directory to write the outputs to [default ./JOB-ID]" };
+        var command = new Command("get", "Download a finished job's outputs, verifying each against its CID") { JobId, output };
+        command.SetAction(async (parse, ct) =>
+        {
+            using HubClient client = CliContext.CreateClient(parse);
+            string id = parse.GetValue(JobId)!;
+            string directory = Path.GetFullPath(parse.GetValue(output) ?? id);
+            JobView view = await client.GetJobAsync(id, ct);
+            if (view.State != JobState.Succeeded)
+            {
+                throw new CliException($"job {id} is {Display.Name(view.State)}; only a succeeded job has outputs", ExitCodes.Failure);
+            }
+
+            IReadOnlyList<(OutputFile File, string Path)> files = await DownloadOutputsAsync(client, view, directory, ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(files.Select(f => new { f.File.Path, f.File.Cid, f.File.Size, local = f.Path }));
+                return ExitCodes.Success;
+            }
+
+            foreach ((OutputFile file, string local) in files)
+            {
+                AnsiConsole.MarkupLine($"[green]✓[/] {Markup.Escape(file.Path)}  {Display.Bytes(file.Size)}  [grey]{file.Cid}[/] → {Markup.Escape(local)}");
+            }
+
+            AnsiConsole.MarkupLine(files.Count == 0 ? "the job declared no outputs, or none matched" : $"{files.Count} file(s) in {Markup.Escape(directory)}, every CID verified");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>Downloads every output under <paramref name="directory"/>, refusing paths that would escape it.</summary>
+    internal static async Task<IReadOnlyList<(OutputFile File, string Path)>> DownloadOutputsAsync(HubClient client, JobView view, string directory, CancellationToken ct)
+    {
+        var done = new List<(OutputFile, string)>();
+        string root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
+        foreach (OutputFile file in view.Outputs)
+        {
+            string local = Path.GetFullPath(Path.Combine(directory, file.Path));
+            if (!local.StartsWith(root, StringComparison.Ordinal) || Path.IsPathRooted(file.Path))
+            {
+                throw new CliException($"output path '{file.Path}' would be written outside {directory}; refused", ExitCodes.Failure);
+            }
+
+            await client.DownloadAsync(file.Cid, local, progress: null, ct);
+            done.Add((file, local));
+        }
+
+        return done;
+    }
+
+    /// <summary>Streams logs until the job ends; the exit code says how it ended.</summary>
+    internal static async Task<int> FollowAsync(HubClient client, string jobId, bool json, CancellationToken ct)
+    {
+        await foreach (LogFollowItem item in client.FollowLogsAsync(jobId, 0, ct))
+        {
+            if (item.Line is { } line)
+            {
+                Print(line, json);
+            }
+            else if (item.End is { } end)
+            {
+                if (json)
+                {
+                    Display.Json(end);
+                }
+                else
+                {
+                    string why = end.Failure is { } f ? $": {Display.Name(f.Reason)} ({Display.Name(f.Party)} side) — {f.Detail}" : "";
+                    AnsiConsole.MarkupLine($"{jobId} {Display.StateMarkup(end.State)}{Markup.Escape(why)}");
+                }
+
+                return end.State == JobState.Succeeded ? ExitCodes.Success : ExitCodes.Failure;
+            }
+        }
+
+        return ExitCodes.Failure;
+    }
+
+    private static void Print(LogEntry line, bool json)
+    {
+        if (json)
+        {
+            Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(line, Kumo.Serialization.KumoJson.Options));
+        }
+        else
+        {
+            Display.LogLine(line);
+        }
+    }
+}

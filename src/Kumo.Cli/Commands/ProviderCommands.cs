@@ -1,0 +1,145 @@
+using System.CommandLine;
+using Kumo.Cli.Output;
+using Kumo.Hardware;
+using Kumo.Protocol;
+using Kumo.Provider;
+using Kumo.Provider.Inventory;
+using Kumo.Provider.Sandbox;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+namespace Kumo.Cli.Commands;
+
+/// <summary><c>kumo provider start|inventory|list</c>.</summary>
+public static class ProviderCommands
+{
+    public static Command Create()
+    {
+        var provider = new Command("provider", "Contribute this machine to a network, or list the network's providers");
+
+        var data = new Option<string>("--data") { Description = "Agent data directory (key, lease work dirs) [default ~/.kumo/provider]", DefaultValueFactory = _ => Path.Combine(Path.GetDirectoryName(CliContext.DefaultKeyPath())!, "provider") };
+        var name = new Option<string>("--name") { Description = "Display name [default: the host name]", DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant() };
+        var simulate = new Option<string?>("--simulate-gpus") { Description = "Declare fake GPUs for a devnet, e.g. \"2xH100-80GB,1xA100-40GB\"; always shown as simulated" };
+        var priceGpu = new Option<decimal>("--price-gpu") { Description = "Asking price per GPU-hour in KUMO [default 1.2]", DefaultValueFactory = _ => 1.2m };
+        var priceCpu = new Option<decimal>("--price-cpu") { Description = "Asking price per core-hour in KUMO [default 0.02]", DefaultValueFactory = _ => 0.02m };
+        var priceMemory = new Option<decimal>("--price-memory") { Description = "Asking price per GiB-hour of memory in KUMO [default 0.005]", DefaultValueFactory = _ => 0.005m };
+        var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
+
+        var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceCpu, priceMemory, keep, ParentWatch.ParentPid })
+        {
+            start.Options.Add(option);
+        }
+
+        start.SetAction(async (parse, ct) =>
+        {
+            string dataDirectory = Path.GetFullPath(parse.GetValue(data)!);
+            HardwareInventory inventory = DetectInventory(dataDirectory, parse.GetValue(simulate), parse.GetValue(name)!);
+            var pricing = new ProviderPricing(ToMicros(parse.GetValue(priceGpu)), ToMicros(parse.GetValue(priceCpu)), ToMicros(parse.GetValue(priceMemory)));
+            using ILoggerFactory loggers = LoggerFactory.Create(b => b
+                .AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss.fff ";
+                })
+                .SetMinimumLevel(LogLevel.Information));
+            var sandbox = new BubblewrapSandbox(new BubblewrapSandboxOptions { ScratchDirectory = Path.Combine(dataDirectory, "sandbox") }, TimeProvider.System);
+            var options = new ProviderAgentOptions
+            {
+                HubUrl = new Uri(parse.GetValue(CliContext.Hub)!.TrimEnd('/') + "/"),
+                DataDirectory = dataDirectory,
+                Name = parse.GetValue(name)!,
+                Inventory = inventory,
+                Pricing = pricing,
+                KeepLeaseDirectories = parse.GetValue(keep),
+            };
+            await using var agent = new ProviderAgent(options, sandbox, TimeProvider.System, loggers);
+            Console.Out.WriteLine($"kumo provider {options.Name} ({agent.AccountId}) joining {options.HubUrl} with sandbox {sandbox.Name}");
+            await agent.RunAsync(ParentWatch.Link(parse, ct));
+            return ExitCodes.Success;
+        });
+
+        var show = new Command("inventory", "Show what this machine would offer (CPU, memory, disk, GPUs) without joining");
+        show.Options.Add(data);
+        show.Options.Add(simulate);
+        show.SetAction(parse =>
+        {
+            HardwareInventory inventory = DetectInventory(Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(simulate), Environment.MachineName);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(inventory);
+                return ExitCodes.Success;
+            }
+
+            AnsiConsole.MarkupLine($"[bold]cpu[/]     {Markup.Escape(inventory.Cpu.Model)}, {inventory.Cpu.LogicalCores} logical cores{(inventory.Cpu.PhysicalCores is { } p ? $" ({p} physical)" : "")}");
+            AnsiConsole.MarkupLine($"[bold]memory[/]  {Display.Bytes(inventory.MemoryBytes)}");
+            AnsiConsole.MarkupLine($"[bold]disk[/]    {Display.Bytes(inventory.DiskBytes)} free");
+            AnsiConsole.MarkupLine($"[bold]os[/]      {Markup.Escape(inventory.Os)} ({inventory.Architecture})");
+            foreach (GpuDevice gpu in inventory.Gpus)
+            {
+                AnsiConsole.MarkupLine($"[bold]gpu {gpu.Index}[/]   {Markup.Escape(gpu.Model)}, {Display.Bytes(gpu.VramBytes)}, {Markup.Escape(gpu.Uuid)}{(gpu.Simulated ? " [yellow](simulated)[/]" : $", driver {gpu.DriverVersion}, CUDA {gpu.CudaVersion}")}");
+            }
+
+            if (inventory.Gpus.Count == 0)
+            {
+                AnsiConsole.MarkupLine("[bold]gpu[/]     none found (nvidia-smi absent or lists none)");
+            }
+
+            return ExitCodes.Success;
+        });
+
+        var list = new Command("list", "List the hub's providers with their hardware and free capacity");
+        list.SetAction(async (parse, ct) =>
+        {
+            using var client = CliContext.CreateClient(parse);
+            IReadOnlyList<ProviderView> providers = await client.ListProvidersAsync(ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(providers);
+            }
+            else
+            {
+                Display.Providers(providers);
+            }
+
+            return ExitCodes.Success;
+        });
+
+        provider.Subcommands.Add(start);
+        provider.Subcommands.Add(show);
+        provider.Subcommands.Add(list);
+        return provider;
+    }
+
+    internal static HardwareInventory DetectInventory(string dataDirectory, string? simulatedGpus, string seed)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        HardwareInventory detected = new HardwareDetector().Detect(dataDirectory);
+        if (string.IsNullOrWhiteSpace(simulatedGpus))
+        {
+            return detected;
+        }
+
+        IReadOnlyList<GpuDevice> fake;
+        try
+        {
+            fake = SimulatedGpus.Parse(simulatedGpus, seed, firstIndex: detected.Gpus.Count);
+        }
+        catch (FormatException e)
+        {
+            throw new CliException($"--simulate-gpus: {e.Message}", ExitCodes.Usage);
+        }
+
+        return detected with { Gpus = [.. detected.Gpus, .. fake] };
+    }
+
+    private static long ToMicros(decimal kumo)
+    {
+        if (kumo < 0 || kumo > 1_000_000)
+        {
+            throw new CliException($"price {kumo} KUMO is outside 0..1,000,000", ExitCodes.Usage);
+        }
+
+        return (long)decimal.Round(kumo * 1_000_000m, 0, MidpointRounding.AwayFromZero);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using Kumo.Cli.Commands;
+using Kumo.Cli.Output;
+using Kumo.Client;
+using Kumo.Jobs;
+using Kumo.Protocol;
+using Spectre.Console;
+
+namespace Kumo.Cli.Devnet;
+
+/// <summary>
+/// The devnet demo: submits every <c>examples/*/job.yaml</c>, shows their progress, downloads their outputs,
+/// and compares them byte for byte with the example's <c>expected/</c> files.
+/// </summary>
+public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
+{
+    private sealed class Run(string example, string specPath)
+    {
+        public string Example { get; } = example;
+        public string SpecPath { get; } = specPath;
+        public string? JobId { get; set; }
+        public JobView? View { get; set; }
+        public string? LastLine { get; set; }
+        public long LastSeq { get; set; }
+        public string? Error { get; set; }
+        public List<string> Checks { get; } = [];
+        public bool Passed { get; set; }
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
+    }
+
+    public async Task<bool> RunAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        List<Run> runs = [.. System.IO.Directory.GetDirectories(examplesDirectory)
+            .Where(d => File.Exists(Path.Combine(d, "job.yaml")))
+            .OrderBy(d => d, StringComparer.Ordinal)
+            .Select(d => new Run(Path.GetFileName(d), Path.Combine(d, "job.yaml")))];
+        if (runs.Count == 0)
+        {
+            throw new CliException($"no examples (*/job.yaml) under {examplesDirectory}");
+        }
+
+        using var client = HubClient.Create(network.HubUrl);
+        var signer = new RequestSigner(KeyFile.Load(network.TenantKeyPath));
+        var submitter = new JobSubmitter(client, signer);
+        foreach (Run run in runs)
+        {
+            try
+            {
+                (JobAccepted accepted, _) = await submitter.SubmitAsync(run.SpecPath, null, ct);
+                run.JobId = accepted.JobId;
+            }
+            catch (Exception e) when (e is HubApiException or CliException)
+            {
+                run.Error = e.Message;
+            }
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            if (AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                await AnsiConsole.Live(BuildTable(runs)).StartAsync(async live =>
+                {
+                    while (!await PollAsync(client, runs, deadline.Token))
+                    {
+                        live.UpdateTarget(BuildTable(runs));
+                        await Task.Delay(250, deadline.Token);
+                    }
+
+                    live.UpdateTarget(BuildTable(runs));
+                });
+            }
+            else
+            {
+                var reported = new Dictionary<string, JobState>();
+                while (!await PollAsync(client, runs, deadline.Token))
+                {
+                    ReportChanges(runs, reported);
+                    await Task.Delay(250, deadline.Token);
+                }
+
+                ReportChanges(runs, reported);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            foreach (Run run in runs.Where(r => r.View is null || !r.View.State.IsFinal()))
+            {
+                run.Error ??= $"did not finish within {timeout.TotalSeconds:0} s";
+            }
+        }
+
+        foreach (Run run in runs)
+        {
+            await CheckOutputsAsync(client, run, ct);
+        }
+
+        PrintSummary(runs);
+        return runs.All(r => r.Passed);
+    }
+
+    /// <summary>Refreshes every job; true once all have ended.</summary>
+    private static async Task<bool> PollAsync(HubClient client, List<Run> runs, CancellationToken ct)
+    {
+        foreach (Run run in runs.Where(r => r.JobId is not null && (r.View is null || !r.View.State.IsFinal())))
+        {
+            run.View = await client.GetJobAsync(run.JobId!, ct);
+            IReadOnlyList<LogEntry> tail = await client.GetLogsAsync(run.JobId!, run.LastSeq, 1000, ct);
+            if (tail.Count > 0)
+            {
+                run.LastLine = tail[^1].Text;
+                run.LastSeq = tail[^1].Seq;
+            }
+        }
+
+        return runs.All(r => r.JobId is null || (r.View?.State.IsFinal() ?? false));
+    }
+
+    private async Task CheckOutputsAsync(HubClient client, Run run, CancellationToken ct)
+    {
+        if (run.View is not { State: JobState.Succeeded } view)
+        {
+            return;
+        }
+
+        string downloads = Path.Combine(network.Options.Directory, "demo", run.Example);
+        if (System.IO.Directory.Exists(downloads))
+        {
+            System.IO.Directory.Delete(downloads, recursive: true);
+        }
+
+        await JobCommands.DownloadOutputsAsync(client, view, downloads, ct);
+        string expectedRoot = Path.Combine(Path.GetDirectoryName(run.SpecPath)!, "expected");
+        bool ok = true;
+        if (System.IO.Directory.Exists(expectedRoot))
+        {
+            foreach (string expected in System.IO.Directory.EnumerateFiles(expectedRoot, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                string relative = Path.GetRelativePath(expectedRoot, expected);
+                string actual = Path.Combine(downloads, relative);
+                bool same = File.Exists(actual) && (await File.ReadAllBytesAsync(expected, ct)).AsSpan().SequenceEqual(await File.ReadAllBytesAsync(actual, ct));
+                run.Checks.Add($"{(same ? "✓" : "✗")} {relative}");
+                ok &= same;
+            }
+        }
+
+        run.Passed = ok;
+    }
+
+    private static Table BuildTable(List<Run> runs)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]devnet demo[/]")
+            .AddColumns("example", "job", "state", "provider", "time", "last output");
+        foreach (Run run in runs)
+        {
+            LeaseView? lease = run.View?.Leases.LastOrDefault();
+            string provider = lease is null ? "-" : Markup.Escape(lease.ProviderName)
+                + (lease.SimulatedGpus ? $" [yellow]({lease.Allocation.GpuUuids.Count}× {Markup.Escape(lease.Allocation.GpuModel ?? "")}, simulated)[/]" : "");
+            string state = run.Error is not null ? "[red]error[/]" : run.View is null ? "submitting" : Display.StateMarkup(run.View.State);
+            string line = run.Error ?? run.LastLine ?? "";
+            table.AddRow(
+                Markup.Escape(run.Example),
+                run.JobId ?? "-",
+                state,
+                provider,
+                $"{run.Clock.Elapsed.TotalSeconds:0.0}s",
+                Markup.Escape(line.Length > 60 ? line[..60] + "…" : line));
+        }
+
+        return table;
+    }
+
+    private static void ReportChanges(List<Run> runs, Dictionary<string, JobState> reported)
+    {
+        foreach (Run run in runs.Where(r => r.View is not null))
+        {
+            if (!reported.TryGetValue(run.Example, out JobState last) || last != run.View!.State)
+            {
+                reported[run.Example] = run.View!.State;
+                LeaseView? lease = run.View.Leases.LastOrDefault();
+                string where = lease is null ? "" : $" on {lease.ProviderName}" + (lease.SimulatedGpus ? $" ({lease.Allocation.GpuUuids.Count}× {lease.Allocation.GpuModel}, simulated)" : "");
+                Console.Out.WriteLine($"[{run.Clock.Elapsed.TotalSeconds,5:0.0}s] {run.Example,-14} {run.JobId} {Display.Name(run.View.State)}{where}");
+            }
+        }
+    }
+
+    private void PrintSummary(List<Run> runs)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]results[/]")
+            .AddColumns("example", "job", "state", "provider", "outputs vs expected/");
+        foreach (Run run in runs)
+        {
+            LeaseView? lease = run.View?.Leases.LastOrDefault();
+            string state = run.Error is not null ? "[red]error[/]" : run.View is null ? "?" : Display.StateMarkup(run.View.State);
+            string checks = run.Error ?? (run.View?.Failure is { } f ? $"{Display.Name(f.Reason)}: {f.Detail}" : string.Join("  ", run.Checks));
+            table.AddRow(Markup.Escape(run.Example), run.JobId ?? "-", state,
+                Markup.Escape(lease is null ? "-" : lease.ProviderName + (lease.SimulatedGpus ? $" ({lease.Allocation.GpuUuids.Count}× {lease.Allocation.GpuModel}, simulated)" : "")),
+                Markup.Escape(checks.Length == 0 ? "(no expected files)" : checks));
+        }
+
+        AnsiConsole.Write(table);
+        foreach (Run run in runs.Where(r => !r.Passed && r.JobId is not null))
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(run.Example)}[/]: see `kumo job logs {run.JobId} --hub {network.HubUrl}`; provider logs under {Markup.Escape(network.Options.Directory)}");
+        }
+
+        int passed = runs.Count(r => r.Passed);
+        AnsiConsole.MarkupLine(passed == runs.Count
+            ? $"[green]all {runs.Count} example jobs succeeded and their outputs match expected/[/]"
+            : $"[red]{runs.Count - passed} of {runs.Count} example jobs failed or produced unexpected output[/]");
+    }
+}

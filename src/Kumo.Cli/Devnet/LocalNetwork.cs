@@ -1,0 +1,214 @@
+using Kumo.Client;
+using Kumo.Protocol;
+
+namespace Kumo.Cli.Devnet;
+
+/// <summary>What a devnet is made of.</summary>
+public sealed record LocalNetworkOptions
+{
+    /// <summary>All state lives here: hub/, provider-N/, tenant/.</summary>
+    public required string Directory { get; init; }
+
+    public int Providers { get; init; } = 3;
+
+    /// <summary>Simulated GPUs per provider index; providers beyond the list have none.</summary>
+    public IReadOnlyList<string> SimulatedGpus { get; init; } = ["", "2xH100-80GB", "1xA100-40GB"];
+
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(6);
+
+    public TimeSpan OfferTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Delete the directory's previous state first.</summary>
+    public bool Reset { get; init; }
+
+    /// <summary>How long to wait for the hub and every provider to come up.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// A whole network on loopback: a hub process and provider processes of this same kumo binary, each with its
+/// own data directory and log file, plus a tenant key. Used by `kumo devnet up`, the benchmarks and the
+/// end-to-end tests.
+/// </summary>
+public sealed class LocalNetwork : IAsyncDisposable
+{
+    private readonly List<KumoProcess> _providers = [];
+
+    private LocalNetwork(LocalNetworkOptions options, KumoProcess hub, string hubUrl)
+    {
+        Options = options;
+        Hub = hub;
+        HubUrl = hubUrl;
+    }
+
+    public LocalNetworkOptions Options { get; }
+
+    public KumoProcess Hub { get; }
+
+    public string HubUrl { get; }
+
+    public IReadOnlyList<KumoProcess> Providers => _providers;
+
+    public string TenantKeyPath => Path.Combine(Options.Directory, "tenant", "key.json");
+
+    /// <summary>Starts the hub, then the providers, and waits until every provider is online.</summary>
+    public static async Task<LocalNetwork> StartAsync(LocalNetworkOptions options, Action<string>? status, CancellationToken ct)
+    {
+        string root = Path.GetFullPath(options.Directory);
+        if (options.Reset && System.IO.Directory.Exists(root))
+        {
+            System.IO.Directory.Delete(root, recursive: true);
+        }
+
+        System.IO.Directory.CreateDirectory(root);
+        string pid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string hubDirectory = Path.Combine(root, "hub");
+        File.Delete(Path.Combine(hubDirectory, "hub.url"));
+        status?.Invoke("starting hub");
+        KumoProcess hub = KumoProcess.Start("hub",
+        [
+            "hub", "start", "--data", hubDirectory, "--listen", "http://127.0.0.1:0",
+            "--heartbeat-interval", Seconds(options.HeartbeatInterval), "--heartbeat-timeout", Seconds(options.HeartbeatTimeout),
+            "--offer-timeout", Seconds(options.OfferTimeout), "--parent-pid", pid,
+        ], Path.Combine(hubDirectory, "hub.log"));
+
+        LocalNetwork? network = null;
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(options.StartTimeout);
+            string url = await WaitForHubAsync(hub, Path.Combine(hubDirectory, "hub.url"), deadline.Token);
+            network = new LocalNetwork(options with { Directory = root }, hub, url);
+            string tenantKey = network.TenantKeyPath;
+            if (!File.Exists(tenantKey))
+            {
+                using var key = Kumo.Crypto.AccountKey.Create();
+                KeyFile.Save(tenantKey, key);
+            }
+
+            for (int i = 0; i < options.Providers; i++)
+            {
+                network.StartProvider(i);
+            }
+
+            status?.Invoke($"waiting for {options.Providers} providers to join");
+            await network.WaitForProvidersAsync(options.Providers, deadline.Token);
+            return network;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            string logs = network is null ? hub.Tail(20) : string.Join("\n", network._providers.Select(p => $"--- {p.Name}\n{p.Tail(10)}"));
+            if (network is not null)
+            {
+                await network.DisposeAsync();
+            }
+            else
+            {
+                await hub.DisposeAsync();
+            }
+
+            throw new CliException($"the devnet did not come up within {options.StartTimeout.TotalSeconds:0} s; last log lines:\n{logs}");
+        }
+        catch
+        {
+            if (network is not null)
+            {
+                await network.DisposeAsync();
+            }
+            else
+            {
+                await hub.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>(Re)starts provider <paramref name="index"/> with its persistent data directory and key.</summary>
+    public KumoProcess StartProvider(int index)
+    {
+        string name = $"devnet-{index + 1}";
+        string directory = Path.Combine(Options.Directory, $"provider-{index + 1}");
+        var args = new List<string>
+        {
+            "provider", "start", "--hub", HubUrl, "--data", directory, "--name", name,
+            "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (index < Options.SimulatedGpus.Count && Options.SimulatedGpus[index].Length > 0)
+        {
+            args.AddRange(["--simulate-gpus", Options.SimulatedGpus[index]]);
+        }
+
+        KumoProcess process = KumoProcess.Start(name, args, Path.Combine(directory, "agent.log"));
+        if (index < _providers.Count)
+        {
+            _providers[index] = process;
+        }
+        else
+        {
+            _providers.Add(process);
+        }
+
+        return process;
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> providers are online and connected.</summary>
+    public async Task<IReadOnlyList<ProviderView>> WaitForProvidersAsync(int count, CancellationToken ct)
+    {
+        using var client = HubClient.Create(HubUrl);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            foreach (KumoProcess p in _providers.Where(p => p.HasExited))
+            {
+                throw new CliException($"provider {p.Name} exited during start; its log ({p.LogPath}) ends with:\n{p.Tail(15)}");
+            }
+
+            IReadOnlyList<ProviderView> providers = await client.ListProvidersAsync(ct);
+            if (providers.Count(p => p.Status == ProviderStatus.Online) >= count && (await client.GetHealthAsync(ct)).ConnectedProviders >= count)
+            {
+                return providers;
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_providers.Select(p => p.DisposeAsync().AsTask()));
+        await Hub.DisposeAsync();
+    }
+
+    private static async Task<string> WaitForHubAsync(KumoProcess hub, string urlFile, CancellationToken ct)
+    {
+        while (true)
+        {
+            if (hub.HasExited)
+            {
+                throw new CliException($"the hub exited during start; its log ({hub.LogPath}) ends with:\n{hub.Tail(15)}");
+            }
+
+            if (File.Exists(urlFile))
+            {
+                string url = (await File.ReadAllTextAsync(urlFile, ct)).Trim();
+                using var client = HubClient.Create(url);
+                try
+                {
+                    await client.GetHealthAsync(ct);
+                    return url;
+                }
+                catch (HubUnreachableException)
+                {
+                    // Bound but not serving yet.
+                }
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private static string Seconds(TimeSpan t) => $"{t.TotalMilliseconds:0}ms";
+}

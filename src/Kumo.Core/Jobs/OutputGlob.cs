@@ -1,0 +1,83 @@
+namespace Kumo.Jobs;
+
+/// <summary>
+/// Output patterns: paths relative to /job with '/' separators. '*' matches within one path segment, '?' one
+/// character, and a segment of exactly '**' matches zero or more segments ("out/*.txt", "model/**", "**/*.log").
+/// Matching is case-sensitive, like the file system.
+/// </summary>
+public static class OutputGlob
+{
+    public static bool IsMatch(string pattern, string relativePath)
+    {
+        string[] p = pattern.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string[] s = relativePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return MatchSegments(p, 0, s, 0);
+    }
+
+    public static bool IsMatchAny(IEnumerable<string> patterns, string relativePath) =>
+        patterns.Any(p => IsMatch(p, relativePath));
+
+    private static bool MatchSegments(string[] pattern, int pi, string[] path, int si)
+    {
+        while (pi < pattern.Length)
+        {
+            if (pattern[pi] == "**")
+            {
+                // Try every split: '**' takes 0, 1, 2, ... segments.
+                for (int take = si; take <= path.Length; take++)
+                {
+                    if (MatchSegments(pattern, pi + 1, path, take))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            if (si >= path.Length || !MatchSegment(pattern[pi], path[si]))
+            {
+                return false;
+            }
+
+            pi++;
+            si++;
+        }
+
+        return si == path.Length;
+    }
+
+    private static bool MatchSegment(string pattern, string text)
+    {
+        int p = 0, t = 0, star = -1, mark = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
+            {
+                p++;
+                t++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = t;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                t = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
+}

@@ -1,0 +1,309 @@
+using Kumo.Client;
+using Kumo.Content;
+using Kumo.Hardware;
+using Kumo.Jobs;
+using Kumo.Leases;
+using Kumo.Protocol;
+using Kumo.Provider.Control;
+using Kumo.Provider.Sandbox;
+using Kumo.Signing;
+using Microsoft.Extensions.Logging;
+
+namespace Kumo.Provider.Leases;
+
+/// <summary>
+/// Runs one accepted lease: fetch inputs (verified by CID), run the workload in the sandbox while streaming its
+/// output, upload declared outputs, and report a signed result. Cancellation kills the whole process tree.
+/// </summary>
+internal sealed class LeaseRunner
+{
+    private const int MaxBatchLines = 256;
+    private const int MaxBatchChars = 128 * 1024;
+    private const int MaxOutputs = 1000;
+
+    private readonly LeaseOffer _offer;
+    private readonly JobSpec _spec;
+    private readonly IReadOnlyList<GpuDevice> _gpus;
+    private readonly ISandbox _sandbox;
+    private readonly HubClient _hub;
+    private readonly RequestSigner _signer;
+    private readonly HubChannel _channel;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _directory;
+    private readonly bool _keepDirectory;
+    private readonly CancellationTokenSource _cancel = new();
+    private long _nextLogSeq;
+    private ISandboxedProcess? _process;
+    private volatile bool _cancelledByHub;
+
+    public LeaseRunner(LeaseOffer offer, JobSpec spec, IReadOnlyList<GpuDevice> gpus, ISandbox sandbox, HubClient hub, RequestSigner signer,
+        HubChannel channel, TimeProvider time, ILogger logger, string leasesDirectory, bool keepDirectory)
+    {
+        _offer = offer;
+        _spec = spec;
+        _gpus = gpus;
+        _sandbox = sandbox;
+        _hub = hub;
+        _signer = signer;
+        _channel = channel;
+        _time = time;
+        _logger = logger;
+        _keepDirectory = keepDirectory;
+        _directory = Path.Combine(leasesDirectory, offer.LeaseId);
+    }
+
+    public string LeaseId => _offer.LeaseId;
+
+    public Allocation Allocation => _offer.Allocation;
+
+    /// <summary>Stops the lease because the hub closed it (cancel, timeout): kills the workload, reports nothing more.</summary>
+    public async Task CancelAsync()
+    {
+        _cancelledByHub = true;
+        await _cancel.CancelAsync();
+        if (_process is { } process)
+        {
+            await process.KillAsync();
+        }
+    }
+
+    /// <summary>Runs the lease to its end and reports the result. Never throws: every failure becomes a typed result.</summary>
+    public async Task RunAsync()
+    {
+        long startedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        LeaseResult result;
+        try
+        {
+            result = await ExecuteAsync(startedAt);
+        }
+        catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
+        {
+            result = Result(CloseReason.TenantCancelled, null, "stopped on the hub's request", [], startedAt);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "lease {Lease} failed unexpectedly", LeaseId);
+            result = Result(CloseReason.ProviderSandboxFailed, null, $"the agent failed: {e.Message}", [], startedAt);
+        }
+
+        if (!_cancelledByHub)
+        {
+            _channel.SendSigned(ChannelMessageTypes.LeaseResult, MessageTypes.LeaseResult, result);
+        }
+
+        _logger.LogInformation("lease {Lease} ended: {Reason} {Detail}", LeaseId, result.Reason, result.Detail);
+        if (!_keepDirectory)
+        {
+            TryDelete(_directory);
+        }
+    }
+
+    private async Task<LeaseResult> ExecuteAsync(long startedAt)
+    {
+        CancellationToken ct = _cancel.Token;
+        string jobDirectory = Path.Combine(_directory, "job");
+        string inputsDirectory = Path.Combine(_directory, "inputs");
+        Directory.CreateDirectory(Path.Combine(jobDirectory, "inputs")); // the mount point for the read-only inputs
+        Directory.CreateDirectory(inputsDirectory);
+
+        foreach (JobInput input in _spec.Workload.Inputs)
+        {
+            SystemLine($"[kumo] fetching input {input.Name} ({input.Cid})");
+            try
+            {
+                long size = await _hub.DownloadAsync(input.Cid!, Path.Combine(inputsDirectory, input.Name), progress: null, ct);
+                SystemLine($"[kumo] input {input.Name}: {size} bytes, CID verified");
+            }
+            catch (Exception e) when (e is HubApiException or HubUnreachableException or InvalidDataException or IOException)
+            {
+                return Result(CloseReason.InputUnavailable, null, $"input {input.Name} ({input.Cid}) could not be fetched: {e.Message}", [], startedAt);
+            }
+        }
+
+        ExecWorkload exec = _spec.Workload.Exec ?? throw new InvalidOperationException("only exec workloads run in this build");
+        var environment = new Dictionary<string, string>(exec.Env, StringComparer.Ordinal)
+        {
+            ["KUMO_JOB_ID"] = _offer.JobId,
+            ["KUMO_LEASE_ID"] = _offer.LeaseId,
+            ["KUMO_GPU_COUNT"] = _gpus.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var request = new SandboxRequest
+        {
+            JobDirectory = jobDirectory,
+            ReadOnlyMounts = [new SandboxMount(inputsDirectory, "/job/inputs")],
+            Command = exec.Command,
+            Args = exec.Args,
+            Environment = environment,
+            Network = exec.Network,
+            CpuMillicores = _offer.Allocation.CpuMillicores,
+            MemoryBytes = _offer.Allocation.MemoryBytes,
+            DiskBytes = _offer.Allocation.DiskBytes,
+            WallTime = _spec.Timeout,
+            Gpus = _gpus,
+        };
+
+        try
+        {
+            _process = await _sandbox.StartAsync(request, ct);
+        }
+        catch (SandboxException e)
+        {
+            return Result(CloseReason.ProviderSandboxFailed, null, e.Message, [], startedAt);
+        }
+
+        await using ISandboxedProcess process = _process;
+        if (_cancel.IsCancellationRequested)
+        {
+            await process.KillAsync();
+        }
+
+        _channel.Send(ChannelMessageTypes.LeaseStarted, new LeaseStarted(LeaseId));
+        await PumpOutputAsync(process);
+        SandboxExit exit = await process.Completion;
+        ct.ThrowIfCancellationRequested();
+
+        (CloseReason reason, string detail) = exit.Outcome switch
+        {
+            SandboxOutcome.Exited when exit.ExitCode == 0 => (CloseReason.Completed, "exited 0"),
+            SandboxOutcome.Exited => (CloseReason.WorkloadFailed, $"exited with status {exit.ExitCode}"),
+            SandboxOutcome.Signaled => (CloseReason.WorkloadKilledBySignal, exit.Detail),
+            SandboxOutcome.TimedOut => (CloseReason.WorkloadTimedOut, exit.Detail),
+            SandboxOutcome.OutOfMemory => (CloseReason.WorkloadOutOfMemory, exit.Detail),
+            SandboxOutcome.DiskLimitExceeded => (CloseReason.WorkloadDiskLimitExceeded, exit.Detail),
+            _ => (CloseReason.TenantCancelled, exit.Detail),
+        };
+
+        if (reason != CloseReason.Completed)
+        {
+            return Result(reason, exit.ExitCode, detail, [], startedAt);
+        }
+
+        try
+        {
+            IReadOnlyList<OutputFile> outputs = await UploadOutputsAsync(jobDirectory, ct);
+            return Result(CloseReason.Completed, 0, $"exited 0; {outputs.Count} output file(s)", outputs, startedAt);
+        }
+        catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException)
+        {
+            return Result(CloseReason.ProviderUploadFailed, 0, $"outputs could not be uploaded: {e.Message}", [], startedAt);
+        }
+    }
+
+    /// <summary>Forwards output lines in batches: whatever has accumulated goes out at once, so the first line is not held back.</summary>
+    private async Task PumpOutputAsync(ISandboxedProcess process)
+    {
+        var batch = new List<LeaseLogLine>(MaxBatchLines);
+        while (await process.Output.WaitToReadAsync())
+        {
+            int chars = 0;
+            while (batch.Count < MaxBatchLines && chars < MaxBatchChars && process.Output.TryRead(out SandboxOutput? line))
+            {
+                batch.Add(new LeaseLogLine(line.Stream == OutputStream.Stdout ? LogStream.Stdout : LogStream.Stderr, line.Timestamp.ToUnixTimeMilliseconds(), line.Text));
+                chars += line.Text.Length;
+            }
+
+            Flush(batch);
+        }
+
+        Flush(batch);
+    }
+
+    private void SystemLine(string text)
+    {
+        var batch = new List<LeaseLogLine> { new(LogStream.System, _time.GetUtcNow().ToUnixTimeMilliseconds(), text) };
+        Flush(batch);
+    }
+
+    private void Flush(List<LeaseLogLine> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        _channel.Send(ChannelMessageTypes.LeaseLogs, new LeaseLogBatch(LeaseId, _nextLogSeq, [.. batch]));
+        _nextLogSeq += batch.Count;
+        batch.Clear();
+    }
+
+    private async Task<IReadOnlyList<OutputFile>> UploadOutputsAsync(string jobDirectory, CancellationToken ct)
+    {
+        var outputs = new List<OutputFile>();
+        if (_spec.Workload.Outputs.Count == 0)
+        {
+            return outputs;
+        }
+
+        foreach (string file in SafeFiles(jobDirectory))
+        {
+            string relative = Path.GetRelativePath(jobDirectory, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (relative.StartsWith("inputs/", StringComparison.Ordinal) || !OutputGlob.IsMatchAny(_spec.Workload.Outputs, relative))
+            {
+                continue;
+            }
+
+            if (outputs.Count >= MaxOutputs)
+            {
+                SystemLine($"[kumo] more than {MaxOutputs} output files match; the rest are not uploaded");
+                break;
+            }
+
+            ContentManifest manifest = await _hub.UploadFileAsync(_signer, file, progress: null, ct);
+            outputs.Add(new OutputFile(relative, manifest.Root.ToString(), manifest.Size));
+            SystemLine($"[kumo] output {relative}: {manifest.Size} bytes → {manifest.Root}");
+        }
+
+        return outputs;
+    }
+
+    /// <summary>
+    /// Files under the job directory, never following symbolic links: a hostile workload could point a link at a
+    /// host file, and the agent (which may run as root) must not upload what the link points to. Hard links to
+    /// host files cannot exist (the job directory is its own mount). FIFOs and sockets report length 0 and are
+    /// never opened (see <see cref="HubClient.UploadFileAsync"/>).
+    /// </summary>
+    private static IEnumerable<string> SafeFiles(string root)
+    {
+        var pending = new Stack<DirectoryInfo>();
+        pending.Push(new DirectoryInfo(root));
+        while (pending.Count > 0)
+        {
+            DirectoryInfo directory = pending.Pop();
+            foreach (FileSystemInfo entry in directory.EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+            {
+                if (entry.LinkTarget is not null || entry.Attributes.HasFlag(FileAttributes.ReparsePoint))
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo sub)
+                {
+                    pending.Push(sub);
+                }
+                else if (entry is FileInfo file)
+                {
+                    yield return file.FullName;
+                }
+            }
+        }
+    }
+
+    private LeaseResult Result(CloseReason reason, int? exitCode, string detail, IReadOnlyList<OutputFile> outputs, long startedAt) =>
+        new(LeaseId, reason, exitCode, detail, outputs, startedAt, _time.GetUtcNow().ToUnixTimeMilliseconds());
+
+    private void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("could not delete lease directory {Directory}: {Error}", directory, e.Message);
+        }
+    }
+}

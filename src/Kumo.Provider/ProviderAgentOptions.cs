@@ -1,0 +1,31 @@
+using Kumo.Hardware;
+using Kumo.Protocol;
+
+namespace Kumo.Provider;
+
+/// <summary>How a provider agent runs.</summary>
+public sealed record ProviderAgentOptions
+{
+    /// <summary>The hub to join, e.g. http://127.0.0.1:7070.</summary>
+    public required Uri HubUrl { get; init; }
+
+    /// <summary>Holds the provider's key (provider-key.json) and per-lease working directories.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Display name in listings.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>What this machine offers (detected, plus any simulated GPUs on a devnet).</summary>
+    public required HardwareInventory Inventory { get; init; }
+
+    public ProviderPricing Pricing { get; init; } = ProviderPricing.Default;
+
+    /// <summary>Keep each lease's directory after it ends (for debugging) instead of deleting it.</summary>
+    public bool KeepLeaseDirectories { get; init; }
+
+    /// <summary>Longest wait between attempts to reach the hub.</summary>
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Agent version reported at registration.</summary>
+    public string AgentVersion { get; init; } = typeof(ProviderAgentOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}
