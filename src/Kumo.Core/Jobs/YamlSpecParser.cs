@@ -105,7 +105,7 @@ internal static partial class YamlSpecParser
             }
             catch (YamlException e)
             {
-                throw new ParseFailure(At(e.Start), YamlErrorText.Explain(e.Message));
+                throw new ParseFailure(PlaceError(e), YamlErrorText.Explain(e.Message));
             }
             catch (Exception e) when (e is not ParseFailure)
             {
@@ -114,6 +114,38 @@ internal static partial class YamlSpecParser
             }
             _last = At(_parser.Current.Start);
             return _parser.Current;
+        }
+
+        /// <summary>
+        /// Where the user should look. YamlDotNet marks the start of the token it was reading; for a stray tab or a
+        /// bad escape the culprit is further on.
+        /// </summary>
+        private SpecPosition PlaceError(YamlException e)
+        {
+            if (e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) &&
+                FindIndentingTab((int)e.Start.Line) is { } tab)
+            {
+                return tab;
+            }
+            return e.Message.Contains("escape", StringComparison.OrdinalIgnoreCase) ? At(e.End) : At(e.Start);
+        }
+
+        /// <summary>The first tab in the leading whitespace of a line, from <paramref name="fromLine"/> on.</summary>
+        private SpecPosition? FindIndentingTab(int fromLine)
+        {
+            var lines = text.Split('\n');
+            for (var i = Math.Max(0, fromLine - 1); i < lines.Length; i++)
+            {
+                var line = lines[i];
+                for (var column = 0; column < line.Length && line[column] is ' ' or '\t'; column++)
+                {
+                    if (line[column] == '\t')
+                    {
+                        return new SpecPosition(i + 1, column + 1);
+                    }
+                }
+            }
+            return null;
         }
 
         private void Expect<T>(ParsingEvent e)
