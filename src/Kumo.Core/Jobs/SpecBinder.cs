@@ -178,7 +178,7 @@ internal sealed class SpecBinder(string sourceName)
         {
             if (keyNode is not ScalarNode key)
             {
-                Fail(keyNode, path, $"expected a variable name, found {keyNode.Describe()}");
+                Mismatch<object>(keyNode, path, "a variable name");
                 continue;
             }
             var entryPath = $"{path}.{key.Value}";
@@ -299,7 +299,7 @@ internal sealed class SpecBinder(string sourceName)
         {
             if (keyNode is not ScalarNode key)
             {
-                Fail(keyNode, path, $"expected a field name, found {keyNode.Describe()}");
+                Mismatch<object>(keyNode, path, "a field name");
                 continue;
             }
             var name = key.Value;

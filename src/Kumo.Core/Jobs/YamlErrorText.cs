@@ -25,10 +25,26 @@ internal static class YamlErrorText
         ("did not find expected <document start>",
             "unexpected text after the document; check the indentation and the quotes"),
         ("did not find expected comment or line break", "unexpected text after a value; put the value in quotes"),
+        ("did not find expected <document end>",
+            "unexpected text here; the fields of a mapping must line up, so check the indentation"),
+        ("mapping values are not allowed in this context",
+            "a ': ' cannot appear here; check the indentation, or quote the value"),
+        ("mapping keys are not allowed in this context", "a '?' cannot appear here; quote the value"),
+        ("block sequence entries are not allowed in this context",
+            "a '- item' cannot start here; check the indentation"),
+        ("simple key, could not find expected ':'", "expected ':' after the field name"),
+        ("multi-line double-quoted scalar, found wrong indentation",
+            "a quoted string that goes on to the next line must be indented there too"),
+        ("anchor or alias", "a value starting with '&' or '*' is a YAML anchor or alias; put the value in quotes"),
+        ("scanning a directive", "a line starting with '%' is a YAML directive; put the value in quotes"),
+        ("scanning a tag", "a value starting with '!' is a YAML tag; put the value in quotes"),
+        ("expected hexadecimal number", "a \\x, \\u or \\U escape needs hexadecimal digits"),
+        ("block scalar", "the header of a '|' or '>' block is malformed; write just '|' or '>'"),
     ];
 
     public static string Explain(string message)
     {
+        message = string.Join(' ', message.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         foreach (var (fragment, plain) in Known)
         {
             if (message.Contains(fragment, StringComparison.OrdinalIgnoreCase))

@@ -109,8 +109,11 @@ internal static partial class YamlSpecParser
             }
             catch (Exception e) when (e is not ParseFailure)
             {
-                // YamlDotNet throws a few other exception types on pathological input; report them, never crash.
-                throw new ParseFailure(_last, $"invalid YAML: {e.Message}");
+                // YamlDotNet 16 throws InvalidOperationException on some unclosed flow collections that run on
+                // into block text; report it at the last good position, never crash.
+                throw new ParseFailure(_last,
+                    "invalid YAML: the text cannot be read from here on; check that every '[' and '{' is closed " +
+                    "on its line or the lines after it");
             }
             _last = At(_parser.Current.Start);
             return _parser.Current;
@@ -153,9 +156,16 @@ internal static partial class YamlSpecParser
         {
             if (e is not T)
             {
-                throw new ParseFailure(At(e.Start), $"invalid YAML: unexpected {e.GetType().Name}");
+                throw Unexpected(e);
             }
         }
+
+        private static ParseFailure Unexpected(ParsingEvent e) => new(At(e.Start), e switch
+        {
+            MappingEnd => "invalid YAML: a mapping ends here where a value was expected; check the indentation",
+            SequenceEnd => "invalid YAML: a list ends here where a value was expected; check the indentation",
+            _ => "invalid YAML: unexpected structure here; check the indentation",
+        });
 
         private SpecNode ReadNode(ParsingEvent e, int depth)
         {
@@ -202,7 +212,7 @@ internal static partial class YamlSpecParser
                     return new InvalidNode(At(alias.Start));
                 }
                 default:
-                    throw new ParseFailure(At(e.Start), $"invalid YAML: unexpected {e.GetType().Name}");
+                    throw Unexpected(e);
             }
         }
 

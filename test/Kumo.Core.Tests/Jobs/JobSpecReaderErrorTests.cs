@@ -47,6 +47,24 @@ public class JobSpecReaderErrorTests
     }
 
     [Fact]
+    public void An_unclosed_list_that_runs_into_the_next_lines_is_reported_at_its_start()
+    {
+        var error = SingleError(SampleSpecs.MinimalWith("cpu: 500m", "cpu: [1"));
+
+        AssertPosition(error, 4, 8);
+        Assert.Contains("check that every '[' and '{' is closed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_first_line_indented_unlike_the_rest_is_malformed()
+    {
+        var error = SingleError(" " + SampleSpecs.Minimal);
+
+        AssertPosition(error, 2, 1);
+        Assert.Contains("must line up", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_tab_used_for_indentation_is_reported_at_the_tab()
     {
         var error = SingleError("version: kumo/v1\nresources:\n  cpu: 1\n\tmemory: 1Gi\n");
@@ -380,6 +398,15 @@ public class JobSpecReaderErrorTests
 
         AssertPosition(error, 7, 26);
         Assert.Contains("'*H100' is a YAML alias", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_field_name_starting_with_a_star_is_reported_once()
+    {
+        var errors = ReadErrors(SampleSpecs.MinimalWith("  disk: 0", "  disk: 0\n  *gpu: 1"));
+
+        var error = Assert.Single(errors);
+        Assert.Contains("is a YAML alias", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -51,6 +51,8 @@ internal static class SampleSpecs
 
     public const string Cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
 
+    public const string OtherCid = "bafkreie7q3iidccmpvszul7kudcvvuavuo7u6gzlbobczuk5nqk3b4akba";
+
     /// <summary><see cref="Minimal"/> with the text <paramref name="find"/> replaced by <paramref name="replace"/>.</summary>
     public static string MinimalWith(string find, string replace) =>
         Minimal.Contains(find, StringComparison.Ordinal)
