@@ -2,7 +2,9 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Kumo.Jobs;
 
-/// <summary>The outcome of <see cref="JobSpecReader.Read"/>: a valid spec, or every problem found in the text.</summary>
+/// <summary>
+/// The outcome of <see cref="JobSpecReader.Read(string, string)"/>: a valid spec, or every problem found in the text.
+/// </summary>
 public sealed class JobSpecReadResult
 {
     private JobSpecReadResult(JobSpec? spec, IReadOnlyList<SpecError> errors)

@@ -14,7 +14,15 @@ public static class JobSpecReader
     public const int MaxErrors = 100;
 
     /// <summary>Reads <paramref name="text"/>; <paramref name="sourceName"/> labels errors (usually the file name).</summary>
-    public static JobSpecReadResult Read(string text, string sourceName)
+    public static JobSpecReadResult Read(string text, string sourceName) => ReadSpec(text, sourceName, wireForm: false);
+
+    /// <summary>
+    /// Reads a spec as the hub receives it (normally <see cref="JobSpecWriter"/>'s JSON): the same rules, and every
+    /// input must be named by its CID, never by a local path.
+    /// </summary>
+    public static JobSpecReadResult ReadWireForm(string text, string sourceName) => ReadSpec(text, sourceName, wireForm: true);
+
+    private static JobSpecReadResult ReadSpec(string text, string sourceName, bool wireForm)
     {
         if (text.Length > MaxTextLength)
         {
@@ -40,7 +48,7 @@ public static class JobSpecReader
         errors.AddRange(binder.Errors);
         if (spec is not null)
         {
-            foreach (var error in JobSpecValidator.Validate(spec, sourceName))
+            foreach (var error in JobSpecValidator.Validate(spec, sourceName, wireForm))
             {
                 // A finding about a placeholder, or about a value whose parts failed to bind, is noise.
                 if (binder.FailedPaths.Any(failed => AreRelated(failed, error.Path)))

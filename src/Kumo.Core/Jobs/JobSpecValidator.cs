@@ -10,7 +10,17 @@ namespace Kumo.Jobs;
 public static partial class JobSpecValidator
 {
     /// <summary>Every problem found; empty when the spec is valid.</summary>
-    public static IReadOnlyList<SpecError> Validate(JobSpec spec, string sourceName = "")
+    public static IReadOnlyList<SpecError> Validate(JobSpec spec, string sourceName = "") =>
+        Validate(spec, sourceName, wireForm: false);
+
+    /// <summary>
+    /// Like <see cref="Validate(JobSpec, string)"/>, and also refuses inputs that name a local path: the form the hub
+    /// accepts, where every input is already uploaded and named by its CID.
+    /// </summary>
+    public static IReadOnlyList<SpecError> ValidateWireForm(JobSpec spec, string sourceName = "") =>
+        Validate(spec, sourceName, wireForm: true);
+
+    internal static IReadOnlyList<SpecError> Validate(JobSpec spec, string sourceName, bool wireForm)
     {
         var errors = new List<SpecError>();
         void Add(string path, string message) => errors.Add(new SpecError(sourceName, 0, 0, path, message));
@@ -39,7 +49,7 @@ public static partial class JobSpecValidator
         }
         else
         {
-            ValidateWorkload(spec.Workload, Add);
+            ValidateWorkload(spec.Workload, wireForm, Add);
         }
         ValidatePrice(spec.MaxPricePerHourMicros, Add);
         ValidateTimeout(spec.Timeout, Add);
@@ -148,7 +158,7 @@ public static partial class JobSpecValidator
         }
     }
 
-    private static void ValidateWorkload(Workload workload, Action<string, string> add)
+    private static void ValidateWorkload(Workload workload, bool wireForm, Action<string, string> add)
     {
         if (workload.Exec is null)
         {
@@ -162,7 +172,7 @@ public static partial class JobSpecValidator
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < workload.Inputs.Count; i++)
         {
-            ValidateInput(workload.Inputs[i], $"workload.inputs[{i}]", i, seen, add);
+            ValidateInput(workload.Inputs[i], $"workload.inputs[{i}]", i, seen, wireForm, add);
         }
 
         for (var i = 0; i < workload.Outputs.Count; i++)
@@ -214,7 +224,7 @@ public static partial class JobSpecValidator
     }
 
     private static void ValidateInput(
-        JobInput input, string path, int index, Dictionary<string, int> seen, Action<string, string> add)
+        JobInput input, string path, int index, Dictionary<string, int> seen, bool wireForm, Action<string, string> add)
     {
         var name = input.Name ?? "";
         if (!InputNamePattern().IsMatch(name) || name is "." or "..")
@@ -245,7 +255,12 @@ public static partial class JobSpecValidator
         }
         if (input.Path is { } localPath)
         {
-            if (localPath.Length == 0)
+            if (wireForm)
+            {
+                add($"{path}.path", "a submitted spec names inputs by cid only; local paths are uploaded by the CLI " +
+                                    "and replaced with their cids before the spec is sent");
+            }
+            else if (localPath.Length == 0)
             {
                 add($"{path}.path", "path must not be empty");
             }

@@ -44,10 +44,11 @@ internal sealed class SpecBinder(string sourceName)
         }
         if (root is not MappingNode map)
         {
-            var hint = root is ScalarNode { Kind: ScalarKind.String } scalar && scalar.Value.Contains(':', StringComparison.Ordinal)
-                ? " (a ':' between a field and its value needs a space after it)"
-                : "";
-            Fail(root, "", $"expected a mapping of fields (version, name, ...) at the top level, found {root.Describe()}{hint}");
+            var missingSpace = root is ScalarNode { Kind: ScalarKind.String } scalar &&
+                               scalar.Value.Contains(':', StringComparison.Ordinal);
+            var hint = missingSpace ? " (a ':' between a field and its value needs a space after it)" : "";
+            Fail(root, "",
+                $"expected a mapping of fields (version, name, ...) at the top level, found {root.Describe()}{hint}");
             return null;
         }
         _positions[""] = map.Start;
@@ -398,8 +399,8 @@ internal sealed class SpecBinder(string sourceName)
                 return text.Value;
             case ScalarNode { Kind: ScalarKind.Integer or ScalarKind.Float or ScalarKind.Boolean } scalar:
                 Fail(node, path,
-                    $"expected a string, found {scalar.Describe()}; put it in quotes (\"{SpecText.Shorten(scalar.Value)}\") " +
-                    "if it is meant as text");
+                    $"expected a string, found {scalar.Describe()}; " +
+                    $"put it in quotes (\"{SpecText.Shorten(scalar.Value)}\") if it is meant as text");
                 return null;
             default:
                 return Mismatch<string>(node, path, "a string");
@@ -443,7 +444,8 @@ internal sealed class SpecBinder(string sourceName)
                     ? $"{SpecText.Quote(number.Value)} is far too large"
                     : $"expected a whole number written in decimal, found {SpecText.Quote(number.Value)}");
                 return null;
-            case ScalarNode { Kind: ScalarKind.String } text when text.Value.All(char.IsAsciiDigit) && text.Value.Length > 0:
+            case ScalarNode { Kind: ScalarKind.String } text
+                when text.Value.Length > 0 && text.Value.All(char.IsAsciiDigit):
                 Fail(node, path, $"expected a whole number, found {text.Describe()}; remove the quotes");
                 return null;
             default:

@@ -18,7 +18,8 @@ public class JobSpecFuzzTests
     public void Mutated_specs_give_a_spec_or_errors_and_never_an_exception(int seed)
     {
         var random = new Random(seed);
-        var json = JobSpecWriter.ToJson(JobSpecReader.Read(SampleSpecs.Full.Replace("path: ./words.txt", "cid: " + SampleSpecs.OtherCid, StringComparison.Ordinal), "x").Spec!, indented: seed % 2 == 0);
+        var uploaded = SampleSpecs.Full.Replace("path: ./words.txt", "cid: " + SampleSpecs.OtherCid, StringComparison.Ordinal);
+        var json = JobSpecWriter.ToJson(JobSpecReader.Read(uploaded, "x").Spec!, indented: seed % 2 == 0);
         string[] originals = [SampleSpecs.Full, SampleSpecs.Minimal, json];
 
         for (var i = 0; i < 1000; i++)

@@ -107,6 +107,29 @@ public class JobSpecWriterTests
     }
 
     [Fact]
+    public void The_wire_form_reader_accepts_what_the_writer_writes()
+    {
+        var spec = UploadedFull();
+
+        var result = JobSpecReader.ReadWireForm(JobSpecWriter.ToJson(spec), "wire.json");
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Equal(spec, result.Spec);
+    }
+
+    [Fact]
+    public void The_wire_form_reader_refuses_local_paths_at_the_path()
+    {
+        var result = JobSpecReader.ReadWireForm(SampleSpecs.Full, "job.yaml");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("workload.inputs[0].path", error.Path);
+        Assert.Equal((20, 13), (error.Line, error.Column));
+        Assert.StartsWith("a submitted spec names inputs by cid only", error.Message, StringComparison.Ordinal);
+        Assert.Single(JobSpecValidator.ValidateWireForm(ReadValid(SampleSpecs.Full)));
+    }
+
+    [Fact]
     public void Indented_output_reads_back_the_same()
     {
         var spec = UploadedFull();
@@ -127,7 +150,11 @@ public class JobSpecWriterTests
                 Exec = new ExecWorkload
                 {
                     Command = "/bin/sh",
-                    Args = ["quote \" backslash \\ tab \t newline \n", "é 😀 \u2028 <>&'+", "\u0001\u007f\u00a0\ufeff", "", "null", "1", "true", "~", "- x", "#", "*a", "&a", "{}", "[]", "'", "%", "@", "`"],
+                    Args =
+                    [
+                        "quote \" backslash \\ tab \t newline \n", "é 😀 \u2028 <>&'+", "\u0001\u007f\u00a0\ufeff", "",
+                        "null", "1", "true", "~", "- x", "#", "*a", "&a", "{}", "[]", "'", "%", "@", "`",
+                    ],
                     Env = new Dictionary<string, string> { ["EMPTY"] = "", ["UNICODE"] = "日本語" },
                 },
                 Outputs = ["out/*", "a b/c"],
