@@ -3,6 +3,8 @@ namespace Kumo.Jobs;
 /// <summary>
 /// A tenant's description of a job: what it needs, what it runs, what it may cost.
 /// Written as YAML by people (see docs/JOB-SPEC.md) and sent to the hub as normalized JSON.
+/// Read with <see cref="JobSpecReader"/>, checked with <see cref="JobSpecValidator"/>, written with
+/// <see cref="JobSpecWriter"/>. The records compare by value, their lists and maps included.
 /// </summary>
 public sealed record JobSpec
 {
