@@ -3,6 +3,8 @@ namespace Kumo.Jobs;
 /// <summary>
 /// A tenant's description of a job: what it needs, what it runs, what it may cost.
 /// Written as YAML by people (see docs/JOB-SPEC.md) and sent to the hub as normalized JSON.
+/// Read with <see cref="JobSpecReader"/>, checked with <see cref="JobSpecValidator"/>, written with
+/// <see cref="JobSpecWriter"/>. The records compare by value, their lists and maps included.
 /// </summary>
 public sealed record JobSpec
 {
@@ -52,6 +54,17 @@ public sealed record GpuRequest
 
     /// <summary>Lower-case vendor ("nvidia", "amd"), or null for any.</summary>
     public string? Vendor { get; init; }
+
+    /// <summary>Value equality, <see cref="Models"/> compared element by element.</summary>
+    public bool Equals(GpuRequest? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null &&
+         Count == other.Count &&
+         MinVramBytes == other.MinVramBytes &&
+         string.Equals(Vendor, other.Vendor, StringComparison.Ordinal) &&
+         Models.SequenceEqual(other.Models, StringComparer.Ordinal));
+
+    public override int GetHashCode() => HashCode.Combine(Count, MinVramBytes, Vendor, Models.Count);
 }
 
 /// <summary>What runs, what it reads and what it leaves behind.</summary>
@@ -65,6 +78,16 @@ public sealed record Workload
 
     /// <summary>Glob patterns, relative to <c>/job</c>, of files uploaded as results (e.g. "out/*.txt", "model/**").</summary>
     public IReadOnlyList<string> Outputs { get; init; } = [];
+
+    /// <summary>Value equality, <see cref="Inputs"/> and <see cref="Outputs"/> compared element by element.</summary>
+    public bool Equals(Workload? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null &&
+         Equals(Exec, other.Exec) &&
+         Inputs.SequenceEqual(other.Inputs) &&
+         Outputs.SequenceEqual(other.Outputs, StringComparer.Ordinal));
+
+    public override int GetHashCode() => HashCode.Combine(Exec, Inputs.Count, Outputs.Count);
 }
 
 /// <summary>A program and its arguments, run with <c>/job</c> as the working directory.</summary>
@@ -78,6 +101,19 @@ public sealed record ExecWorkload
 
     /// <summary>Whether the sandbox gets a network. Off unless asked for.</summary>
     public bool Network { get; init; }
+
+    /// <summary>Value equality: <see cref="Args"/> in order, <see cref="Env"/> as a set of pairs.</summary>
+    public bool Equals(ExecWorkload? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null &&
+         string.Equals(Command, other.Command, StringComparison.Ordinal) &&
+         Network == other.Network &&
+         Args.SequenceEqual(other.Args, StringComparer.Ordinal) &&
+         Env.Count == other.Env.Count &&
+         Env.All(pair => other.Env.TryGetValue(pair.Key, out var value) &&
+                         string.Equals(pair.Value, value, StringComparison.Ordinal)));
+
+    public override int GetHashCode() => HashCode.Combine(Command, Network, Args.Count, Env.Count);
 }
 
 /// <summary>

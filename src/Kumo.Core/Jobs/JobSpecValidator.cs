@@ -1,0 +1,358 @@
+using System.Text.RegularExpressions;
+
+namespace Kumo.Jobs;
+
+/// <summary>
+/// Semantic checks on a <see cref="JobSpec"/>: versions, names, limits, inputs and outputs. The reader runs it on
+/// every spec it reads; the hub and tests can run it on specs built in code. Errors carry the field path as written
+/// in the spec (<c>resources.gpu.count</c>) and no position; the reader adds positions.
+/// </summary>
+public static partial class JobSpecValidator
+{
+    /// <summary>Every problem found; empty when the spec is valid.</summary>
+    public static IReadOnlyList<SpecError> Validate(JobSpec spec, string sourceName = "") =>
+        Validate(spec, sourceName, wireForm: false);
+
+    /// <summary>
+    /// Like <see cref="Validate(JobSpec, string)"/>, and also refuses inputs that name a local path: the form the hub
+    /// accepts, where every input is already uploaded and named by its CID.
+    /// </summary>
+    public static IReadOnlyList<SpecError> ValidateWireForm(JobSpec spec, string sourceName = "") =>
+        Validate(spec, sourceName, wireForm: true);
+
+    internal static IReadOnlyList<SpecError> Validate(JobSpec spec, string sourceName, bool wireForm)
+    {
+        var errors = new List<SpecError>();
+        void Add(string path, string message) => errors.Add(new SpecError(sourceName, 0, 0, path, message));
+
+        if (spec.Version != JobSpec.CurrentVersion)
+        {
+            Add("version", $"unsupported spec version {SpecText.Quote(spec.Version ?? "")}; " +
+                           $"this build understands {JobSpec.CurrentVersion}");
+        }
+        if (spec.Name is null || !NamePattern().IsMatch(spec.Name))
+        {
+            Add("name", $"invalid name {SpecText.Quote(spec.Name ?? "")}; use 1 to {JobSpecLimits.MaxNameLength} " +
+                        "lower-case letters, digits and '-', starting with a letter");
+        }
+        if (spec.Resources is null)
+        {
+            Add("resources", "resources are required");
+        }
+        else
+        {
+            ValidateResources(spec.Resources, Add);
+        }
+        if (spec.Workload is null)
+        {
+            Add("workload", "a workload is required");
+        }
+        else
+        {
+            ValidateWorkload(spec.Workload, wireForm, Add);
+        }
+        ValidatePrice(spec.MaxPricePerHourMicros, Add);
+        ValidateTimeout(spec.Timeout, Add);
+        return errors;
+    }
+
+    /// <summary>
+    /// Whether the text has the shape of a CIDv1 in base32 ("bafkrei..."): 'b' then lower-case base32 of a
+    /// plausible length. A syntax check only; the one place to swap in a real CID parser.
+    /// </summary>
+    public static bool IsPlausibleCid(string text) => CidPattern().IsMatch(text);
+
+    internal static string GpuCountMessage(long count) =>
+        $"asks for {count} GPUs on one node; the largest nodes have {JobSpecLimits.MaxGpusPerNode} — " +
+        "split the job into a cluster (coming) or ask for fewer";
+
+    private static void ValidateResources(ResourceRequest resources, Action<string, string> add)
+    {
+        var cpu = resources.CpuMillicores;
+        if (cpu < JobSpecLimits.MinCpuMillicores)
+        {
+            add("resources.cpu", $"asks for {Quantity.FormatCpu(cpu)} of CPU; at least 1m (a thousandth of a core) is needed");
+        }
+        else if (cpu > JobSpecLimits.MaxCpuMillicores)
+        {
+            add("resources.cpu", $"asks for {Quantity.FormatCores(cpu)} cores on one node; the largest nodes have " +
+                                 $"{Quantity.FormatCores(JobSpecLimits.MaxCpuMillicores)}");
+        }
+
+        var memory = resources.MemoryBytes;
+        if (memory < JobSpecLimits.MinMemoryBytes)
+        {
+            add("resources.memory", $"asks for {Quantity.FormatBytes(memory)} of memory; at least " +
+                                    $"{Quantity.FormatBytes(JobSpecLimits.MinMemoryBytes)} is needed");
+        }
+        else if (memory > JobSpecLimits.MaxMemoryBytes)
+        {
+            add("resources.memory", $"asks for {Quantity.FormatBytes(memory)} of memory on one node; the largest " +
+                                    $"nodes have {Quantity.FormatBytes(JobSpecLimits.MaxMemoryBytes)}");
+        }
+
+        var disk = resources.DiskBytes;
+        if (disk < 0)
+        {
+            add("resources.disk", "disk must not be negative");
+        }
+        else if (disk > JobSpecLimits.MaxDiskBytes)
+        {
+            add("resources.disk", $"asks for {Quantity.FormatBytes(disk)} of disk on one node; at most " +
+                                  $"{Quantity.FormatBytes(JobSpecLimits.MaxDiskBytes)} is offered");
+        }
+
+        if (resources.Gpu is { } gpu)
+        {
+            ValidateGpu(gpu, add);
+        }
+    }
+
+    private static void ValidateGpu(GpuRequest gpu, Action<string, string> add)
+    {
+        if (gpu.Count < 1)
+        {
+            add("resources.gpu.count", $"gpu count must be at least 1, found {gpu.Count}; " +
+                                       "leave out 'gpu' if the job needs none");
+        }
+        else if (gpu.Count > JobSpecLimits.MaxGpusPerNode)
+        {
+            add("resources.gpu.count", GpuCountMessage(gpu.Count));
+        }
+
+        for (var i = 0; i < gpu.Models.Count; i++)
+        {
+            var model = gpu.Models[i];
+            var path = $"resources.gpu.model[{i}]";
+            if (string.IsNullOrWhiteSpace(model))
+            {
+                add(path, "a GPU model pattern must not be empty");
+            }
+            else if (model.Length > JobSpecLimits.MaxModelPatternLength)
+            {
+                add(path, $"GPU model pattern is longer than {JobSpecLimits.MaxModelPatternLength} characters");
+            }
+            else if (model.Any(char.IsControl))
+            {
+                add(path, $"GPU model pattern {SpecText.Quote(model)} contains control characters");
+            }
+        }
+
+        if (gpu.MinVramBytes < 0)
+        {
+            add("resources.gpu.vram", "vram must not be negative");
+        }
+        else if (gpu.MinVramBytes > JobSpecLimits.MaxVramBytes)
+        {
+            add("resources.gpu.vram", $"asks for {Quantity.FormatBytes(gpu.MinVramBytes)} of memory per GPU; no GPU " +
+                                      $"has more than {Quantity.FormatBytes(JobSpecLimits.MaxVramBytes)}");
+        }
+
+        if (gpu.Vendor is { } vendor && !JobSpecLimits.GpuVendors.Contains(vendor, StringComparer.Ordinal))
+        {
+            var suggestion = SpecText.Suggest(vendor, JobSpecLimits.GpuVendors);
+            add("resources.gpu.vendor", $"unknown GPU vendor {SpecText.Quote(vendor)}; " +
+                                        (suggestion is null
+                                            ? $"expected {SpecText.OneOf(JobSpecLimits.GpuVendors)}"
+                                            : $"did you mean '{suggestion}'?"));
+        }
+    }
+
+    private static void ValidateWorkload(Workload workload, bool wireForm, Action<string, string> add)
+    {
+        if (workload.Exec is null)
+        {
+            add("workload", "the workload has no kind; add 'exec' (the only kind today)");
+        }
+        else
+        {
+            ValidateExec(workload.Exec, add);
+        }
+
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < workload.Inputs.Count; i++)
+        {
+            ValidateInput(workload.Inputs[i], $"workload.inputs[{i}]", i, seen, wireForm, add);
+        }
+
+        for (var i = 0; i < workload.Outputs.Count; i++)
+        {
+            if (OutputProblem(workload.Outputs[i]) is { } problem)
+            {
+                add($"workload.outputs[{i}]", problem);
+            }
+        }
+    }
+
+    private static void ValidateExec(ExecWorkload exec, Action<string, string> add)
+    {
+        if (string.IsNullOrWhiteSpace(exec.Command))
+        {
+            add("workload.exec.command", "command must not be empty");
+        }
+        else if (TextProblem(exec.Command) is { } problem)
+        {
+            add("workload.exec.command", $"command {problem}");
+        }
+
+        for (var i = 0; i < exec.Args.Count; i++)
+        {
+            if (TextProblem(exec.Args[i]) is { } problem)
+            {
+                add($"workload.exec.args[{i}]", $"argument {problem}");
+            }
+        }
+
+        foreach (var (name, value) in exec.Env)
+        {
+            var path = $"workload.exec.env.{name}";
+            if (!EnvNamePattern().IsMatch(name))
+            {
+                add(path, $"invalid environment variable name {SpecText.Quote(name)}; use letters, digits and '_', " +
+                          "not starting with a digit");
+            }
+            else if (name.StartsWith(JobSpecLimits.ReservedEnvPrefix, StringComparison.Ordinal))
+            {
+                add(path, $"environment variable '{name}' is reserved: names starting with " +
+                          $"{JobSpecLimits.ReservedEnvPrefix} are set by Kumo inside the sandbox");
+            }
+            if (TextProblem(value) is { } problem)
+            {
+                add(path, $"the value of '{SpecText.Shorten(name)}' {problem}");
+            }
+        }
+    }
+
+    private static void ValidateInput(
+        JobInput input, string path, int index, Dictionary<string, int> seen, bool wireForm, Action<string, string> add)
+    {
+        var name = input.Name ?? "";
+        if (!InputNamePattern().IsMatch(name) || name is "." or "..")
+        {
+            add($"{path}.name", $"invalid input name {SpecText.Quote(name)}; use 1 to " +
+                                $"{JobSpecLimits.MaxInputNameLength} letters, digits, '.', '_' and '-' (not '.' or " +
+                                "'..'): it becomes a file name under /job/inputs");
+        }
+        else if (seen.TryGetValue(name, out var first))
+        {
+            add($"{path}.name", $"input name '{name}' is used twice; workload.inputs[{first}] has it too");
+        }
+        else
+        {
+            seen[name] = index;
+        }
+
+        var label = name.Length > 0 ? $"input {SpecText.Quote(name)}" : "this input";
+        switch (input.Path, input.Cid)
+        {
+            case (not null, not null):
+                add(path, $"{label} gives both path and cid; give exactly one");
+                break;
+            case (null, null):
+                add(path, $"{label} gives neither path nor cid; give exactly one " +
+                          "(path: a local file the CLI uploads, or cid: content already stored)");
+                break;
+        }
+        if (input.Path is { } localPath)
+        {
+            if (wireForm)
+            {
+                add($"{path}.path", "a submitted spec names inputs by cid only; local paths are uploaded by the CLI " +
+                                    "and replaced with their cids before the spec is sent");
+            }
+            else if (localPath.Length == 0)
+            {
+                add($"{path}.path", "path must not be empty");
+            }
+            else if (TextProblem(localPath) is { } problem)
+            {
+                add($"{path}.path", $"path {problem}");
+            }
+        }
+        if (input.Cid is { } cid && !IsPlausibleCid(cid))
+        {
+            add($"{path}.cid", $"{SpecText.Quote(cid)} is not a content id; expected a CIDv1 in base32: 'b' " +
+                               "followed by lower-case letters and digits 2-7, like bafkrei...");
+        }
+    }
+
+    private static string? OutputProblem(string pattern)
+    {
+        if (string.IsNullOrWhiteSpace(pattern))
+        {
+            return "an output pattern must not be empty";
+        }
+        if (pattern.StartsWith('/'))
+        {
+            return $"output pattern {SpecText.Quote(pattern)} must be relative to /job; remove the leading '/'";
+        }
+        if (pattern.Split('/', '\\').Contains(".."))
+        {
+            return $"output pattern {SpecText.Quote(pattern)} must not contain '..'; outputs stay inside /job";
+        }
+        return TextProblem(pattern) is { } problem ? $"output pattern {problem}" : null;
+    }
+
+    /// <summary>Text a process receives must have no NUL (it would be cut there) and be valid UTF-16.</summary>
+    private static string? TextProblem(string text)
+    {
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            return "must not contain NUL characters";
+        }
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return "is not valid Unicode (it holds an unpaired surrogate)";
+            }
+        }
+        return null;
+    }
+
+    private static void ValidatePrice(long micros, Action<string, string> add)
+    {
+        if (micros <= 0)
+        {
+            add("price.maxPerHour", $"maxPerHour must be more than 0, found {Quantity.FormatKumo(micros)}");
+        }
+        else if (micros > JobSpecLimits.MaxPricePerHourMicros)
+        {
+            add("price.maxPerHour", $"maxPerHour of {Quantity.FormatKumo(micros)} is above the limit of " +
+                                    $"{Quantity.FormatKumo(JobSpecLimits.MaxPricePerHourMicros)} per hour");
+        }
+    }
+
+    private static void ValidateTimeout(TimeSpan timeout, Action<string, string> add)
+    {
+        if (timeout < JobSpecLimits.MinTimeout)
+        {
+            add("timeout", $"timeout must be at least 1s, found {Quantity.FormatDuration(timeout)}");
+        }
+        else if (timeout > JobSpecLimits.MaxTimeout)
+        {
+            add("timeout", $"timeout of {Quantity.FormatDuration(timeout)} is longer than the limit of " +
+                           $"{Quantity.FormatDuration(JobSpecLimits.MaxTimeout)}");
+        }
+        else if (timeout.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            add("timeout", "timeout must be a whole number of seconds");
+        }
+    }
+
+    [GeneratedRegex(@"^[a-z][a-z0-9-]{0,62}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvNamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,255}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex InputNamePattern();
+
+    [GeneratedRegex(@"^b[a-z2-7]{32,200}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex CidPattern();
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Kumo.Jobs;
+
+/// <summary>
+/// Writes the normalized wire form of a spec, the JSON the CLI sends to the hub: the YAML's structure and field
+/// names, with every quantity as an exact integer form (CPU "1500m", bytes, seconds, price "2500000u"), every
+/// optional collection written out, and env sorted by name. <see cref="JobSpecReader"/> reads it back to an equal
+/// spec.
+/// </summary>
+public static class JobSpecWriter
+{
+    private static readonly JsonSerializerOptions Compact = new()
+    {
+        // The text goes to a YAML-reading hub, not into HTML; only what JSON requires is escaped.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static readonly JsonSerializerOptions Indented = new(Compact) { WriteIndented = true };
+
+    /// <summary>The wire form as text.</summary>
+    /// <exception cref="InvalidOperationException">An input has no CID, or the timeout is not whole seconds.</exception>
+    public static string ToJson(JobSpec spec, bool indented = false) =>
+        ToJsonObject(spec).ToJsonString(indented ? Indented : Compact);
+
+    /// <summary>The wire form as a JSON tree.</summary>
+    /// <exception cref="InvalidOperationException">An input has no CID, or the timeout is not whole seconds.</exception>
+    public static JsonObject ToJsonObject(JobSpec spec)
+    {
+        if (spec.Timeout.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            throw new InvalidOperationException(
+                $"The timeout {spec.Timeout} is not a whole number of seconds; the wire form cannot carry it.");
+        }
+        return new JsonObject
+        {
+            ["version"] = spec.Version,
+            ["name"] = spec.Name,
+            ["resources"] = WriteResources(spec.Resources),
+            ["workload"] = WriteWorkload(spec.Workload),
+            ["price"] = new JsonObject
+            {
+                ["maxPerHour"] = spec.MaxPricePerHourMicros.ToString(CultureInfo.InvariantCulture) + "u",
+            },
+            ["timeout"] = spec.Timeout.Ticks / TimeSpan.TicksPerSecond,
+        };
+    }
+
+    private static JsonObject WriteResources(ResourceRequest resources)
+    {
+        var json = new JsonObject
+        {
+            ["cpu"] = Quantity.FormatCpu(resources.CpuMillicores),
+            ["memory"] = resources.MemoryBytes,
+            ["disk"] = resources.DiskBytes,
+        };
+        if (resources.Gpu is { } gpu)
+        {
+            var gpuJson = new JsonObject
+            {
+                ["count"] = gpu.Count,
+                ["model"] = StringArray(gpu.Models),
+                ["vram"] = gpu.MinVramBytes,
+            };
+            if (gpu.Vendor is not null)
+            {
+                gpuJson["vendor"] = gpu.Vendor;
+            }
+            json["gpu"] = gpuJson;
+        }
+        return json;
+    }
+
+    private static JsonObject WriteWorkload(Workload workload)
+    {
+        var json = new JsonObject();
+        if (workload.Exec is { } exec)
+        {
+            var env = new JsonObject();
+            foreach (var (name, value) in exec.Env.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+            {
+                env[name] = value;
+            }
+            json["exec"] = new JsonObject
+            {
+                ["command"] = exec.Command,
+                ["args"] = StringArray(exec.Args),
+                ["env"] = env,
+                ["network"] = exec.Network,
+            };
+        }
+        var inputs = new JsonArray();
+        foreach (var input in workload.Inputs)
+        {
+            if (input.Cid is null)
+            {
+                throw new InvalidOperationException(
+                    $"Input '{input.Name}' has no CID; upload its file and set the CID before writing the wire form.");
+            }
+            inputs.Add(new JsonObject { ["name"] = input.Name, ["cid"] = input.Cid });
+        }
+        json["inputs"] = inputs;
+        json["outputs"] = StringArray(workload.Outputs);
+        return json;
+    }
+
+    private static JsonArray StringArray(IEnumerable<string> items) =>
+        new([.. items.Select(item => (JsonNode?)JsonValue.Create(item))]);
+}
