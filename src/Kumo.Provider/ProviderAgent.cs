@@ -228,7 +228,7 @@ public sealed class ProviderAgent : IAsyncDisposable
             return $"the submission payload is malformed: {e.Message}";
         }
 
-        JobSpecReadResult read = JobSpecReader.Read(submission.Spec.GetRawText(), "spec");
+        JobSpecReadResult read = JobSpecReader.ReadWireForm(submission.Spec.GetRawText(), "spec");
         if (!read.Succeeded)
         {
             return $"the job spec is invalid: {read.Errors[0]}";

@@ -60,7 +60,7 @@ public static partial class JobSpecValidator
     /// Whether the text has the shape of a CIDv1 in base32 ("bafkrei..."): 'b' then lower-case base32 of a
     /// plausible length. A syntax check only; the one place to swap in a real CID parser.
     /// </summary>
-    public static bool IsPlausibleCid(string text) => CidPattern().IsMatch(text);
+    public static bool IsPlausibleCid(string text) => Kumo.Content.Cid.TryParse(text, out _, out _);
 
     internal static string GpuCountMessage(long count) =>
         $"asks for {count} GPUs on one node; the largest nodes have {JobSpecLimits.MaxGpusPerNode} — " +
@@ -269,10 +269,9 @@ public static partial class JobSpecValidator
                 add($"{path}.path", $"path {problem}");
             }
         }
-        if (input.Cid is { } cid && !IsPlausibleCid(cid))
+        if (input.Cid is { } cid && !Kumo.Content.Cid.TryParse(cid, out _, out string? cidError))
         {
-            add($"{path}.cid", $"{SpecText.Quote(cid)} is not a content id; expected a CIDv1 in base32: 'b' " +
-                               "followed by lower-case letters and digits 2-7, like bafkrei...");
+            add($"{path}.cid", $"{SpecText.Quote(cid)} is not a content id: {cidError}");
         }
     }
 
@@ -353,6 +352,4 @@ public static partial class JobSpecValidator
     [GeneratedRegex(@"^[A-Za-z0-9._-]{1,255}\z", RegexOptions.CultureInvariant)]
     private static partial Regex InputNamePattern();
 
-    [GeneratedRegex(@"^b[a-z2-7]{32,200}\z", RegexOptions.CultureInvariant)]
-    private static partial Regex CidPattern();
 }

@@ -138,7 +138,7 @@ public sealed class JobService(
 
     internal static JobSpec ParseSpec(string specJson)
     {
-        JobSpecReadResult read = JobSpecReader.Read(specJson, "spec");
+        JobSpecReadResult read = JobSpecReader.ReadWireForm(specJson, "spec");
         if (!read.Succeeded)
         {
             SpecError first = read.Errors[0];

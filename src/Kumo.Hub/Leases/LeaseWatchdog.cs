@@ -3,7 +3,6 @@ using Kumo.Hub.Content;
 using Kumo.Hub.Control;
 using Kumo.Hub.Jobs;
 using Kumo.Hub.Storage;
-using Kumo.Jobs;
 using Kumo.Leases;
 using Kumo.Protocol;
 using Microsoft.Extensions.Hosting;

@@ -4,7 +4,6 @@ using Kumo.Hub.Auth;
 using Kumo.Hub.Leases;
 using Kumo.Hub.Scheduling;
 using Kumo.Hub.Storage;
-using Kumo.Jobs;
 using Kumo.Leases;
 using Kumo.Protocol;
 using Kumo.Serialization;

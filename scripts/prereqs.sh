@@ -1,0 +1,41 @@
+# Installs what Kumo needs that this machine lacks. Sourced by ./kumo and ./test.sh.
+# Debian/Ubuntu: apt-get (as root, or through sudo when it needs no password).
+
+kumo_apt_install() {
+  local packages=("$@") runner=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      runner=(sudo -n)
+    else
+      echo "kumo: needs ${packages[*]}; install with: sudo apt-get install -y ${packages[*]}" >&2
+      return 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "kumo: needs ${packages[*]} and this system has no apt-get; install them with its package manager" >&2
+    return 1
+  fi
+  echo "kumo: installing ${packages[*]}…" >&2
+  # One `apt-get update` per machine boot is enough.
+  if [ ! -f /tmp/.kumo-apt-updated ]; then
+    DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get update -qq >&2 && touch /tmp/.kumo-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive "${runner[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+}
+
+kumo_need_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "kumo: the .NET SDK (10.0) is required: https://dotnet.microsoft.com/download" >&2
+    exit 1
+  fi
+}
+
+kumo_need_bwrap() {
+  command -v bwrap >/dev/null 2>&1 || kumo_apt_install bubblewrap || exit 1
+  # util-linux (prlimit, setpriv) is part of every Debian base system; checked for minimal images.
+  command -v prlimit >/dev/null 2>&1 || kumo_apt_install util-linux || exit 1
+}
+
+kumo_need_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || kumo_apt_install nodejs npm || exit 1
+}
