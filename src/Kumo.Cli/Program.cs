@@ -31,7 +31,8 @@ if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.Pars
 
 try
 {
-    return await parse.InvokeAsync();
+    // Errors are mapped to exit codes below, not printed as stack traces.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(10) });
 }
 catch (CliException e)
 {
@@ -57,5 +58,11 @@ catch (OperationCanceledException)
 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 {
     AnsiConsole.MarkupLine($"[red]kumo:[/] {Markup.Escape(e.Message)}");
+    return ExitCodes.Failure;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"kumo: unexpected error: {e.GetType().Name}: {e.Message}");
+    Console.Error.WriteLine(Environment.GetEnvironmentVariable("KUMO_DEBUG") == "1" ? e.ToString() : "Set KUMO_DEBUG=1 for the stack trace.");
     return ExitCodes.Failure;
 }

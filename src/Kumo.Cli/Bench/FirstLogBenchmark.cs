@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kumo.Cli.Commands;
 using Kumo.Cli.Devnet;
 using Kumo.Client;

@@ -34,7 +34,7 @@ public static class ProviderCommands
         start.SetAction(async (parse, ct) =>
         {
             string dataDirectory = Path.GetFullPath(parse.GetValue(data)!);
-            HardwareInventory inventory = DetectInventory(dataDirectory, parse.GetValue(simulate), parse.GetValue(name)!);
+            HardwareInventory inventory = await DetectInventoryAsync(dataDirectory, parse.GetValue(simulate), parse.GetValue(name)!, quiet: false, ct);
             var pricing = new ProviderPricing(ToMicros(parse.GetValue(priceGpu)), ToMicros(parse.GetValue(priceCpu)), ToMicros(parse.GetValue(priceMemory)));
             using ILoggerFactory loggers = LoggerFactory.Create(b => b
                 .AddSimpleConsole(o =>
@@ -62,9 +62,9 @@ public static class ProviderCommands
         var show = new Command("inventory", "Show what this machine would offer (CPU, memory, disk, GPUs) without joining");
         show.Options.Add(data);
         show.Options.Add(simulate);
-        show.SetAction(parse =>
+        show.SetAction(async (parse, ct) =>
         {
-            HardwareInventory inventory = DetectInventory(Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(simulate), Environment.MachineName);
+            HardwareInventory inventory = await DetectInventoryAsync(Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(simulate), Environment.MachineName, parse.GetValue(CliContext.Json), ct);
             if (parse.GetValue(CliContext.Json))
             {
                 Display.Json(inventory);
@@ -111,10 +111,19 @@ public static class ProviderCommands
         return provider;
     }
 
-    internal static HardwareInventory DetectInventory(string dataDirectory, string? simulatedGpus, string seed)
+    internal static async Task<HardwareInventory> DetectInventoryAsync(string dataDirectory, string? simulatedGpus, string seed, bool quiet, CancellationToken ct)
     {
         Directory.CreateDirectory(dataDirectory);
-        HardwareInventory detected = new HardwareDetector().Detect(dataDirectory);
+        HardwareDetection detection = await new HardwareDetector().DetectAsync(dataDirectory, ct);
+        if (!quiet)
+        {
+            foreach (string warning in detection.Warnings)
+            {
+                Console.Error.WriteLine($"kumo: warning: {warning}");
+            }
+        }
+
+        HardwareInventory detected = detection.Inventory;
         if (string.IsNullOrWhiteSpace(simulatedGpus))
         {
             return detected;
@@ -123,14 +132,15 @@ public static class ProviderCommands
         IReadOnlyList<GpuDevice> fake;
         try
         {
-            fake = SimulatedGpus.Parse(simulatedGpus, seed, firstIndex: detected.Gpus.Count);
+            fake = SimulatedGpus.Parse(simulatedGpus, seed);
         }
         catch (FormatException e)
         {
             throw new CliException($"--simulate-gpus: {e.Message}", ExitCodes.Usage);
         }
 
-        return detected with { Gpus = [.. detected.Gpus, .. fake] };
+        // Simulated devices are numbered after the real ones; they have no device node either way.
+        return detected with { Gpus = [.. detected.Gpus, .. fake.Select((g, i) => g with { Index = detected.Gpus.Count + i })] };
     }
 
     private static long ToMicros(decimal kumo)

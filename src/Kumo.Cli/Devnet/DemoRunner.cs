@@ -140,7 +140,14 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
             {
                 string relative = Path.GetRelativePath(expectedRoot, expected);
                 string actual = Path.Combine(downloads, relative);
-                bool same = File.Exists(actual) && (await File.ReadAllBytesAsync(expected, ct)).AsSpan().SequenceEqual(await File.ReadAllBytesAsync(actual, ct));
+                bool same = false;
+                if (File.Exists(actual))
+                {
+                    byte[] want = await File.ReadAllBytesAsync(expected, ct);
+                    byte[] got = await File.ReadAllBytesAsync(actual, ct);
+                    same = want.AsSpan().SequenceEqual(got);
+                }
+
                 run.Checks.Add($"{(same ? "✓" : "✗")} {relative}");
                 ok &= same;
             }

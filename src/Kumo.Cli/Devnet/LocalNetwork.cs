@@ -65,6 +65,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         System.IO.Directory.CreateDirectory(root);
         string pid = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string hubDirectory = Path.Combine(root, "hub");
+        System.IO.Directory.CreateDirectory(hubDirectory);
         File.Delete(Path.Combine(hubDirectory, "hub.url"));
         status?.Invoke("starting hub");
         KumoProcess hub = KumoProcess.Start("hub",

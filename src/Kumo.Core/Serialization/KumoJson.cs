@@ -3,7 +3,10 @@ using System.Text.Json.Serialization;
 
 namespace Kumo.Serialization;
 
-/// <summary>The one set of JSON conventions on the wire: camelCase, enums as snake_case strings, unknown members refused.</summary>
+/// <summary>
+/// The one set of JSON conventions on the wire: camelCase, enums as snake_case strings, nulls written out,
+/// unknown members and missing constructor parameters refused.
+/// </summary>
 public static class KumoJson
 {
     /// <summary>Options for every API body and control-channel message.</summary>
@@ -18,7 +21,7 @@ public static class KumoJson
         {
             WriteIndented = indented,
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
             RespectNullableAnnotations = true,
             RespectRequiredConstructorParameters = true,
             AllowDuplicateProperties = false,
