@@ -4,6 +4,14 @@ using Kumo.Cli.Commands;
 using Kumo.Client;
 using Spectre.Console;
 
+if (Console.IsOutputRedirected)
+{
+    // Piped or captured: plain text, no cursor tricks, and tables wide enough not to wrap every cell.
+    AnsiConsole.Profile.Capabilities.Ansi = false;
+    AnsiConsole.Profile.Capabilities.Interactive = false;
+    AnsiConsole.Profile.Width = 160;
+}
+
 var root = new RootCommand("kumo — an open compute network for AI: rent GPUs and CPUs, or provide them.\n\nStart here: `kumo devnet up --demo` runs a whole network on this machine.")
 {
     CliContext.Hub,

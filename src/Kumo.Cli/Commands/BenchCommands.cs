@@ -11,9 +11,9 @@ public static class BenchCommands
     {
         var bench = new Command("bench", "Scenario benchmarks; each compares against an anchor measured in the same run");
 
-        var requests = new Option<int>("--requests") { Description = "Requests per phase [default 20000]", DefaultValueFactory = _ => 20_000 };
-        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight [default 32]", DefaultValueFactory = _ => 32 };
-        var providers = new Option<int>("--providers") { Description = "Distinct provider keys signing heartbeats [default 64]", DefaultValueFactory = _ => 64 };
+        var requests = new Option<int>("--requests") { Description = "Requests per phase", DefaultValueFactory = _ => 20_000 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight", DefaultValueFactory = _ => 32 };
+        var providers = new Option<int>("--providers") { Description = "Distinct provider keys signing heartbeats", DefaultValueFactory = _ => 64 };
         var heartbeat = new Command("heartbeat", "Signed heartbeats/s a hub accepts on loopback vs. an unsigned no-op endpoint of the same hub") { requests, concurrency, providers };
         heartbeat.SetAction(async (parse, ct) =>
         {
@@ -34,7 +34,7 @@ public static class BenchCommands
             return result.Errors == 0 ? ExitCodes.Success : ExitCodes.Failure;
         });
 
-        var runs = new Option<int>("--runs") { Description = "Jobs submitted one after another [default 10]", DefaultValueFactory = _ => 10 };
+        var runs = new Option<int>("--runs") { Description = "Jobs submitted one after another", DefaultValueFactory = _ => 10 };
         var firstLog = new Command("first-log", "Time from `job submit` to the workload's first log line on a devnet, with its breakdown") { runs };
         firstLog.SetAction(async (parse, ct) =>
         {

@@ -12,8 +12,8 @@ public static class DevnetCommands
     {
         var devnet = new Command("devnet", "A whole network on this machine, on loopback");
         var demo = new Option<bool>("--demo") { Description = "Run the example jobs, check their outputs, shut down; exit 0 only if all succeeded" };
-        var directory = new Option<string>("--dir") { Description = "State directory [default .kumo/devnet]", DefaultValueFactory = _ => Path.Combine(".kumo", "devnet") };
-        var providers = new Option<int>("--providers") { Description = "How many provider processes [default 3]", DefaultValueFactory = _ => 3 };
+        var directory = new Option<string>("--dir") { Description = "State directory", DefaultValueFactory = _ => Path.Combine(".kumo", "devnet") };
+        var providers = new Option<int>("--providers") { Description = "How many provider processes", DefaultValueFactory = _ => 3 };
         var reset = new Option<bool>("--reset") { Description = "Delete the devnet's previous state (keys, database, content) first" };
         var examples = new Option<string?>("--examples") { Description = "Examples directory for --demo [default: examples/ of this checkout]" };
         var timeout = Durations.Option("--timeout", "Longest the demo may take", TimeSpan.FromMinutes(5));
@@ -74,9 +74,9 @@ public static class DevnetCommands
         using var client = Kumo.Client.HubClient.Create(network.HubUrl);
         Display.Providers(client.ListProvidersAsync().GetAwaiter().GetResult());
         AnsiConsole.MarkupLine("Use it from another shell:");
-        AnsiConsole.MarkupLine($"  [bold]export KUMO_HUB={network.HubUrl} KUMO_KEY={Markup.Escape(network.TenantKeyPath)}[/]");
+        AnsiConsole.WriteLine($"  export KUMO_HUB={network.HubUrl} KUMO_KEY={network.TenantKeyPath}");
         AnsiConsole.MarkupLine("  ./kumo job submit examples/hello/job.yaml -f");
-        AnsiConsole.MarkupLine($"Logs: {Markup.Escape(network.Hub.LogPath)}, {Markup.Escape(Path.Combine(network.Options.Directory, "provider-N", "agent.log"))}");
+        AnsiConsole.WriteLine($"Logs: {network.Hub.LogPath} and {Path.Combine(network.Options.Directory, "provider-N", "agent.log")}");
     }
 
     /// <summary>examples/ of the checkout: KUMO_REPO_ROOT (set by ./kumo), else the nearest ancestor of the working directory that has one.</summary>

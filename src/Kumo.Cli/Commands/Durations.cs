@@ -9,13 +9,10 @@ internal static class Durations
 {
     public static Option<TimeSpan> Option(string name, string description, TimeSpan defaultValue) => new(name)
     {
-        Description = $"{description} [default {Format(defaultValue)}]",
+        Description = description,
         DefaultValueFactory = _ => defaultValue,
         CustomParser = Parse,
     };
-
-    public static string Format(TimeSpan value) =>
-        value.TotalMilliseconds < 1000 ? $"{value.TotalMilliseconds:0}ms" : $"{value.TotalSeconds:0.###}s";
 
     private static TimeSpan Parse(ArgumentResult result)
     {

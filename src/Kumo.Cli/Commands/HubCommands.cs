@@ -14,8 +14,8 @@ public static class HubCommands
     {
         var hub = new Command("hub", "Run a hub: the market, store and API that providers and tenants talk to");
         var start = new Command("start", "Start a hub and serve until interrupted");
-        var data = new Option<string>("--data") { Description = "Data directory (database, content) [default ~/.kumo/hub]", DefaultValueFactory = _ => Path.Combine(Path.GetDirectoryName(CliContext.DefaultKeyPath())!, "hub") };
-        var listen = new Option<string>("--listen") { Description = "Address to serve on; port 0 picks a free port [default http://127.0.0.1:7070]", DefaultValueFactory = _ => "http://127.0.0.1:7070" };
+        var data = new Option<string>("--data") { Description = "Data directory (database, content)", DefaultValueFactory = _ => Path.Combine(Path.GetDirectoryName(CliContext.DefaultKeyPath())!, "hub") };
+        var listen = new Option<string>("--listen") { Description = "Address to serve on; port 0 picks a free port", DefaultValueFactory = _ => "http://127.0.0.1:7070" };
         var heartbeatInterval = Durations.Option("--heartbeat-interval", "How often providers send heartbeats", TimeSpan.FromSeconds(2));
         var heartbeatTimeout = Durations.Option("--heartbeat-timeout", "Silence after which a provider is offline and its leases close", TimeSpan.FromSeconds(15));
         var offerTimeout = Durations.Option("--offer-timeout", "Time a provider has to accept an offered lease", TimeSpan.FromSeconds(15));

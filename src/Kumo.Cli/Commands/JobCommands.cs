@@ -116,7 +116,7 @@ public static class JobCommands
     private static Command List()
     {
         var all = new Option<bool>("--all") { Description = "Jobs of every tenant, not only yours" };
-        var limit = new Option<int>("--limit") { Description = "How many [default 20]", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int>("--limit") { Description = "How many", DefaultValueFactory = _ => 20 };
         var command = new Command("list", "List your most recent jobs") { all, limit };
         command.SetAction(async (parse, ct) =>
         {

@@ -17,12 +17,12 @@ public static class ProviderCommands
     {
         var provider = new Command("provider", "Contribute this machine to a network, or list the network's providers");
 
-        var data = new Option<string>("--data") { Description = "Agent data directory (key, lease work dirs) [default ~/.kumo/provider]", DefaultValueFactory = _ => Path.Combine(Path.GetDirectoryName(CliContext.DefaultKeyPath())!, "provider") };
-        var name = new Option<string>("--name") { Description = "Display name [default: the host name]", DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant() };
+        var data = new Option<string>("--data") { Description = "Agent data directory (key, lease work dirs)", DefaultValueFactory = _ => Path.Combine(Path.GetDirectoryName(CliContext.DefaultKeyPath())!, "provider") };
+        var name = new Option<string>("--name") { Description = "Display name", DefaultValueFactory = _ => Environment.MachineName.ToLowerInvariant() };
         var simulate = new Option<string?>("--simulate-gpus") { Description = "Declare fake GPUs for a devnet, e.g. \"2xH100-80GB,1xA100-40GB\"; always shown as simulated" };
-        var priceGpu = new Option<decimal>("--price-gpu") { Description = "Asking price per GPU-hour in KUMO [default 1.2]", DefaultValueFactory = _ => 1.2m };
-        var priceCpu = new Option<decimal>("--price-cpu") { Description = "Asking price per core-hour in KUMO [default 0.02]", DefaultValueFactory = _ => 0.02m };
-        var priceMemory = new Option<decimal>("--price-memory") { Description = "Asking price per GiB-hour of memory in KUMO [default 0.005]", DefaultValueFactory = _ => 0.005m };
+        var priceGpu = new Option<decimal>("--price-gpu") { Description = "Asking price per GPU-hour in KUMO", DefaultValueFactory = _ => 1.2m };
+        var priceCpu = new Option<decimal>("--price-cpu") { Description = "Asking price per core-hour in KUMO", DefaultValueFactory = _ => 0.02m };
+        var priceMemory = new Option<decimal>("--price-memory") { Description = "Asking price per GiB-hour of memory in KUMO", DefaultValueFactory = _ => 0.005m };
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");

@@ -105,12 +105,12 @@ public static class Display
                 p.Inventory.Gpus.GroupBy(g => g.Model).Select(g => $"{g.Count()}× {g.Key}{(g.Any(d => d.Simulated) ? " [yellow](simulated)[/]" : "")}"));
             table.AddRow(
                 Markup.Escape(p.Name),
-                Markup.Escape(p.Id.Value[..12] + "…"),
+                Markup.Escape(p.Id.Value[..14] + "…"),
                 p.Status == ProviderStatus.Online ? "[green]online[/]" : "[grey]offline[/]",
                 $"{p.Inventory.Cpu.LogicalCores}",
                 Bytes(p.Inventory.MemoryBytes),
                 gpus,
-                $"{p.Free.CpuMillicores / 1000.0:0.#} cpu, {Bytes(p.Free.MemoryBytes)}, {p.Free.Gpus} gpu",
+                $"{p.Free.CpuMillicores / 1000.0:0.#}c/{Bytes(p.Free.MemoryBytes)}/{p.Free.Gpus}g",
                 p.ActiveLeases.ToString(CultureInfo.InvariantCulture));
         }
 

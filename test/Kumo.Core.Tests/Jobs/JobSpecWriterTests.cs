@@ -236,7 +236,7 @@ public class JobSpecWriterTests
                 Inputs = [.. Enumerable.Range(0, random.Next(4))
                     .Select(_ => Word(1, 30, "abcXYZ019._-"))
                     .Where(name => name is not "." and not ".." && inputNames.Add(name))
-                    .Select(name => new JobInput { Name = name, Cid = "b" + Word(58, 58, "abcdefghijklmnopqrstuvwxyz234567") })],
+                    .Select(name => new JobInput { Name = name, Cid = Kumo.Content.Cid.Raw(System.Text.Encoding.UTF8.GetBytes(Word(1, 40, "abcdefghijklmnopqrstuvwxyz234567"))).ToString() })],
                 Outputs = [.. Enumerable.Range(0, random.Next(3)).Select(_ => "out/" + Word(1, 10, "abc*?[]{}.-_ "))],
             },
             MaxPricePerHourMicros = random.NextInt64(1, JobSpecLimits.MaxPricePerHourMicros + 1),
