@@ -1,0 +1,182 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using Kumo.Client;
+using Kumo.Hardware;
+using Kumo.Leases;
+using Kumo.Protocol;
+using Kumo.Serialization;
+using Kumo.Signing;
+
+namespace Kumo.Hub.Tests.Support;
+
+/// <summary>
+/// A provider spoken at the socket level, so a test decides exactly what it says and when: accept or not,
+/// heartbeat or fall silent, report a lying result. For fault injection only; happy paths also run against
+/// the real agent in the integration tests.
+/// </summary>
+public sealed class FakeProvider : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket;
+    private readonly Channel<ChannelMessage> _inbox = Channel.CreateUnbounded<ChannelMessage>();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly Task _receiving;
+    private long _heartbeats;
+
+    private FakeProvider(RequestSigner signer, ClientWebSocket socket, string name)
+    {
+        Signer = signer;
+        _socket = socket;
+        Name = name;
+        _receiving = ReceiveLoopAsync();
+    }
+
+    public RequestSigner Signer { get; }
+
+    public string Name { get; }
+
+    public string Id => Signer.AccountId.Value;
+
+    public static HardwareInventory Inventory(int cores = 4, long memory = 8L << 30, params GpuDevice[] gpus) =>
+        new(new CpuInfo("Test CPU", cores, cores), memory, 100L << 30, gpus, "test OS", "x64");
+
+    public static GpuDevice Gpu(int index, string model, long vramGiB, bool simulated = true) =>
+        new(index, "nvidia", model, vramGiB << 30, $"GPU-test-{Guid.NewGuid():N}", "550.54", "12.4", null, simulated);
+
+    /// <summary>Registers and opens the control channel (challenge, signed hello, welcome).</summary>
+    public static async Task<FakeProvider> JoinAsync(HubFixture hub, string name = "fake", HardwareInventory? inventory = null, ProviderPricing? pricing = null)
+    {
+        RequestSigner signer = HubFixture.NewSigner();
+        await hub.Client.RegisterProviderAsync(signer,
+            new ProviderRegistration(name, inventory ?? Inventory(), "fake", pricing ?? ProviderPricing.Default, "test"));
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(hub.Client.ChannelUri, CancellationToken.None);
+        ChannelMessage challenge = (await ReceiveAsync(socket, CancellationToken.None))!;
+        Assert.Equal(ChannelMessageTypes.Challenge, challenge.Type);
+        string nonce = challenge.Body.Deserialize<ChannelChallenge>(KumoJson.Options)!.Nonce;
+        await SendRawAsync(socket, new ChannelMessage(ChannelMessageTypes.Hello,
+            JsonSerializer.SerializeToElement(signer.Sign(MessageTypes.ChannelHello, new ChannelHello(nonce)), KumoJson.Options)));
+        ChannelMessage welcome = (await ReceiveAsync(socket, CancellationToken.None))!;
+        Assert.True(welcome.Type == ChannelMessageTypes.Welcome, $"expected a welcome, got {welcome.Type}: {welcome.Body}");
+        return new FakeProvider(signer, socket, name);
+    }
+
+    /// <summary>The next message of <paramref name="type"/>; other messages before it are skipped.</summary>
+    public async Task<T> ExpectAsync<T>(string type, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        try
+        {
+            while (true)
+            {
+                ChannelMessage message = await _inbox.Reader.ReadAsync(cts.Token);
+                if (message.Type == type)
+                {
+                    return message.Body.Deserialize<T>(KumoJson.Options)!;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"provider {Name} got no '{type}' message within {(timeout ?? TimeSpan.FromSeconds(10)).TotalSeconds} s");
+        }
+    }
+
+    public Task HeartbeatAsync(params string[] running) =>
+        SendSignedAsync(ChannelMessageTypes.Heartbeat, MessageTypes.ProviderHeartbeat, new Heartbeat(Interlocked.Increment(ref _heartbeats), running));
+
+    public Task AcceptAsync(LeaseOffer offer) =>
+        SendSignedAsync(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept,
+            new LeaseAcceptance(offer.LeaseId, offer.JobId, offer.Submission.Digest(), offer.PricePerHourMicros));
+
+    public Task RejectAsync(LeaseOffer offer, string reason) =>
+        SendSignedAsync(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, reason));
+
+    public Task StartedAsync(string leaseId) => SendAsync(ChannelMessageTypes.LeaseStarted, new LeaseStarted(leaseId));
+
+    public Task LogsAsync(string leaseId, long firstSeq, params string[] lines) =>
+        SendAsync(ChannelMessageTypes.LeaseLogs, new LeaseLogBatch(leaseId, firstSeq,
+            [.. lines.Select(l => new LeaseLogLine(LogStream.Stdout, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), l))]));
+
+    public Task ResultAsync(string leaseId, CloseReason reason, int? exitCode, params OutputFile[] outputs) =>
+        SendSignedAsync(ChannelMessageTypes.LeaseResult, MessageTypes.LeaseResult,
+            new LeaseResult(leaseId, reason, exitCode, reason.ToString(), outputs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+
+    public Task SendSignedAsync<T>(string channelType, string messageType, T payload) =>
+        SendAsync(channelType, Signer.Sign(messageType, payload));
+
+    public async Task SendAsync<T>(string type, T body)
+    {
+        await _sendLock.WaitAsync();
+        try
+        {
+            await SendRawAsync(_socket, new ChannelMessage(type, JsonSerializer.SerializeToElement(body, KumoJson.Options)));
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Drops the connection without a close handshake, as a crashed machine would.</summary>
+    public void Crash()
+    {
+        _stop.Cancel();
+        _socket.Abort();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _socket.Abort();
+        try
+        {
+            await _receiving;
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+            // Closing.
+        }
+
+        _socket.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            ChannelMessage? message = await ReceiveAsync(_socket, _stop.Token);
+            if (message is null)
+            {
+                _inbox.Writer.TryComplete();
+                return;
+            }
+
+            await _inbox.Writer.WriteAsync(message);
+        }
+    }
+
+    private static async Task SendRawAsync(ClientWebSocket socket, ChannelMessage message) =>
+        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, KumoJson.Options), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    private static async Task<ChannelMessage?> ReceiveAsync(ClientWebSocket socket, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        while (true)
+        {
+            ValueWebSocketReceiveResult result = await socket.ReceiveAsync(buffer.GetMemory(8192), ct);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            buffer.Advance(result.Count);
+            if (result.EndOfMessage)
+            {
+                return JsonSerializer.Deserialize<ChannelMessage>(buffer.WrittenSpan, KumoJson.Options);
+            }
+        }
+    }
+}

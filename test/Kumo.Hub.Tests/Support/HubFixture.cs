@@ -1,0 +1,80 @@
+using Kumo.Client;
+using Kumo.Crypto;
+using Kumo.Hub.Leases;
+using Kumo.Hub.Scheduling;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Kumo.Hub.Tests.Support;
+
+/// <summary>A real hub on a loopback port with its own SQLite file in a temp directory, started per test.</summary>
+public sealed class HubFixture : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HubFixture(WebApplication app, HubOptions options, ManualClock clock, string url)
+    {
+        _app = app;
+        Options = options;
+        Clock = clock;
+        Url = url;
+        Client = HubClient.Create(url);
+    }
+
+    public HubOptions Options { get; }
+
+    public ManualClock Clock { get; }
+
+    public string Url { get; }
+
+    public HubClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<HubFixture> StartAsync(Func<HubOptions, HubOptions>? configure = null)
+    {
+        string data = Path.Combine(Path.GetTempPath(), "kumo-hub-test-" + Guid.NewGuid().ToString("N")[..10]);
+        var options = new HubOptions
+        {
+            DataDirectory = data,
+            Urls = "http://127.0.0.1:0",
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+            HeartbeatTimeout = TimeSpan.FromSeconds(5),
+            OfferTimeout = TimeSpan.FromSeconds(5),
+            // The background loops stay out of the way; tests drive the watchdog and scheduler by hand.
+            SweepInterval = TimeSpan.FromHours(1),
+        };
+        options = configure?.Invoke(options) ?? options;
+        var clock = ManualClock.StartingNow();
+        WebApplication app = HubHost.Build(options, clock, l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+        await HubHost.StartAsync(app);
+        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new HubFixture(app, options, clock, url);
+    }
+
+    public static RequestSigner NewSigner(TimeProvider? time = null) => new(AccountKey.Create(), time);
+
+    /// <summary>Runs one watchdog sweep now (heartbeat, offer and overrun clocks).</summary>
+    public Task SweepAsync() => Services.GetRequiredService<LeaseWatchdog>().SweepAsync(CancellationToken.None);
+
+    /// <summary>Runs one scheduling pass now.</summary>
+    public Task<int> ScheduleAsync() => Services.GetRequiredService<Scheduler>().RunOnceAsync(CancellationToken.None);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(Options.DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Temp files; not worth failing a test over.
+        }
+    }
+}
