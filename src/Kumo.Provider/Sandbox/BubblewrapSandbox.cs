@@ -92,9 +92,9 @@ public sealed class BubblewrapSandbox : ISandbox
             throw new SandboxException($"JobDirectory {request.JobDirectory} does not exist");
         }
 
-        foreach (var mount in request.ReadOnlyMounts.Where(m => !File.Exists(m.HostPath) && !Directory.Exists(m.HostPath)))
+        if (request.ReadOnlyMounts.FirstOrDefault(m => !File.Exists(m.HostPath) && !Directory.Exists(m.HostPath)) is { } missing)
         {
-            throw new SandboxException($"ReadOnlyMounts: host path {mount.HostPath} (for {mount.SandboxPath}) does not exist");
+            throw new SandboxException($"ReadOnlyMounts: host path {missing.HostPath} (for {missing.SandboxPath}) does not exist");
         }
 
         await VerifyAsync(cancellationToken);

@@ -40,11 +40,11 @@ public sealed class SandboxIsolationTests : IDisposable
     {
         var sandbox = _dirs.CreateSandbox();
         var (exit, run) = await SandboxRun.RunAsync(sandbox,
-            _dirs.Bash("id -u; id -g; id -un; pwd; hostname; grep CapEff /proc/self/status; echo pid=$$"), Timeout);
+            _dirs.Bash("id -u; id -g; id -un; pwd; hostname; grep -E 'CapEff|NoNewPrivs' /proc/self/status; echo pid=$$"), Timeout);
         await using var _ = run;
 
         Assert.Equal(SandboxOutcome.Exited, exit.Outcome);
-        Assert.Equal(["1000", "1000", "kumo", "/job", "kumo-sandbox", "CapEff:\t0000000000000000", "pid=2"], run.Stdout);
+        Assert.Equal(["1000", "1000", "kumo", "/job", "kumo-sandbox", "CapEff:\t0000000000000000", "NoNewPrivs:\t1", "pid=2"], run.Stdout);
         Assert.True(sandbox.UsesUserNamespace);
     }
 

@@ -16,22 +16,21 @@ public sealed class SandboxLifecycleTests : IDisposable
     [MemberData(nameof(Mechanisms))]
     public async Task Kill_removes_the_whole_tree_including_daemons_that_ignore_sigterm(SandboxLimitMechanism mechanism)
     {
-        var marker = "kumo-marker-" + Guid.NewGuid().ToString("N");
-        var sandbox = _dirs.CreateSandbox(o => o with { Limits = mechanism });
-        var script = $"""
+        var (marker, script) = Daemonizing("""
             trap '' TERM
-            setsid bash -c "trap '' TERM; exec -a {marker}-a sleep 1000" &
-            ( setsid bash -c "trap '' TERM; exec -a {marker}-b sleep 1000" & )
-            nohup bash -c "exec -a {marker}-c sleep 1000" >/dev/null 2>&1 &
+            setsid bash -c "trap '' TERM; exec -a $m-a sleep 1000" &
+            ( setsid bash -c "trap '' TERM; exec -a $m-b sleep 1000" & )
+            nohup bash -c "exec -a $m-c sleep 1000" >/dev/null 2>&1 &
             disown -a
-            while [ "$(pgrep -c -f {marker}-)" -lt 3 ]; do sleep 0.05; done
+            while [ "$(pgrep -c -f "$m")" -lt 3 ]; do sleep 0.05; done
             echo ready
             wait
             sleep 1000
-            """;
+            """);
+        var sandbox = _dirs.CreateSandbox(o => o with { Limits = mechanism });
         await using var run = await SandboxRun.StartAsync(sandbox, _dirs.Bash(script));
         await run.WaitForLineAsync("ready", Timeout);
-        Assert.True(HostProcesses.WithMarker(marker + "-").Count >= 3, "the three daemons must be running before the kill");
+        Assert.Equal(3, HostProcesses.WithMarker(marker).Count);
 
         await run.Process.KillAsync().WaitAsync(Timeout);
         var exit = await run.WaitAsync(Timeout, "the daemonizing script");
@@ -45,14 +44,26 @@ public sealed class SandboxLifecycleTests : IDisposable
     [Fact(Timeout = 60_000)]
     public async Task A_daemon_left_behind_does_not_outlive_the_run()
     {
-        var marker = "kumo-marker-" + Guid.NewGuid().ToString("N");
+        var (marker, script) = Daemonizing("""
+            setsid bash -c "exec -a $m sleep 1000" & disown
+            while ! pgrep -f "$m" >/dev/null; do sleep 0.05; done
+            echo left
+            """);
         var sandbox = _dirs.CreateSandbox();
-        var (exit, run) = await SandboxRun.RunAsync(sandbox,
-            _dirs.Bash($"setsid bash -c \"exec -a {marker} sleep 1000\" & disown; echo left"), Timeout);
+        var (exit, run) = await SandboxRun.RunAsync(sandbox, _dirs.Bash(script), Timeout);
         await using var _ = run;
 
         Assert.Equal(0, exit.ExitCode);
+        Assert.Equal(["left"], run.Stdout);
         Assert.Empty(HostProcesses.WithMarker(marker));
+    }
+
+    /// <summary>A unique marker, and the script with <c>$m</c> set to it; the script's text never contains the marker
+    /// itself (it is assembled at run time), so only the processes renamed with <c>exec -a $m</c> carry it.</summary>
+    private static (string Marker, string Script) Daemonizing(string body)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        return ("kumo-marker-" + id, $"m=\"kumo-marker-\"\"{id}\"\n{body}");
     }
 
     [Fact(Timeout = 60_000)]
