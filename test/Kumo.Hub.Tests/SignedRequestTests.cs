@@ -6,7 +6,6 @@ using System.Text.Json.Nodes;
 using Kumo.Client;
 using Kumo.Hub.Tests.Support;
 using Kumo.Protocol;
-using Kumo.Serialization;
 using Kumo.Signing;
 
 namespace Kumo.Hub.Tests;

@@ -24,9 +24,10 @@ public static class ProviderCommands
         var priceCpu = new Option<decimal>("--price-cpu") { Description = "Asking price per core-hour in KUMO", DefaultValueFactory = _ => 0.02m };
         var priceMemory = new Option<decimal>("--price-memory") { Description = "Asking price per GiB-hour of memory in KUMO", DefaultValueFactory = _ => 0.005m };
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
+        var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceCpu, priceMemory, keep, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceCpu, priceMemory, keep, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -43,7 +44,23 @@ public static class ProviderCommands
                     o.TimestampFormat = "HH:mm:ss.fff ";
                 })
                 .SetMinimumLevel(LogLevel.Information));
-            var sandbox = new BubblewrapSandbox(new BubblewrapSandboxOptions { ScratchDirectory = Path.Combine(dataDirectory, "sandbox") }, TimeProvider.System);
+            // A root agent runs workloads as an unprivileged host user, so that inside the sandbox nothing of the
+            // host's (even read-only) passes an owner check. See docs/SANDBOX.md.
+            int? uid = parse.GetValue(sandboxUid) ?? (Environment.IsPrivilegedProcess ? 65534 : null);
+            var sandbox = new BubblewrapSandbox(new BubblewrapSandboxOptions
+            {
+                ScratchDirectory = Path.Combine(dataDirectory, "sandbox"),
+                HostUserId = uid is < 0 ? null : uid,
+            }, TimeProvider.System);
+            try
+            {
+                await sandbox.VerifyAsync(ct);
+            }
+            catch (SandboxException e)
+            {
+                throw new CliException($"the sandbox does not work on this machine: {e.Message}", ExitCodes.Failure);
+            }
+
             var options = new ProviderAgentOptions
             {
                 HubUrl = new Uri(parse.GetValue(CliContext.Hub)!.TrimEnd('/') + "/"),

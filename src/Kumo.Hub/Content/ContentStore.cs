@@ -56,25 +56,32 @@ public sealed class ContentStore
             }
         }
 
-        await using IHubTransaction tx = await _store.BeginAsync(cancellationToken);
-        await _auth.RecordNonceAsync(tx, envelope);
-        if (await tx.FindUploadByCidAsync(cid) is { } resumable)
+        UploadRecord upload;
+        await using (IHubTransaction tx = await _store.BeginAsync(cancellationToken))
         {
-            await tx.CommitAsync();
-            return await ViewAsync(resumable, cancellationToken);
+            await _auth.RecordNonceAsync(tx, envelope);
+            if (await tx.FindUploadByCidAsync(cid) is { } resumable)
+            {
+                upload = resumable;
+                await tx.CommitAsync();
+            }
+            else
+            {
+                upload = new UploadRecord
+                {
+                    Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+                    Cid = cid,
+                    Size = manifest.Size,
+                    LeavesJson = JsonSerializer.Serialize(request.Leaves, KumoJson.Options),
+                    Owner = envelope.Signer.Value,
+                    CreatedAt = Now(),
+                };
+                await tx.InsertUploadAsync(upload);
+                await tx.CommitAsync();
+            }
         }
 
-        var upload = new UploadRecord
-        {
-            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-            Cid = cid,
-            Size = manifest.Size,
-            LeavesJson = JsonSerializer.Serialize(request.Leaves, KumoJson.Options),
-            Owner = envelope.Signer.Value,
-            CreatedAt = Now(),
-        };
-        await tx.InsertUploadAsync(upload);
-        await tx.CommitAsync();
+        // The write transaction is closed before anything else takes the store's writer lock.
         Directory.CreateDirectory(Path.Combine(_uploads, upload.Id));
 
         if (manifest.Leaves.Count == 0)

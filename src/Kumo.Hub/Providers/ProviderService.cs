@@ -26,26 +26,30 @@ public sealed class ProviderService(
         ProviderRegistration registration = envelope.ReadPayload<ProviderRegistration>();
         Validate(registration);
         long now = Now();
-        await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
-        await auth.RecordNonceAsync(tx, envelope);
-        ProviderRecord? existing = await tx.GetProviderAsync(envelope.Signer.Value);
-        var record = new ProviderRecord
+        ProviderRecord record;
+        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
-            Id = envelope.Signer.Value,
-            Name = registration.Name,
-            PublicKey = envelope.PublicKey,
-            RegistrationEnvelope = envelope.ToJson(),
-            InventoryJson = JsonSerializer.Serialize(registration.Inventory, KumoJson.Options),
-            PricingJson = JsonSerializer.Serialize(registration.Pricing, KumoJson.Options),
-            Sandbox = registration.Sandbox,
-            Simulated = registration.Inventory.HasSimulatedGpus,
-            Status = existing?.Status ?? ProviderStatus.Offline,
-            RegisteredAt = existing?.RegisteredAt ?? now,
-            LastHeartbeatAt = existing?.LastHeartbeatAt,
-            LastHeartbeatSeq = existing?.LastHeartbeatSeq ?? 0,
-        };
-        await tx.UpsertProviderAsync(record);
-        await tx.CommitAsync();
+            await auth.RecordNonceAsync(tx, envelope);
+            ProviderRecord? existing = await tx.GetProviderAsync(envelope.Signer.Value);
+            record = new ProviderRecord
+            {
+                Id = envelope.Signer.Value,
+                Name = registration.Name,
+                PublicKey = envelope.PublicKey,
+                RegistrationEnvelope = envelope.ToJson(),
+                InventoryJson = JsonSerializer.Serialize(registration.Inventory, KumoJson.Options),
+                PricingJson = JsonSerializer.Serialize(registration.Pricing, KumoJson.Options),
+                Sandbox = registration.Sandbox,
+                Simulated = registration.Inventory.HasSimulatedGpus,
+                Status = existing?.Status ?? ProviderStatus.Offline,
+                RegisteredAt = existing?.RegisteredAt ?? now,
+                LastHeartbeatAt = existing?.LastHeartbeatAt,
+                LastHeartbeatSeq = existing?.LastHeartbeatSeq ?? 0,
+            };
+            await tx.UpsertProviderAsync(record);
+            await tx.CommitAsync();
+        }
+
         logger.LogInformation("provider {Id} ({Name}) registered: {Cores} cores, {Gpus} GPU(s){Simulated}",
             record.Id, record.Name, registration.Inventory.Cpu.LogicalCores, registration.Inventory.Gpus.Count, record.Simulated ? " (simulated)" : "");
         return await GetAsync(record.Id, cancellationToken);

@@ -29,4 +29,12 @@ public static class Specs
     }
 
     public static string Simple => Wire(Yaml());
+
+    /// <summary>The simple spec's wire form, edited as JSON (for specs no valid YAML would produce).</summary>
+    public static string Edit(Action<System.Text.Json.Nodes.JsonObject> edit)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Simple)!.AsObject();
+        edit(node);
+        return node.ToJsonString();
+    }
 }

@@ -14,6 +14,9 @@ public sealed class SqliteHubStore : IHubStore
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly SqliteConnection _writer;
 
+    // Set while this async flow holds the writer: a nested BeginAsync would wait on itself forever, so it throws.
+    private readonly AsyncLocal<bool> _writing = new();
+
     static SqliteHubStore()
     {
         SQLitePCL.Batteries_V2.Init();
@@ -73,13 +76,30 @@ public sealed class SqliteHubStore : IHubStore
         return (int)(await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_migrations") ?? 0);
     }
 
-    public async Task<IHubTransaction> BeginAsync(CancellationToken cancellationToken)
+    public Task<IHubTransaction> BeginAsync(CancellationToken cancellationToken)
+    {
+        // Not async on purpose: an AsyncLocal set here lands in the caller's flow (one set inside an async
+        // method would vanish when it returns), so a nested BeginAsync in that flow is caught, not deadlocked.
+        if (_writing.Value)
+        {
+            throw new InvalidOperationException("a write transaction is already open in this flow; close it before starting another (it would wait on itself)");
+        }
+
+        _writing.Value = true;
+        return BeginCoreAsync(cancellationToken);
+    }
+
+    private async Task<IHubTransaction> BeginCoreAsync(CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
             SqliteTransaction tx = _writer.BeginTransaction(deferred: false);
-            return new SqliteHubSession(_writer, tx, onDispose: () => _writeLock.Release());
+            return new SqliteHubSession(_writer, tx, onDispose: () =>
+            {
+                _writing.Value = false;
+                _writeLock.Release();
+            });
         }
         catch
         {
