@@ -25,7 +25,7 @@ root.Subcommands.Add(JobCommands.Create());
 root.Subcommands.Add(DevnetCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
 
-ParseResult parse = root.Parse(args);
+ParseResult parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
 {
     foreach (var error in parse.Errors)

@@ -53,7 +53,10 @@ public static class HubCommands
 
             string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             // Written after the port is bound, so a supervisor (the devnet) can wait for it.
-            await File.WriteAllTextAsync(Path.Combine(options.DataDirectory, "hub.url"), url, CancellationToken.None);
+            // Written whole (temp file, then rename) so a reader never sees it half-written.
+            string urlFile = Path.Combine(options.DataDirectory, "hub.url");
+            await File.WriteAllTextAsync(urlFile + ".tmp", url, CancellationToken.None);
+            File.Move(urlFile + ".tmp", urlFile, overwrite: true);
             Console.Out.WriteLine($"kumo hub {HubInfo.Version} serving {url} (data {options.DataDirectory}); API docs at {url}/openapi/v1.json");
             try
             {

@@ -49,6 +49,7 @@ public static class JobCommands
                 return ExitCodes.Success;
             }
 
+            JobSubmitter.ReadSpec(path); // spec errors first: they are the ones a person is fixing
             using HubClient client = CliContext.CreateClient(parse);
             var submitter = new JobSubmitter(client, CliContext.LoadSigner(parse));
             JobAccepted accepted;

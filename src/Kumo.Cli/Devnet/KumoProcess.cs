@@ -56,12 +56,15 @@ public sealed class KumoProcess : IAsyncDisposable
         return new KumoProcess(name, process, log, logPath);
     }
 
-    /// <summary>SIGKILL, no chance to clean up: how a crashed or unplugged machine looks to the network.</summary>
+    /// <summary>
+    /// SIGKILL to this process alone, no chance to clean up: how a crashed agent looks to the network. Its
+    /// sandboxes must die on their own (bubblewrap's --die-with-parent), which is part of what tests check.
+    /// </summary>
     public void Kill()
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
+            _process.Kill(entireProcessTree: false);
         }
     }
 
@@ -81,7 +84,10 @@ public sealed class KumoProcess : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            Kill();
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
         }
     }
 

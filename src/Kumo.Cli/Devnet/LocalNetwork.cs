@@ -195,6 +195,11 @@ public sealed class LocalNetwork : IAsyncDisposable
             if (File.Exists(urlFile))
             {
                 string url = (await File.ReadAllTextAsync(urlFile, ct)).Trim();
+                if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? parsed) || parsed.Scheme != Uri.UriSchemeHttp)
+                {
+                    throw new CliException($"the hub wrote an unusable address '{url}' to {urlFile}");
+                }
+
                 using var client = HubClient.Create(url);
                 try
                 {
