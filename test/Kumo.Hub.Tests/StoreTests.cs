@@ -94,4 +94,54 @@ public sealed class StoreTests : IAsyncLifetime
         await using IHubReader reader = await _store.OpenReaderAsync(CancellationToken.None);
         Assert.Equal(20, (await reader.ListJobsAsync(null, 100)).Count);
     }
+
+    [Fact]
+    public async Task Batched_writes_from_many_callers_all_commit_and_return_their_results()
+    {
+        int[] results = await Task.WhenAll(Enumerable.Range(0, 500).Select(i => _store.WriteBatchedAsync(async tx =>
+        {
+            await tx.InsertJobAsync(Job($"j-{i}"));
+            return i * 2;
+        }, CancellationToken.None)));
+
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => i * 2), results);
+        await using IHubReader reader = await _store.OpenReaderAsync(CancellationToken.None);
+        Assert.Equal(500, (await reader.ListJobsAsync(null, 1000)).Count);
+    }
+
+    [Fact]
+    public async Task A_failing_piece_of_a_batch_is_rolled_back_alone_and_its_caller_gets_the_error()
+    {
+        Task<int> good1 = _store.WriteBatchedAsync(async tx => { await tx.InsertJobAsync(Job("ok-1")); return 1; }, CancellationToken.None);
+        Task<int> bad = _store.WriteBatchedAsync<int>(async tx =>
+        {
+            await tx.InsertJobAsync(Job("half-written"));
+            throw new InvalidOperationException("refused halfway");
+        }, CancellationToken.None);
+        Task<int> good2 = _store.WriteBatchedAsync(async tx => { await tx.InsertJobAsync(Job("ok-2")); return 2; }, CancellationToken.None);
+
+        Assert.Equal(1, await good1);
+        Assert.Equal(2, await good2);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bad);
+        Assert.Equal("refused halfway", error.Message);
+        await using IHubReader reader = await _store.OpenReaderAsync(CancellationToken.None);
+        Assert.NotNull(await reader.GetJobAsync("ok-1"));
+        Assert.NotNull(await reader.GetJobAsync("ok-2"));
+        Assert.Null(await reader.GetJobAsync("half-written"));
+    }
+
+    [Fact]
+    public async Task Batched_work_may_not_commit_or_open_its_own_transaction()
+    {
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.WriteBatchedAsync(async tx =>
+        {
+            await tx.CommitAsync();
+            return 0;
+        }, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.WriteBatchedAsync(async tx =>
+        {
+            await using IHubTransaction nested = await _store.BeginAsync(CancellationToken.None);
+            return 0;
+        }, CancellationToken.None));
+    }
 }

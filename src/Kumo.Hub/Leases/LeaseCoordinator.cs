@@ -173,12 +173,11 @@ public sealed class LeaseCoordinator(
         }
 
         long now = Now();
-        string jobId;
-        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
+        // Log batches are frequent and small: they share transactions (group commit).
+        string jobId = await store.WriteBatchedAsync(async tx =>
         {
             LeaseRecord lease = await RequireLeaseAsync(tx, batch.LeaseId, providerId);
             JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
-            jobId = job.Id;
             long skip = Math.Max(0, lease.LogLinesReceived - batch.FirstSeq);
             IEnumerable<LeaseLogLine> fresh = batch.Lines.Skip((int)Math.Min(skip, batch.Lines.Count));
             long seq = job.NextLogSeq;
@@ -208,8 +207,8 @@ public sealed class LeaseCoordinator(
                 FirstLogAt = firstWorkloadLine ? now : lease.FirstLogAt,
             });
             await tx.UpdateJobAsync(job with { NextLogSeq = seq });
-            await tx.CommitAsync();
-        }
+            return job.Id;
+        }, cancellationToken);
 
         signals.JobChanged(jobId);
     }

@@ -64,30 +64,28 @@ public sealed class ProviderService(
     {
         Heartbeat heartbeat = envelope.ReadPayload<Heartbeat>();
         long now = Now();
-        List<LeaseRecord> lost = [];
-        bool cameOnline;
-        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
+        // Heartbeats are the most frequent write: they share transactions with each other (group commit).
+        (bool cameOnline, List<LeaseRecord> lost) = await store.WriteBatchedAsync(async tx =>
         {
             await auth.RecordNonceAsync(tx, envelope);
             ProviderRecord provider = await tx.GetProviderAsync(envelope.Signer.Value)
                 ?? throw ApiProblem.NotFound("unknown_provider", $"{envelope.Signer} has not registered; POST /v1/providers first");
-            cameOnline = provider.Status != ProviderStatus.Online;
             await tx.UpdateProviderLivenessAsync(provider.Id, ProviderStatus.Online, now, heartbeat.Sequence);
 
             var running = heartbeat.RunningLeases.ToHashSet(StringComparer.Ordinal);
+            var closed = new List<LeaseRecord>();
             foreach (LeaseRecord lease in await tx.ListOpenLeasesAsync(provider.Id))
             {
                 bool shouldRun = lease.State is LeaseState.Accepted or LeaseState.Running;
                 if (shouldRun && !running.Contains(lease.Id) && lease.AcceptedAt < envelope.Timestamp)
                 {
-                    LeaseRecord closed = await leases.CloseInAsync(tx, lease, LeaseEvent.Fail, CloseReason.ProviderUnstable,
-                        "the provider's heartbeat no longer lists this lease (agent restarted or lost it)", exitCode: null, now);
-                    lost.Add(closed);
+                    closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.Fail, CloseReason.ProviderUnstable,
+                        "the provider's heartbeat no longer lists this lease (agent restarted or lost it)", exitCode: null, now));
                 }
             }
 
-            await tx.CommitAsync();
-        }
+            return (provider.Status != ProviderStatus.Online, closed);
+        }, cancellationToken);
 
         if (cameOnline)
         {

@@ -19,6 +19,14 @@ public interface IHubStore : IAsyncDisposable
     /// <summary>Starts a write transaction. Writers are serialized; dispose without commit to roll back.</summary>
     Task<IHubTransaction> BeginAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction shared with other callers' work (group commit): one
+    /// commit for many small writes. Each piece of work runs in its own savepoint, so one that throws is rolled
+    /// back alone and its exception reaches its caller; the result is returned only after the commit. The work
+    /// must not commit, start another transaction, or cause side effects outside the store.
+    /// </summary>
+    Task<T> WriteBatchedAsync<T>(Func<IHubTransaction, Task<T>> work, CancellationToken cancellationToken);
+
     /// <summary>Opens a read-only view (a consistent snapshot for its lifetime).</summary>
     Task<IHubReader> OpenReaderAsync(CancellationToken cancellationToken);
 }

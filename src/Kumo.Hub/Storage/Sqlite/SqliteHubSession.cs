@@ -8,7 +8,7 @@ using Microsoft.Data.Sqlite;
 namespace Kumo.Hub.Storage.Sqlite;
 
 /// <summary>A connection, and a transaction when writing. The SQL is plain enough to carry over to PostgreSQL.</summary>
-internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose) : IHubTransaction
+internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose, bool batched = false) : IHubTransaction
 {
     private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers";
     private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received";
@@ -163,6 +163,11 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         if (transaction is null)
         {
             throw new InvalidOperationException("a read-only session cannot commit");
+        }
+
+        if (batched)
+        {
+            throw new InvalidOperationException("batched work is committed by the batch, not by the work");
         }
 
         transaction.Commit();

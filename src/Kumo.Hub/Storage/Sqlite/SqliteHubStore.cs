@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -16,6 +17,10 @@ public sealed class SqliteHubStore : IHubStore
 
     // Set while this async flow holds the writer: a nested BeginAsync would wait on itself forever, so it throws.
     private readonly AsyncLocal<bool> _writing = new();
+
+    private const int MaxBatch = 256;
+    private readonly Channel<BatchItem> _batch = Channel.CreateUnbounded<BatchItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _batchWriter;
 
     static SqliteHubStore()
     {
@@ -37,6 +42,7 @@ public sealed class SqliteHubStore : IHubStore
         _writer = Open();
         // WAL: readers never block the writer; NORMAL sync is durable at every checkpoint and never corrupts.
         _writer.Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        _batchWriter = Task.Run(WriteBatchesAsync);
     }
 
     public string Path { get; }
@@ -108,6 +114,79 @@ public sealed class SqliteHubStore : IHubStore
         }
     }
 
+    public async Task<T> WriteBatchedAsync<T>(Func<IHubTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var item = new BatchItem(async tx => await work(tx));
+        if (!_batch.Writer.TryWrite(item))
+        {
+            throw new ObjectDisposedException(nameof(SqliteHubStore));
+        }
+
+        return (T)(await item.Completion.Task.WaitAsync(cancellationToken))!;
+    }
+
+    /// <summary>The group-commit loop: takes whatever work is waiting, runs it in one transaction, commits once.</summary>
+    private async Task WriteBatchesAsync()
+    {
+        _writing.Value = true; // work run here must not open transactions of its own
+        var done = new List<(BatchItem Item, object? Result, Exception? Error)>(MaxBatch);
+        while (await _batch.Reader.WaitToReadAsync())
+        {
+            await _writeLock.WaitAsync();
+            try
+            {
+                using SqliteTransaction tx = _writer.BeginTransaction(deferred: false);
+                var session = new SqliteHubSession(_writer, tx, onDispose: () => { }, batched: true);
+                while (done.Count < MaxBatch && _batch.Reader.TryRead(out BatchItem? item))
+                {
+                    _writer.Execute("SAVEPOINT item", transaction: tx);
+                    try
+                    {
+                        object? result = await item.Work(session);
+                        _writer.Execute("RELEASE item", transaction: tx);
+                        done.Add((item, result, null));
+                    }
+                    catch (Exception e)
+                    {
+                        _writer.Execute("ROLLBACK TO item; RELEASE item", transaction: tx);
+                        done.Add((item, null, e));
+                    }
+                }
+
+                tx.Commit();
+                foreach ((BatchItem item, object? result, Exception? error) in done)
+                {
+                    if (error is null)
+                    {
+                        item.Completion.TrySetResult(result);
+                    }
+                    else
+                    {
+                        item.Completion.TrySetException(error);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                // The commit itself failed: nothing of this batch is stored, and every caller hears so.
+                foreach ((BatchItem item, _, _) in done)
+                {
+                    item.Completion.TrySetException(e);
+                }
+            }
+            finally
+            {
+                done.Clear();
+                _writeLock.Release();
+            }
+        }
+    }
+
+    private sealed record BatchItem(Func<IHubTransaction, Task<object?>> Work)
+    {
+        public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     public Task<IHubReader> OpenReaderAsync(CancellationToken cancellationToken)
     {
         SqliteConnection connection = Open();
@@ -116,6 +195,8 @@ public sealed class SqliteHubStore : IHubStore
 
     public async ValueTask DisposeAsync()
     {
+        _batch.Writer.TryComplete();
+        await _batchWriter;
         await _writeLock.WaitAsync();
         _writer.Dispose();
         _writeLock.Dispose();
