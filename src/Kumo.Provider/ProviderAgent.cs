@@ -58,6 +58,7 @@ public sealed class ProviderAgent : IAsyncDisposable
     /// <summary>Runs until cancelled. Connection failures are retried forever with backoff; leases keep running across them.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        RemoveStaleLeaseDirectories();
         TimeSpan delay = TimeSpan.FromMilliseconds(250);
         bool registered = false;
         while (!cancellationToken.IsCancellationRequested)
@@ -118,6 +119,28 @@ public sealed class ProviderAgent : IAsyncDisposable
         foreach (LeaseRunner runner in _running.Values)
         {
             await runner.CancelAsync();
+        }
+    }
+
+    /// <summary>No lease survives an agent restart (the hub closes them as unstable), so their directories can go.</summary>
+    private void RemoveStaleLeaseDirectories()
+    {
+        string leases = Path.Combine(_options.DataDirectory, "leases");
+        if (!Directory.Exists(leases) || _options.KeepLeaseDirectories)
+        {
+            return;
+        }
+
+        foreach (string directory in Directory.EnumerateDirectories(leases))
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning("could not remove stale lease directory {Directory}: {Error}", directory, e.Message);
+            }
         }
     }
 

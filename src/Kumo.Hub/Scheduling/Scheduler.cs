@@ -57,6 +57,7 @@ public sealed class Scheduler(
             queued = await reader.ListQueuedJobsAsync(500);
             if (queued.Count == 0)
             {
+                _specs.Clear();
                 return 0;
             }
 
@@ -64,6 +65,13 @@ public sealed class Scheduler(
             capacities = [.. (await reader.ListProvidersAsync())
                 .Where(p => p.Status == ProviderStatus.Online && sessions.IsConnected(p.Id))
                 .Select(p => ProviderCapacity.From(p, open[p.Id]))];
+        }
+
+        // Forget parsed specs of jobs that left the queue some other way (cancelled while waiting).
+        var stillQueued = queued.Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (string id in _specs.Keys.Where(id => !stillQueued.Contains(id)))
+        {
+            _specs.TryRemove(id, out _);
         }
 
         int offered = 0;
