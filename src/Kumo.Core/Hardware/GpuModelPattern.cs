@@ -27,6 +27,12 @@ public static class GpuModelPattern
         }
 
         string[] want = p.Split(Separators, StringSplitOptions.RemoveEmptyEntries);
+        if (want.Length == 0)
+        {
+            // Only separators ("-", "_ "): no words to look for, which must not mean "any model".
+            return false;
+        }
+
         string[] have = m.Split(Separators, StringSplitOptions.RemoveEmptyEntries);
         for (int start = 0; start + want.Length <= have.Length; start++)
         {

@@ -11,13 +11,29 @@ public static class OutputGlob
     {
         string[] p = pattern.Split('/', StringSplitOptions.RemoveEmptyEntries);
         string[] s = relativePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        return MatchSegments(p, 0, s, 0);
+        return MatchSegments(p, 0, s, 0, new bool[p.Length + 1, s.Length + 1]);
     }
 
     public static bool IsMatchAny(IEnumerable<string> patterns, string relativePath) =>
         patterns.Any(p => IsMatch(p, relativePath));
 
-    private static bool MatchSegments(string[] pattern, int pi, string[] path, int si)
+    /// <summary>
+    /// Remembers the (pattern, path) positions already known not to match, so each is tried once: without that,
+    /// trying every split for every '**' is exponential in the number of '**' segments, and tenants write patterns.
+    /// </summary>
+    private static bool MatchSegments(string[] pattern, int pi, string[] path, int si, bool[,] failed)
+    {
+        if (failed[pi, si])
+        {
+            return false;
+        }
+
+        bool matched = MatchFrom(pattern, pi, path, si, failed);
+        failed[pi, si] = !matched;
+        return matched;
+    }
+
+    private static bool MatchFrom(string[] pattern, int pi, string[] path, int si, bool[,] failed)
     {
         while (pi < pattern.Length)
         {
@@ -26,7 +42,7 @@ public static class OutputGlob
                 // Try every split: '**' takes 0, 1, 2, ... segments.
                 for (int take = si; take <= path.Length; take++)
                 {
-                    if (MatchSegments(pattern, pi + 1, path, take))
+                    if (MatchSegments(pattern, pi + 1, path, take, failed))
                     {
                         return true;
                     }

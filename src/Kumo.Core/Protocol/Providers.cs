@@ -27,13 +27,14 @@ public sealed record ProviderPricing(long PerGpuHourMicros, long PerCpuCoreHourM
         checked
         {
             long gpuPart = gpus * PerGpuHourMicros;
-            long cpuPart = CeilDiv(cpuMillicores * PerCpuCoreHourMicros, 1000);
-            long memPart = (long)Math.Ceiling((double)memoryBytes / (1L << 30) * PerGibMemoryHourMicros);
+            long cpuPart = (long)CeilDiv(cpuMillicores * (Int128)PerCpuCoreHourMicros, 1000);
+            // Exact integers: a double loses the fraction of a µKUMO on large memory sizes and would round down.
+            long memPart = (long)CeilDiv(memoryBytes * (Int128)PerGibMemoryHourMicros, 1L << 30);
             return gpuPart + cpuPart + memPart;
         }
     }
 
-    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
+    private static Int128 CeilDiv(Int128 a, long b) => (a / b) + (a % b > 0 ? 1 : 0);
 }
 
 /// <summary>Signed by the provider (<see cref="Signing.MessageTypes.ProviderHeartbeat"/>) every few seconds.</summary>

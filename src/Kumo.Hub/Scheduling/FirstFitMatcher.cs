@@ -47,6 +47,12 @@ public sealed class FirstFitMatcher : ILeaseMatcher
                 return all.Count == 0 ? $"lack a GPU matching {Describe(gpu)}" : $"have fewer than {gpu.Count} GPUs matching {Describe(gpu)}";
             }
 
+            // Enough matching devices, but of several models: too small even when idle, not busy.
+            if (all.CountBy(d => d.Model, StringComparer.Ordinal).Max(c => c.Value) < gpu.Count)
+            {
+                return $"have fewer than {gpu.Count} GPUs of one model matching {Describe(gpu)}";
+            }
+
             // Devices of one model only: a lease never mixes models, so its price and performance are one thing.
             List<GpuDevice>? chosen = all
                 .Where(d => !candidate.UsedGpuUuids.Contains(d.Uuid))
