@@ -68,23 +68,23 @@ public sealed class ProviderService(
         (bool cameOnline, List<LeaseRecord> lost) = await store.WriteBatchedAsync(async tx =>
         {
             await auth.RecordNonceAsync(tx, envelope);
-            ProviderRecord provider = await tx.GetProviderAsync(envelope.Signer.Value)
+            ProviderStatus before = await tx.TouchProviderAsync(envelope.Signer.Value, now, heartbeat.Sequence)
                 ?? throw ApiProblem.NotFound("unknown_provider", $"{envelope.Signer} has not registered; POST /v1/providers first");
-            await tx.UpdateProviderLivenessAsync(provider.Id, ProviderStatus.Online, now, heartbeat.Sequence);
 
             var running = heartbeat.RunningLeases.ToHashSet(StringComparer.Ordinal);
             var closed = new List<LeaseRecord>();
-            foreach (LeaseRecord lease in await tx.ListOpenLeasesAsync(provider.Id))
+            foreach (OpenLease open in await tx.ListOpenLeaseStatesAsync(envelope.Signer.Value))
             {
-                bool shouldRun = lease.State is LeaseState.Accepted or LeaseState.Running;
-                if (shouldRun && !running.Contains(lease.Id) && lease.AcceptedAt < envelope.Timestamp)
+                bool shouldRun = open.State is LeaseState.Accepted or LeaseState.Running;
+                if (shouldRun && !running.Contains(open.Id) && open.AcceptedAt < envelope.Timestamp)
                 {
+                    LeaseRecord lease = (await tx.GetLeaseAsync(open.Id))!;
                     closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.Fail, CloseReason.ProviderUnstable,
                         "the provider's heartbeat no longer lists this lease (agent restarted or lost it)", exitCode: null, now));
                 }
             }
 
-            return (provider.Status != ProviderStatus.Online, closed);
+            return (before != ProviderStatus.Online, closed);
         }, cancellationToken);
 
         if (cameOnline)

@@ -53,6 +53,9 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Leases not yet closed, optionally of one provider.</summary>
     Task<IReadOnlyList<LeaseRecord>> ListOpenLeasesAsync(string? providerId);
 
+    /// <summary>Id, state and acceptance time of a provider's open leases: the heartbeat's cheap check.</summary>
+    Task<IReadOnlyList<OpenLease>> ListOpenLeaseStatesAsync(string providerId);
+
     Task<IReadOnlyList<JobEventRecord>> ListJobEventsAsync(string jobId);
 
     /// <summary>Log lines with seq &gt; <paramref name="afterSeq"/>, in order.</summary>
@@ -86,6 +89,12 @@ public interface IHubTransaction : IHubReader
     Task UpsertProviderAsync(ProviderRecord provider);
 
     Task UpdateProviderLivenessAsync(string id, Protocol.ProviderStatus status, long? lastHeartbeatAt, long lastHeartbeatSeq);
+
+    /// <summary>
+    /// The heartbeat's write: marks the provider online as of <paramref name="at"/> and returns its status before,
+    /// or null when no such provider is registered. Reads one column, not the provider's whole row.
+    /// </summary>
+    Task<Protocol.ProviderStatus?> TouchProviderAsync(string id, long at, long sequence);
 
     Task InsertJobAsync(JobRecord job);
 

@@ -82,3 +82,6 @@ public sealed record UploadRecord
     public required string Owner { get; init; }
     public required long CreatedAt { get; init; }
 }
+
+/// <summary>Just enough of an open lease to check a heartbeat against it.</summary>
+public sealed record OpenLease(string Id, LeaseState State, long? AcceptedAt);

@@ -49,6 +49,11 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             $"SELECT {LeaseColumns} FROM leases WHERE state <> @closed AND (@providerId IS NULL OR provider_id = @providerId) ORDER BY offered_at, id",
             new { closed = (int)LeaseState.Closed, providerId })).Select(r => r.ToRecord())];
 
+    public async Task<IReadOnlyList<OpenLease>> ListOpenLeaseStatesAsync(string providerId) =>
+        [.. (await Query<(string Id, long State, long? AcceptedAt)>(
+            "SELECT id, state, accepted_at FROM leases WHERE provider_id = @providerId AND state <> @closed",
+            new { providerId, closed = (int)LeaseState.Closed })).Select(r => new OpenLease(r.Id, (LeaseState)r.State, r.AcceptedAt))];
+
     public async Task<IReadOnlyList<JobEventRecord>> ListJobEventsAsync(string jobId) =>
         [.. await Query<JobEventRecord>("SELECT job_id AS JobId, at AS At, kind AS Kind, detail AS Detail FROM job_events WHERE job_id = @jobId ORDER BY id", new { jobId })];
 
@@ -103,6 +108,20 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public Task UpdateProviderLivenessAsync(string id, ProviderStatus status, long? lastHeartbeatAt, long lastHeartbeatSeq) => Execute(
         "UPDATE providers SET status = @status, last_heartbeat_at = @lastHeartbeatAt, last_heartbeat_seq = @lastHeartbeatSeq WHERE id = @id",
         new { id, status = (int)status, lastHeartbeatAt, lastHeartbeatSeq });
+
+    public async Task<ProviderStatus?> TouchProviderAsync(string id, long at, long sequence)
+    {
+        long? before = (await Query<long?>("SELECT status FROM providers WHERE id = @id", new { id })).FirstOrDefault();
+        if (before is null)
+        {
+            return null;
+        }
+
+        await Execute(
+            "UPDATE providers SET status = @online, last_heartbeat_at = @at, last_heartbeat_seq = @sequence WHERE id = @id",
+            new { id, at, sequence, online = (int)ProviderStatus.Online });
+        return (ProviderStatus)before.Value;
+    }
 
     public Task InsertJobAsync(JobRecord j) => Execute(
         """
