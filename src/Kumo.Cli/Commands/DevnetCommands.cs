@@ -43,7 +43,7 @@ public static class DevnetCommands
                 LocalNetwork.StartAsync(options, s => ctx.Status(s), ct));
             await using (network)
             {
-                PrintNetwork(network);
+                PrintNetwork(network, demo: examplesDirectory is not null);
                 if (examplesDirectory is null)
                 {
                     AnsiConsole.MarkupLine("[grey]Ctrl+C stops the devnet.[/]");
@@ -68,11 +68,16 @@ public static class DevnetCommands
         return devnet;
     }
 
-    private static void PrintNetwork(LocalNetwork network)
+    private static void PrintNetwork(LocalNetwork network, bool demo)
     {
         AnsiConsole.MarkupLine($"[green]devnet up[/]: hub {network.HubUrl}, {network.Providers.Count} providers, state in {Markup.Escape(network.Options.Directory)}");
         using var client = Kumo.Client.HubClient.Create(network.HubUrl);
         Display.Providers(client.ListProvidersAsync().GetAwaiter().GetResult());
+        if (demo)
+        {
+            return;
+        }
+
         AnsiConsole.MarkupLine("Use it from another shell:");
         AnsiConsole.WriteLine($"  export KUMO_HUB={network.HubUrl} KUMO_KEY={network.TenantKeyPath}");
         AnsiConsole.MarkupLine("  ./kumo job submit examples/hello/job.yaml -f");
