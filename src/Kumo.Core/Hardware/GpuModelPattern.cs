@@ -23,7 +23,7 @@ public static class GpuModelPattern
 
         if (p.Contains('*', StringComparison.Ordinal))
         {
-            return Glob(p, m) || Glob(p, WithoutVendor(m));
+            return Wildcard.IsMatch(p, m) || Wildcard.IsMatch(p, WithoutVendor(m));
         }
 
         string[] want = p.Split(Separators, StringSplitOptions.RemoveEmptyEntries);
@@ -60,40 +60,5 @@ public static class GpuModelPattern
         }
 
         return model;
-    }
-
-    private static bool Glob(string pattern, string text)
-    {
-        // Iterative glob with backtracking to the last '*': linear in practice, no regex.
-        int p = 0, t = 0, star = -1, mark = 0;
-        while (t < text.Length)
-        {
-            if (p < pattern.Length && (pattern[p] == text[t] || pattern[p] == '?'))
-            {
-                p++;
-                t++;
-            }
-            else if (p < pattern.Length && pattern[p] == '*')
-            {
-                star = p++;
-                mark = t;
-            }
-            else if (star >= 0)
-            {
-                p = star + 1;
-                t = ++mark;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        while (p < pattern.Length && pattern[p] == '*')
-        {
-            p++;
-        }
-
-        return p == pattern.Length;
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -31,7 +30,6 @@ public sealed class ControlChannel(
     TimeProvider time,
     ILogger<ControlChannel> logger)
 {
-    public const int MaxMessageBytes = 4 << 20;
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
 
     public async Task HandleAsync(HttpContext context)
@@ -52,7 +50,7 @@ public sealed class ControlChannel(
         {
             using var helloTimeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             helloTimeout.CancelAfter(HelloTimeout);
-            ChannelMessage? hello = await ReceiveAsync(socket, helloTimeout.Token);
+            ChannelMessage? hello = await ChannelFraming.ReceiveAsync(socket, helloTimeout.Token);
             string providerId = await AuthenticateHelloAsync(hello, challenge, aborted);
             session = new ProviderSession(providerId, socket);
         }
@@ -60,6 +58,12 @@ public sealed class ControlChannel(
         {
             await pending.SendAsync(ChannelMessageTypes.Error, new ChannelError(problem.Code, problem.Message), CancellationToken.None);
             await pending.CloseAsync(problem.Code);
+            return;
+        }
+        catch (JsonException e)
+        {
+            await pending.SendAsync(ChannelMessageTypes.Error, new ChannelError("malformed_message", $"hello: {e.Message}"), CancellationToken.None);
+            await pending.CloseAsync("malformed_message");
             return;
         }
         catch (OperationCanceledException)
@@ -127,7 +131,7 @@ public sealed class ControlChannel(
             string type = "(unreadable)";
             try
             {
-                ChannelMessage? message = await ReceiveAsync(socket, cancellationToken);
+                ChannelMessage? message = await ChannelFraming.ReceiveAsync(socket, cancellationToken);
                 if (message is null)
                 {
                     await session.CloseAsync("bye");
@@ -187,36 +191,4 @@ public sealed class ControlChannel(
 
     private static T Read<T>(ChannelMessage message) =>
         message.Body.Deserialize<T>(KumoJson.Options) ?? throw ApiProblem.BadRequest("malformed_message", $"{message.Type} has no body");
-
-    /// <summary>Reads one text message; null when the peer closed the channel.</summary>
-    internal static async Task<ChannelMessage?> ReceiveAsync(WebSocket socket, CancellationToken cancellationToken)
-    {
-        var buffer = new ArrayBufferWriter<byte>(8192);
-        while (true)
-        {
-            ValueWebSocketReceiveResult result = await socket.ReceiveAsync(buffer.GetMemory(8192), cancellationToken);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-
-            buffer.Advance(result.Count);
-            if (buffer.WrittenCount > MaxMessageBytes)
-            {
-                throw new WebSocketException($"message larger than {MaxMessageBytes} bytes");
-            }
-
-            if (result.EndOfMessage)
-            {
-                try
-                {
-                    return JsonSerializer.Deserialize<ChannelMessage>(buffer.WrittenSpan, KumoJson.Options);
-                }
-                catch (JsonException e)
-                {
-                    throw ApiProblem.BadRequest("malformed_message", $"channel message is not valid JSON: {e.Message}");
-                }
-            }
-        }
-    }
 }

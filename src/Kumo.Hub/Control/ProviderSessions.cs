@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Kumo.Protocol;
-using Kumo.Serialization;
 using Microsoft.Extensions.Logging;
 
 namespace Kumo.Hub.Control;
@@ -70,12 +68,11 @@ public sealed class ProviderSession(string providerId, WebSocket socket)
 
     public async Task SendAsync<T>(string type, T body, CancellationToken cancellationToken)
     {
-        byte[] frame = JsonSerializer.SerializeToUtf8Bytes(
-            new ChannelMessage(type, JsonSerializer.SerializeToElement(body, KumoJson.Options)), KumoJson.Options);
+        ChannelMessage message = ChannelFraming.Create(type, body);
         await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+            await ChannelFraming.SendAsync(socket, message, cancellationToken);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -24,7 +23,7 @@ public sealed class HubChannel(RequestSigner signer)
 
     /// <summary>Queues a message.</summary>
     public void Send<T>(string channelType, T body) =>
-        _outbox.Writer.TryWrite(new ChannelMessage(channelType, JsonSerializer.SerializeToElement(body, KumoJson.Options)));
+        _outbox.Writer.TryWrite(ChannelFraming.Create(channelType, body));
 
     /// <summary>Connects, answers the challenge, and returns the hub's welcome; the connection is then pumped by <see cref="PumpAsync"/>.</summary>
     public async Task<(ClientWebSocket Socket, ChannelWelcome Welcome)> ConnectAsync(Uri channelUri, CancellationToken cancellationToken)
@@ -36,11 +35,11 @@ public sealed class HubChannel(RequestSigner signer)
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             connectTimeout.CancelAfter(TimeSpan.FromSeconds(15));
             await socket.ConnectAsync(channelUri, connectTimeout.Token);
-            ChannelMessage challengeMessage = await ReceiveAsync(socket, connectTimeout.Token) ?? throw new WebSocketException("hub closed the channel before its challenge");
+            ChannelMessage challengeMessage = await ChannelFraming.ReceiveAsync(socket, connectTimeout.Token) ?? throw new WebSocketException("hub closed the channel before its challenge");
             ChannelChallenge challenge = Expect<ChannelChallenge>(challengeMessage, ChannelMessageTypes.Challenge);
-            await SendNowAsync(socket, new ChannelMessage(ChannelMessageTypes.Hello,
-                JsonSerializer.SerializeToElement(signer.Sign(MessageTypes.ChannelHello, new ChannelHello(challenge.Nonce)), KumoJson.Options)), connectTimeout.Token);
-            ChannelMessage welcomeMessage = await ReceiveAsync(socket, connectTimeout.Token) ?? throw new WebSocketException("hub closed the channel after the hello");
+            await ChannelFraming.SendAsync(socket, ChannelFraming.Create(ChannelMessageTypes.Hello,
+                signer.Sign(MessageTypes.ChannelHello, new ChannelHello(challenge.Nonce))), connectTimeout.Token);
+            ChannelMessage welcomeMessage = await ChannelFraming.ReceiveAsync(socket, connectTimeout.Token) ?? throw new WebSocketException("hub closed the channel after the hello");
             return (socket, Expect<ChannelWelcome>(welcomeMessage, ChannelMessageTypes.Welcome));
         }
         catch
@@ -76,7 +75,7 @@ public sealed class HubChannel(RequestSigner signer)
         {
             while (_outbox.Reader.TryPeek(out ChannelMessage? message))
             {
-                await SendNowAsync(socket, message, cancellationToken);
+                await ChannelFraming.SendAsync(socket, message, cancellationToken);
                 _outbox.Reader.TryRead(out _); // only dequeue once it went out
             }
         }
@@ -86,38 +85,13 @@ public sealed class HubChannel(RequestSigner signer)
     {
         while (true)
         {
-            ChannelMessage? message = await ReceiveAsync(socket, cancellationToken);
+            ChannelMessage? message = await ChannelFraming.ReceiveAsync(socket, cancellationToken);
             if (message is null)
             {
                 throw new WebSocketException("the hub closed the control channel");
             }
 
             await onMessage(message);
-        }
-    }
-
-    private static async Task SendNowAsync(ClientWebSocket socket, ChannelMessage message, CancellationToken cancellationToken)
-    {
-        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(message, KumoJson.Options);
-        await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-    }
-
-    private static async Task<ChannelMessage?> ReceiveAsync(ClientWebSocket socket, CancellationToken cancellationToken)
-    {
-        var buffer = new ArrayBufferWriter<byte>(8192);
-        while (true)
-        {
-            ValueWebSocketReceiveResult result = await socket.ReceiveAsync(buffer.GetMemory(8192), cancellationToken);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-
-            buffer.Advance(result.Count);
-            if (result.EndOfMessage)
-            {
-                return JsonSerializer.Deserialize<ChannelMessage>(buffer.WrittenSpan, KumoJson.Options);
-            }
         }
     }
 

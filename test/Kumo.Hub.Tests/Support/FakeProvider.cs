@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -53,12 +52,12 @@ public sealed class FakeProvider : IAsyncDisposable
             new ProviderRegistration(name, inventory ?? Inventory(), "fake", pricing ?? ProviderPricing.Default, "test"));
         var socket = new ClientWebSocket();
         await socket.ConnectAsync(hub.Client.ChannelUri, CancellationToken.None);
-        ChannelMessage challenge = (await ReceiveAsync(socket, CancellationToken.None))!;
+        ChannelMessage challenge = (await ChannelFraming.ReceiveAsync(socket, CancellationToken.None))!;
         Assert.Equal(ChannelMessageTypes.Challenge, challenge.Type);
         string nonce = challenge.Body.Deserialize<ChannelChallenge>(KumoJson.Options)!.Nonce;
-        await SendRawAsync(socket, new ChannelMessage(ChannelMessageTypes.Hello,
-            JsonSerializer.SerializeToElement(signer.Sign(MessageTypes.ChannelHello, new ChannelHello(nonce)), KumoJson.Options)));
-        ChannelMessage welcome = (await ReceiveAsync(socket, CancellationToken.None))!;
+        await ChannelFraming.SendAsync(socket, ChannelFraming.Create(ChannelMessageTypes.Hello,
+            signer.Sign(MessageTypes.ChannelHello, new ChannelHello(nonce))), CancellationToken.None);
+        ChannelMessage welcome = (await ChannelFraming.ReceiveAsync(socket, CancellationToken.None))!;
         Assert.True(welcome.Type == ChannelMessageTypes.Welcome, $"expected a welcome, got {welcome.Type}: {welcome.Body}");
         return new FakeProvider(signer, socket, name);
     }
@@ -112,7 +111,7 @@ public sealed class FakeProvider : IAsyncDisposable
         await _sendLock.WaitAsync();
         try
         {
-            await SendRawAsync(_socket, new ChannelMessage(type, JsonSerializer.SerializeToElement(body, KumoJson.Options)));
+            await ChannelFraming.SendAsync(_socket, ChannelFraming.Create(type, body), CancellationToken.None);
         }
         finally
         {
@@ -147,7 +146,7 @@ public sealed class FakeProvider : IAsyncDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            ChannelMessage? message = await ReceiveAsync(_socket, _stop.Token);
+            ChannelMessage? message = await ChannelFraming.ReceiveAsync(_socket, _stop.Token);
             if (message is null)
             {
                 _inbox.Writer.TryComplete();
@@ -155,28 +154,6 @@ public sealed class FakeProvider : IAsyncDisposable
             }
 
             await _inbox.Writer.WriteAsync(message);
-        }
-    }
-
-    private static async Task SendRawAsync(ClientWebSocket socket, ChannelMessage message) =>
-        await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, KumoJson.Options), WebSocketMessageType.Text, true, CancellationToken.None);
-
-    private static async Task<ChannelMessage?> ReceiveAsync(ClientWebSocket socket, CancellationToken ct)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            ValueWebSocketReceiveResult result = await socket.ReceiveAsync(buffer.GetMemory(8192), ct);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-
-            buffer.Advance(result.Count);
-            if (result.EndOfMessage)
-            {
-                return JsonSerializer.Deserialize<ChannelMessage>(buffer.WrittenSpan, KumoJson.Options);
-            }
         }
     }
 }
