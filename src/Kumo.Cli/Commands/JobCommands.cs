@@ -211,7 +211,13 @@ public static class JobCommands
                 throw new CliException($"job {id} is {Display.Name(view.State)}; only a succeeded job has outputs", ExitCodes.Failure);
             }
 
-            IReadOnlyList<(OutputFile File, string Path)> files = await DownloadOutputsAsync(client, view, directory, ct);
+            IReadOnlyList<(OutputFile File, string Path)> files = parse.GetValue(CliContext.Json) || !AnsiConsole.Profile.Capabilities.Interactive
+                ? await DownloadOutputsAsync(client, view, directory, null, ct)
+                : await AnsiConsole.Progress().AutoClear(true).StartAsync(progress =>
+                {
+                    var tasks = view.Outputs.ToDictionary(o => o.Path, o => progress.AddTask(Markup.Escape(o.Path), maxValue: Math.Max(1, o.Size)), StringComparer.Ordinal);
+                    return DownloadOutputsAsync(client, view, directory, (path, bytes) => tasks[path].Value = Math.Max(bytes, 1), ct);
+                });
             if (parse.GetValue(CliContext.Json))
             {
                 Display.Json(files.Select(f => new { f.File.Path, f.File.Cid, f.File.Size, local = f.Path }));
@@ -230,7 +236,7 @@ public static class JobCommands
     }
 
     /// <summary>Downloads every output under <paramref name="directory"/>, refusing paths that would escape it.</summary>
-    internal static async Task<IReadOnlyList<(OutputFile File, string Path)>> DownloadOutputsAsync(HubClient client, JobView view, string directory, CancellationToken ct)
+    internal static async Task<IReadOnlyList<(OutputFile File, string Path)>> DownloadOutputsAsync(HubClient client, JobView view, string directory, Action<string, long>? progress, CancellationToken ct)
     {
         var done = new List<(OutputFile, string)>();
         string root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
@@ -242,7 +248,8 @@ public static class JobCommands
                 throw new CliException($"output path '{file.Path}' would be written outside {directory}; refused", ExitCodes.Failure);
             }
 
-            await client.DownloadAsync(file.Cid, local, progress: null, ct);
+            await client.DownloadAsync(file.Cid, local, progress is null ? null : new Progress<long>(bytes => progress(file.Path, bytes)), ct);
+            progress?.Invoke(file.Path, file.Size);
             done.Add((file, local));
         }
 

@@ -131,7 +131,7 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
             System.IO.Directory.Delete(downloads, recursive: true);
         }
 
-        await JobCommands.DownloadOutputsAsync(client, view, downloads, ct);
+        await JobCommands.DownloadOutputsAsync(client, view, downloads, null, ct);
         string expectedRoot = Path.Combine(Path.GetDirectoryName(run.SpecPath)!, "expected");
         bool ok = true;
         if (System.IO.Directory.Exists(expectedRoot))
