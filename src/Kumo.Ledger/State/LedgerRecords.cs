@@ -1,0 +1,59 @@
+using Kumo.Crypto;
+
+namespace Kumo.Ledger.State;
+
+/// <summary>One leg of a transaction. The postings of a transaction add up to zero.</summary>
+public readonly record struct Posting(LedgerAddress Account, long Delta);
+
+/// <summary>Stake on its way out: locked, and slashable, until <see cref="ReleaseAt"/>.</summary>
+public sealed record Unbonding(long Amount, long ReleaseAt);
+
+/// <summary>An order's escrow: who funds it, what the tenant signed, and which lease draws on it.</summary>
+public sealed record EscrowInfo(
+    string OrderId,
+    AccountId Owner,
+    string SubmissionDigest,
+    long MaxPricePerHour,
+    long Locked,
+    bool Closed,
+    string? OpenLeaseId);
+
+/// <summary>A lease drawing on an escrow, with its running settlement totals.</summary>
+public sealed record LeaseCursor(
+    string LeaseId,
+    string OrderId,
+    AccountId Provider,
+    long PricePerHour,
+    long OpenedAt,
+    long SettledUntil,
+    long GrossPaid);
+
+/// <summary>Something other systems must act on, reported by an applied transaction.</summary>
+public abstract record LedgerEffect;
+
+/// <summary>The lease's escrow ran dry: the ledger closed it with <c>network_insufficient_funds</c>; the hub must stop it.</summary>
+public sealed record LeaseExhausted(string LeaseId, string OrderId) : LedgerEffect;
+
+/// <summary>Money by kind; minted = everything else added together (checked on every block).</summary>
+public sealed record LedgerTotals(
+    long Minted,
+    long Users,
+    long Escrow,
+    long Stake,
+    long Reserve,
+    long FeePool,
+    long Burned,
+    long Rewards)
+{
+    /// <summary>Conservation: minted = Σ users + Σ escrow + Σ stake + reserve + fee pool + burned.</summary>
+    public bool Conserved => Minted == Users + Escrow + Stake + Reserve + FeePool + Burned;
+}
+
+/// <summary>The outcome of applying one transaction.</summary>
+public sealed record ApplyResult(bool Applied, string? Error, IReadOnlyList<Posting> Postings, IReadOnlyList<LedgerEffect> Effects)
+{
+    public static ApplyResult Refused(string error) => new(false, error, [], []);
+}
+
+/// <summary>A transaction the ledger refuses, with the reason in words.</summary>
+public sealed class LedgerRefusal(string message) : Exception(message);

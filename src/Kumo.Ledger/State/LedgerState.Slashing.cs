@@ -1,0 +1,118 @@
+using Kumo.Crypto;
+using Kumo.Ledger.Transactions;
+using Kumo.Protocol;
+using Kumo.Serialization;
+using Kumo.Signing;
+
+namespace Kumo.Ledger.State;
+
+public sealed partial class LedgerState
+{
+    /// <summary>Evidence kinds a slash report may carry.</summary>
+    public static class SlashKinds
+    {
+        /// <summary>Two different signed results for one lease: the provider contradicted itself.</summary>
+        public const string DoubleResult = "double_result";
+    }
+
+    /// <summary>
+    /// A proven fault costs the offender <see cref="Genesis.SlashBps"/> of its stake — bonded first, then what is
+    /// still unbonding (unbonding stake stays slashable until released) — of which the reporter gets
+    /// <see cref="Genesis.SlashBountyBps"/> and the rest is burned. One slash per fault: the same evidence twice is refused.
+    /// </summary>
+    private void ApplySlash(Change change, SignedEnvelope report)
+    {
+        SlashReportPayload payload = report.PayloadAs<SlashReportPayload>();
+        if (!AccountId.TryParse(payload.Offender, out AccountId offender, out string why))
+        {
+            throw new LedgerRefusal($"slash report: offender: {why}");
+        }
+
+        if (offender == report.Signer)
+        {
+            throw new LedgerRefusal("slash report: you cannot report yourself");
+        }
+
+        string key = payload.Kind switch
+        {
+            SlashKinds.DoubleResult => CheckDoubleResult(offender, payload.Evidence),
+            _ => throw new LedgerRefusal($"slash report: unknown evidence kind '{payload.Kind}'"),
+        };
+        if (_slashKeys.Contains(key))
+        {
+            throw new LedgerRefusal($"slash report: this fault ({key}) was already slashed");
+        }
+
+        LedgerAddress stake = LedgerAddress.Stake(offender);
+        long total = Balance(stake);
+        (long slashed, long bounty, long burned) = SettlementMath.Slash(total, Genesis.SlashBps, Genesis.SlashBountyBps);
+        if (slashed == 0)
+        {
+            throw new LedgerRefusal($"slash report: {offender} has no stake to slash");
+        }
+
+        change.Move(stake, LedgerAddress.User(report.Signer), bounty, "slash bounty");
+        change.Move(stake, LedgerAddress.Burn, burned, "slash burn");
+        long fromUnbonding = Math.Max(0, slashed - Bonded(offender));
+        change.Then(() =>
+        {
+            _slashKeys.Add(key);
+            TakeFromUnbonding(offender, fromUnbonding);
+        });
+    }
+
+    /// <summary>The latest-releasing unbonding entries pay first.</summary>
+    private void TakeFromUnbonding(AccountId staker, long amount)
+    {
+        if (amount <= 0 || !_unbonding.TryGetValue(staker, out List<Unbonding>? entries))
+        {
+            return;
+        }
+
+        entries.Sort((a, b) => a.ReleaseAt.CompareTo(b.ReleaseAt));
+        for (int i = entries.Count - 1; i >= 0 && amount > 0; i--)
+        {
+            long take = Math.Min(amount, entries[i].Amount);
+            amount -= take;
+            entries[i] = entries[i] with { Amount = entries[i].Amount - take };
+            if (entries[i].Amount == 0)
+            {
+                entries.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>Checks two results signed by <paramref name="offender"/> for one lease say different things; returns the fault's key.</summary>
+    private static string CheckDoubleResult(AccountId offender, IReadOnlyList<SignedEnvelope> evidence)
+    {
+        if (evidence.Count != 2)
+        {
+            throw new LedgerRefusal("slash report: double_result evidence is exactly two signed results");
+        }
+
+        SignedEnvelope a = evidence[0], b = evidence[1];
+        if (a.Type != MessageTypes.LeaseResult || b.Type != MessageTypes.LeaseResult)
+        {
+            throw new LedgerRefusal("slash report: double_result evidence must be two lease results");
+        }
+
+        if (a.Signer != offender || b.Signer != offender)
+        {
+            throw new LedgerRefusal("slash report: both results must be signed by the offender");
+        }
+
+        LeaseResult first = a.PayloadAs<LeaseResult>(), second = b.PayloadAs<LeaseResult>();
+        if (first.LeaseId != second.LeaseId)
+        {
+            throw new LedgerRefusal("slash report: the two results are for different leases");
+        }
+
+        // The same result signed twice (a resend after a reconnect) is not a contradiction.
+        if (CanonicalJson.Serialize(a.Payload).AsSpan().SequenceEqual(CanonicalJson.Serialize(b.Payload)))
+        {
+            throw new LedgerRefusal("slash report: the two results say the same thing; there is no contradiction");
+        }
+
+        return $"{SlashKinds.DoubleResult}:{first.LeaseId}";
+    }
+}

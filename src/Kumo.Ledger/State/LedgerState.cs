@@ -1,0 +1,633 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Kumo.Crypto;
+using Kumo.Jobs;
+using Kumo.Ledger.Transactions;
+using Kumo.Merkle;
+using Kumo.Protocol;
+using Kumo.Signing;
+
+namespace Kumo.Ledger.State;
+
+/// <summary>
+/// The ledger's state and the rules that change it. <see cref="Apply"/> takes one transaction and either applies
+/// all of it or none of it: every handler checks everything — signer, replay window, amounts, the balances that
+/// would result — before it changes anything. Signatures are checked by the caller (the hub on arrival, the
+/// auditor in parallel), through <see cref="LedgerTx.RequiredSignatures"/>; everything else is checked here.
+/// </summary>
+public sealed partial class LedgerState
+{
+    private readonly Dictionary<LedgerAddress, long> _balances = [];
+    private readonly Dictionary<string, EscrowInfo> _escrows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LeaseCursor> _leases = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _closedLeases = new(StringComparer.Ordinal);
+    private readonly Dictionary<AccountId, List<Unbonding>> _unbonding = [];
+    private readonly Dictionary<AccountId, long> _faucetUsed = [];
+    private readonly HashSet<string> _slashKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<(AccountId, long), long> _nonces = [];
+    private readonly Queue<(AccountId Account, long Nonce, long At)> _nonceOrder = new();
+
+    public LedgerState(Genesis genesis)
+    {
+        IReadOnlyList<string> errors = genesis.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("invalid genesis: " + string.Join("; ", errors), nameof(genesis));
+        }
+
+        Genesis = genesis;
+        Time = genesis.Time;
+        foreach (GenesisAllocation allocation in genesis.Allocations)
+        {
+            LedgerAddress.TryParse(allocation.Account, out LedgerAddress to, out _);
+            Add(LedgerAddress.Issuance, -allocation.Amount);
+            Add(to, allocation.Amount);
+        }
+    }
+
+    public Genesis Genesis { get; }
+
+    /// <summary>When the last transaction was applied (the genesis time before any).</summary>
+    public long Time { get; private set; }
+
+    /// <summary>Rewards minted so far (bounded by the emission cap).</summary>
+    public long Emitted { get; private set; }
+
+    public long Balance(LedgerAddress address) => _balances.GetValueOrDefault(address);
+
+    /// <summary>Stake that counts for bidding: the stake account less what is unbonding.</summary>
+    public long Bonded(AccountId staker) => Balance(LedgerAddress.Stake(staker)) - Unbonding(staker).Sum(u => u.Amount);
+
+    public IReadOnlyList<Unbonding> Unbonding(AccountId staker) => _unbonding.GetValueOrDefault(staker) ?? [];
+
+    public EscrowInfo? Escrow(string orderId) => _escrows.GetValueOrDefault(orderId);
+
+    public LeaseCursor? Lease(string leaseId) => _leases.GetValueOrDefault(leaseId);
+
+    public bool IsLeaseClosed(string leaseId) => _closedLeases.Contains(leaseId);
+
+    public IReadOnlyCollection<LeaseCursor> OpenLeases => _leases.Values;
+
+    public IEnumerable<EscrowInfo> Escrows => _escrows.Values;
+
+    public IEnumerable<KeyValuePair<LedgerAddress, long>> Balances => _balances;
+
+    public LedgerTotals Totals()
+    {
+        long users = 0, escrow = 0, stake = 0;
+        foreach ((LedgerAddress address, long balance) in _balances)
+        {
+            switch (address.Kind)
+            {
+                case AccountKind.User: users += balance; break;
+                case AccountKind.Escrow: escrow += balance; break;
+                case AccountKind.Stake: stake += balance; break;
+            }
+        }
+
+        return new LedgerTotals(-Balance(LedgerAddress.Issuance), users, escrow, stake,
+            Balance(LedgerAddress.Reserve), Balance(LedgerAddress.FeePool), Balance(LedgerAddress.Burn), Emitted);
+    }
+
+    /// <summary>Applies <paramref name="tx"/> completely, or refuses it and changes nothing.</summary>
+    public ApplyResult Apply(LedgerTx tx)
+    {
+        if (tx.AppliedAt < Time)
+        {
+            return ApplyResult.Refused($"applied at {tx.AppliedAt}, before the previous transaction ({Time}); time cannot go backwards");
+        }
+
+        var change = new Change(this, tx.AppliedAt);
+        try
+        {
+            if (tx.Signed is { } signed)
+            {
+                ApplySigned(change, signed);
+            }
+            else
+            {
+                ApplyProtocol(change, tx);
+            }
+
+            return change.Commit();
+        }
+        catch (LedgerRefusal refusal)
+        {
+            return ApplyResult.Refused(refusal.Message);
+        }
+        catch (JsonException e)
+        {
+            return ApplyResult.Refused($"malformed {tx.Kind}: {e.Message}");
+        }
+        catch (OverflowException)
+        {
+            return ApplyResult.Refused($"{tx.Kind}: amounts overflow");
+        }
+    }
+
+    // ---- signed transactions -------------------------------------------------------------------------------
+
+    private void ApplySigned(Change change, SignedEnvelope envelope)
+    {
+        if (!LedgerMessageTypes.All.Contains(envelope.Type))
+        {
+            throw new LedgerRefusal($"'{envelope.Type}' is not a ledger transaction");
+        }
+
+        long skew = Math.Abs(change.At - envelope.Timestamp);
+        if (skew > Genesis.ClockSkewMs)
+        {
+            throw new LedgerRefusal($"signed {skew / 1000} s away from the time it was applied; the ledger accepts ±{Genesis.ClockSkewMs / 1000} s");
+        }
+
+        if (_nonces.ContainsKey((envelope.Signer, envelope.Nonce)))
+        {
+            throw new LedgerRefusal($"nonce {envelope.Nonce} of {envelope.Signer} was already used: a replay");
+        }
+
+        change.RecordNonce(envelope.Signer, envelope.Nonce);
+        AccountId signer = envelope.Signer;
+        switch (envelope.Type)
+        {
+            case LedgerMessageTypes.Transfer:
+            {
+                TransferPayload p = envelope.PayloadAs<TransferPayload>();
+                RequireAmount(p.Amount, "transfer");
+                if (!LedgerAddress.TryParse(p.To, out LedgerAddress to, out string why) || to.Kind != AccountKind.User)
+                {
+                    throw new LedgerRefusal($"cannot transfer to '{Shorten(p.To)}': {(why.Length > 0 ? why : "not a user account")}");
+                }
+
+                if (to == LedgerAddress.User(signer))
+                {
+                    throw new LedgerRefusal("a transfer to yourself moves nothing");
+                }
+
+                change.Move(LedgerAddress.User(signer), to, p.Amount, "transfer");
+                break;
+            }
+
+            case LedgerMessageTypes.Bond:
+            {
+                BondPayload p = envelope.PayloadAs<BondPayload>();
+                RequireAmount(p.Amount, "bond");
+                change.Move(LedgerAddress.User(signer), LedgerAddress.Stake(signer), p.Amount, "bond");
+                break;
+            }
+
+            case LedgerMessageTypes.Unbond:
+            {
+                UnbondPayload p = envelope.PayloadAs<UnbondPayload>();
+                RequireAmount(p.Amount, "unbond");
+                long bonded = Bonded(signer);
+                if (p.Amount > bonded)
+                {
+                    throw new LedgerRefusal($"cannot unbond {Amounts.Format(p.Amount)}: only {Amounts.Format(bonded)} is bonded");
+                }
+
+                long release = checked(change.At + Genesis.UnbondingPeriodMs);
+                change.Then(() => UnbondingList(signer).Add(new Unbonding(p.Amount, release)));
+                break;
+            }
+
+            case LedgerMessageTypes.Withdraw:
+            {
+                envelope.PayloadAs<WithdrawPayload>();
+                List<Unbonding> entries = _unbonding.GetValueOrDefault(signer) ?? [];
+                long released = entries.Where(u => u.ReleaseAt <= change.At).Sum(u => u.Amount);
+                if (released == 0)
+                {
+                    string when = entries.Count == 0 ? "nothing is unbonding" :
+                        $"{Amounts.Format(entries.Sum(u => u.Amount))} is unbonding; the first release is at {DateTimeOffset.FromUnixTimeMilliseconds(entries.Min(u => u.ReleaseAt)):u}";
+                    throw new LedgerRefusal($"nothing to withdraw yet: {when}");
+                }
+
+                change.Move(LedgerAddress.Stake(signer), LedgerAddress.User(signer), released, "withdraw");
+                change.Then(() => entries.RemoveAll(u => u.ReleaseAt <= change.At));
+                break;
+            }
+
+            case LedgerMessageTypes.Faucet:
+            {
+                FaucetRule rule = Genesis.Faucet ?? throw new LedgerRefusal("this network has no faucet (devnet only)");
+                FaucetPayload p = envelope.PayloadAs<FaucetPayload>();
+                RequireAmount(p.Amount, "faucet");
+                if (p.Amount > rule.MaxPerRequest)
+                {
+                    throw new LedgerRefusal($"the faucet gives at most {Amounts.Format(rule.MaxPerRequest)} per request");
+                }
+
+                long used = _faucetUsed.GetValueOrDefault(signer);
+                if (checked(used + p.Amount) > rule.MaxPerAccount)
+                {
+                    throw new LedgerRefusal($"the faucet gives at most {Amounts.Format(rule.MaxPerAccount)} per account; {Amounts.Format(used)} already given");
+                }
+
+                change.Move(LedgerAddress.Issuance, LedgerAddress.User(signer), p.Amount, "faucet");
+                change.Then(() => _faucetUsed[signer] = used + p.Amount);
+                break;
+            }
+
+            case LedgerMessageTypes.EscrowLock:
+                LockEscrow(change, envelope);
+                break;
+
+            case LedgerMessageTypes.EscrowTopUp:
+            {
+                EscrowTopUpPayload p = envelope.PayloadAs<EscrowTopUpPayload>();
+                RequireAmount(p.Amount, "top-up");
+                EscrowInfo escrow = OwnEscrow(p.OrderId, signer);
+                SettleOpenLease(change, escrow, change.At);
+                change.Move(LedgerAddress.User(signer), LedgerAddress.Escrow(escrow.OrderId), p.Amount, "top-up");
+                break;
+            }
+
+            case LedgerMessageTypes.EscrowWithdraw:
+            {
+                EscrowWithdrawPayload p = envelope.PayloadAs<EscrowWithdrawPayload>();
+                RequireAmount(p.Amount, "escrow withdrawal");
+                EscrowInfo escrow = OwnEscrow(p.OrderId, signer);
+                SettleOpenLease(change, escrow, change.At); // the provider is paid for time already run, first
+                change.Move(LedgerAddress.Escrow(escrow.OrderId), LedgerAddress.User(signer), p.Amount, "escrow withdrawal");
+                break;
+            }
+
+            case LedgerMessageTypes.SlashReport:
+                ApplySlash(change, envelope);
+                break;
+        }
+    }
+
+    /// <summary>A job submission locks max price × timeout from the tenant into the order's new escrow.</summary>
+    private void LockEscrow(Change change, SignedEnvelope submission)
+    {
+        JobSubmission payload = submission.PayloadAs<JobSubmission>();
+        JobSpecReadResult read = JobSpecReader.ReadWireForm(payload.Spec.GetRawText(), "spec");
+        if (!read.Succeeded)
+        {
+            throw new LedgerRefusal($"the job spec is invalid: {read.Errors[0]}");
+        }
+
+        string digest = submission.Digest();
+        string orderId = OrderIds.FromSubmissionDigest(digest);
+        if (_escrows.ContainsKey(orderId))
+        {
+            throw new LedgerRefusal($"order {orderId} already has an escrow");
+        }
+
+        long amount = SettlementMath.EscrowFor(read.Spec.MaxPricePerHourMicros, (long)read.Spec.Timeout.TotalMilliseconds);
+        RequireAmount(amount, "escrow lock");
+        change.Move(LedgerAddress.User(submission.Signer), LedgerAddress.Escrow(orderId), amount, "escrow lock (max price × timeout)");
+        var escrow = new EscrowInfo(orderId, submission.Signer, digest, read.Spec.MaxPricePerHourMicros, amount, Closed: false, OpenLeaseId: null);
+        change.Then(() => _escrows[orderId] = escrow);
+    }
+
+    private EscrowInfo OwnEscrow(string orderId, AccountId signer)
+    {
+        EscrowInfo escrow = _escrows.GetValueOrDefault(orderId) ?? throw new LedgerRefusal($"order {orderId} has no escrow");
+        if (escrow.Owner != signer)
+        {
+            throw new LedgerRefusal($"the escrow of {orderId} belongs to {escrow.Owner}");
+        }
+
+        return escrow.Closed ? throw new LedgerRefusal($"the escrow of {orderId} is closed (the order ended and was refunded)") : escrow;
+    }
+
+    // ---- protocol transactions -----------------------------------------------------------------------------
+
+    private void ApplyProtocol(Change change, LedgerTx tx)
+    {
+        switch (tx.Protocol)
+        {
+            case ProtocolTypes.LeaseOpen:
+            {
+                LeaseOpenBody body = tx.ReadBody<LeaseOpenBody>();
+                EscrowInfo escrow = _escrows.GetValueOrDefault(body.OrderId) ?? throw new LedgerRefusal($"order {body.OrderId} has no escrow");
+                if (escrow.Closed)
+                {
+                    throw new LedgerRefusal($"the escrow of {body.OrderId} is closed");
+                }
+
+                if (escrow.OpenLeaseId is not null)
+                {
+                    throw new LedgerRefusal($"order {body.OrderId} already has lease {escrow.OpenLeaseId} drawing on it");
+                }
+
+                if (_leases.ContainsKey(body.LeaseId) || _closedLeases.Contains(body.LeaseId))
+                {
+                    throw new LedgerRefusal($"lease {body.LeaseId} was already opened");
+                }
+
+                SignedEnvelope acceptance = body.Acceptance;
+                if (acceptance.Type != MessageTypes.LeaseAccept)
+                {
+                    throw new LedgerRefusal("the evidence of a lease is the provider's signed acceptance");
+                }
+
+                LeaseAcceptance accepted = acceptance.PayloadAs<LeaseAcceptance>();
+                if (accepted.LeaseId != body.LeaseId || accepted.JobId != body.OrderId || accepted.SubmissionDigest != escrow.SubmissionDigest)
+                {
+                    throw new LedgerRefusal("the provider's acceptance is for another lease, order or submission");
+                }
+
+                if (accepted.PricePerHourMicros < 0 || accepted.PricePerHourMicros > escrow.MaxPricePerHour)
+                {
+                    throw new LedgerRefusal($"the accepted price {accepted.PricePerHourMicros} µKUMO/h is above the tenant's signed maximum {escrow.MaxPricePerHour}");
+                }
+
+                var cursor = new LeaseCursor(body.LeaseId, body.OrderId, acceptance.Signer, accepted.PricePerHourMicros, change.At, change.At, 0);
+                change.Then(() =>
+                {
+                    _leases[body.LeaseId] = cursor;
+                    _escrows[body.OrderId] = escrow with { OpenLeaseId = body.LeaseId };
+                });
+                break;
+            }
+
+            case ProtocolTypes.Settle:
+            {
+                SettleBody body = tx.ReadBody<SettleBody>();
+                LeaseCursor lease = _leases.GetValueOrDefault(body.LeaseId) ?? throw new LedgerRefusal($"lease {body.LeaseId} is not open");
+                Settle(change, lease, change.At, close: false, reason: null);
+                break;
+            }
+
+            case ProtocolTypes.LeaseClose:
+            {
+                LeaseCloseBody body = tx.ReadBody<LeaseCloseBody>();
+                LeaseCursor lease = _leases.GetValueOrDefault(body.LeaseId) ?? throw new LedgerRefusal($"lease {body.LeaseId} is not open");
+                if (body.At > change.At)
+                {
+                    throw new LedgerRefusal("a lease cannot be closed in the future");
+                }
+
+                // Already settled past the end (a settlement raced the close): nothing more is owed, nothing is taken back.
+                Settle(change, lease, Math.Max(body.At, lease.SettledUntil), close: true, reason: body.Reason);
+                break;
+            }
+
+            case ProtocolTypes.Refund:
+            {
+                RefundBody body = tx.ReadBody<RefundBody>();
+                EscrowInfo escrow = _escrows.GetValueOrDefault(body.OrderId) ?? throw new LedgerRefusal($"order {body.OrderId} has no escrow");
+                if (escrow.Closed)
+                {
+                    throw new LedgerRefusal($"the escrow of {body.OrderId} was already refunded");
+                }
+
+                if (escrow.OpenLeaseId is not null)
+                {
+                    throw new LedgerRefusal($"lease {escrow.OpenLeaseId} still draws on the escrow of {body.OrderId}");
+                }
+
+                long rest = Balance(LedgerAddress.Escrow(body.OrderId));
+                if (rest > 0)
+                {
+                    change.Move(LedgerAddress.Escrow(body.OrderId), LedgerAddress.User(escrow.Owner), rest, "refund");
+                }
+
+                change.Then(() => _escrows[body.OrderId] = escrow with { Closed = true });
+                break;
+            }
+
+            default:
+                throw new LedgerRefusal($"'{tx.Protocol}' is not a protocol transaction");
+        }
+    }
+
+    private void SettleOpenLease(Change change, EscrowInfo escrow, long until)
+    {
+        if (escrow.OpenLeaseId is { } leaseId && _leases.TryGetValue(leaseId, out LeaseCursor? lease))
+        {
+            Settle(change, lease, until, close: false, reason: null);
+        }
+    }
+
+    /// <summary>
+    /// Pays a lease up to <paramref name="until"/> from its escrow, split between provider, fee pool and reserve, plus
+    /// the provider's reward. If the escrow cannot cover what is owed, it pays what there is and closes the lease.
+    /// </summary>
+    private void Settle(Change change, LeaseCursor lease, long until, bool close, string? reason)
+    {
+        LedgerAddress escrowAccount = LedgerAddress.Escrow(lease.OrderId);
+        long owed = SettlementMath.GrossOwed(lease.PricePerHour, until - lease.OpenedAt);
+        long due = Math.Max(0, owed - lease.GrossPaid);
+        long available = change.BalanceAfter(escrowAccount);
+        bool exhausted = due > available;
+        long pay = Math.Min(due, available);
+        Split split = SettlementMath.Step(lease.GrossPaid, lease.GrossPaid + pay, Genesis.NetworkFeeBps, Genesis.ReserveBps);
+        change.Move(escrowAccount, LedgerAddress.User(lease.Provider), split.Provider, "settlement: provider");
+        change.Move(escrowAccount, LedgerAddress.FeePool, split.Fee, "settlement: network fee");
+        change.Move(escrowAccount, LedgerAddress.Reserve, split.Reserve, "settlement: reserve");
+
+        long reward = Math.Min(
+            SettlementMath.Reward(split.Provider, Genesis.Rewards.RewardBps, until - Genesis.Time, Genesis.Rewards.HalvingEveryMs),
+            Genesis.Rewards.Cap - Emitted);
+        if (reward > 0)
+        {
+            change.Move(LedgerAddress.Issuance, LedgerAddress.User(lease.Provider), reward, "reward");
+            change.Then(() => Emitted += reward);
+        }
+
+        LeaseCursor settled = lease with { SettledUntil = Math.Max(lease.SettledUntil, until), GrossPaid = lease.GrossPaid + pay };
+        if (close || exhausted)
+        {
+            if (exhausted)
+            {
+                change.Effect(new LeaseExhausted(lease.LeaseId, lease.OrderId));
+            }
+
+            change.Then(() =>
+            {
+                _leases.Remove(lease.LeaseId);
+                _closedLeases.Add(lease.LeaseId);
+                _escrows[lease.OrderId] = _escrows[lease.OrderId] with { OpenLeaseId = null };
+            });
+        }
+        else
+        {
+            change.Then(() => _leases[lease.LeaseId] = settled);
+        }
+    }
+
+    // ---- bookkeeping ---------------------------------------------------------------------------------------
+
+    private List<Unbonding> UnbondingList(AccountId staker)
+    {
+        if (!_unbonding.TryGetValue(staker, out List<Unbonding>? list))
+        {
+            list = [];
+            _unbonding[staker] = list;
+        }
+
+        return list;
+    }
+
+    private void Add(LedgerAddress address, long delta)
+    {
+        long balance = checked(_balances.GetValueOrDefault(address) + delta);
+        if (balance == 0)
+        {
+            _balances.Remove(address);
+        }
+        else
+        {
+            _balances[address] = balance;
+        }
+    }
+
+    private static void RequireAmount(long amount, string what)
+    {
+        if (amount <= 0)
+        {
+            throw new LedgerRefusal($"{what} amount must be positive, not {amount}");
+        }
+
+        if (amount > Amounts.MaxAmount)
+        {
+            throw new LedgerRefusal($"{what} amount {amount} is above the largest amount, 2^53−1 µKUMO");
+        }
+    }
+
+    private static string Shorten(string text) => text.Length > 60 ? text[..60] + "…" : text;
+
+    private void PruneNonces(long now)
+    {
+        long horizon = now - (2 * Genesis.ClockSkewMs);
+        while (_nonceOrder.Count > 0 && _nonceOrder.Peek().At < horizon)
+        {
+            (AccountId account, long nonce, _) = _nonceOrder.Dequeue();
+            _nonces.Remove((account, nonce));
+        }
+    }
+
+    // ---- state root ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The canonical description of the state: one line per balance, unbonding entry, escrow, open lease, closed
+    /// lease, faucet use and slash, sorted. Two replays agree on the state exactly when these bytes agree.
+    /// (The replay window of nonces is not part of it: it follows from the last ten minutes of history.)
+    /// </summary>
+    public IReadOnlyList<string> StateLines()
+    {
+        var lines = new List<string>(_balances.Count + _escrows.Count + _leases.Count + 4);
+        foreach ((LedgerAddress address, long balance) in _balances)
+        {
+            lines.Add(Inv($"b|{address.Value}|{balance}"));
+        }
+
+        foreach ((AccountId staker, List<Unbonding> entries) in _unbonding)
+        {
+            foreach (Unbonding u in entries)
+            {
+                lines.Add(Inv($"u|{staker.Value}|{u.ReleaseAt}|{u.Amount}"));
+            }
+        }
+
+        foreach (EscrowInfo e in _escrows.Values)
+        {
+            lines.Add(Inv($"e|{e.OrderId}|{e.Owner.Value}|{e.SubmissionDigest}|{e.MaxPricePerHour}|{e.Locked}|{(e.Closed ? 1 : 0)}|{e.OpenLeaseId}"));
+        }
+
+        foreach (LeaseCursor l in _leases.Values)
+        {
+            lines.Add(Inv($"l|{l.LeaseId}|{l.OrderId}|{l.Provider.Value}|{l.PricePerHour}|{l.OpenedAt}|{l.SettledUntil}|{l.GrossPaid}"));
+        }
+
+        foreach (string closed in _closedLeases)
+        {
+            lines.Add("c|" + closed);
+        }
+
+        foreach ((AccountId account, long used) in _faucetUsed)
+        {
+            lines.Add(Inv($"f|{account.Value}|{used}"));
+        }
+
+        foreach (string key in _slashKeys)
+        {
+            lines.Add("s|" + key);
+        }
+
+        lines.Add(Inv($"t|{Time}"));
+        lines.Add(Inv($"m|{Emitted}"));
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
+
+    /// <summary>Merkle root over <see cref="StateLines"/>.</summary>
+    public byte[] StateRoot() => MerkleTree.ComputeRoot([.. StateLines().Select(l => MerkleTree.HashLeaf(Encoding.UTF8.GetBytes(l)))]);
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Everything one transaction will do, staged: balance deltas, other state changes, effects. Nothing touches
+    /// the state until <see cref="Commit"/>, which first checks that no balance (but issuance) would go negative.
+    /// </summary>
+    private sealed class Change(LedgerState state, long at)
+    {
+        private readonly Dictionary<LedgerAddress, long> _deltas = [];
+        private readonly List<Posting> _postings = [];
+        private readonly List<(string From, long Amount, string What)> _reasons = [];
+        private readonly List<Action> _then = [];
+        private readonly List<LedgerEffect> _effects = [];
+        private (AccountId, long)? _nonce;
+
+        public long At { get; } = at;
+
+        public long BalanceAfter(LedgerAddress address) => checked(state.Balance(address) + _deltas.GetValueOrDefault(address));
+
+        public void Move(LedgerAddress from, LedgerAddress to, long amount, string what)
+        {
+            if (amount == 0)
+            {
+                return;
+            }
+
+            _deltas[from] = checked(_deltas.GetValueOrDefault(from) - amount);
+            _deltas[to] = checked(_deltas.GetValueOrDefault(to) + amount);
+            _postings.Add(new Posting(from, -amount));
+            _postings.Add(new Posting(to, amount));
+            _reasons.Add((from.Value, amount, what));
+        }
+
+        public void Then(Action action) => _then.Add(action);
+
+        public void Effect(LedgerEffect effect) => _effects.Add(effect);
+
+        public void RecordNonce(AccountId account, long nonce) => _nonce = (account, nonce);
+
+        public ApplyResult Commit()
+        {
+            foreach ((LedgerAddress address, long delta) in _deltas)
+            {
+                if (address.Kind != AccountKind.Issuance && state.Balance(address) + delta < 0)
+                {
+                    string what = _reasons.First(r => r.From == address.Value).What;
+                    throw new LedgerRefusal($"insufficient funds for {what}: {address} has {Amounts.Format(state.Balance(address))}, needs {Amounts.Format(-delta)}");
+                }
+            }
+
+            foreach ((LedgerAddress address, long delta) in _deltas)
+            {
+                state.Add(address, delta);
+            }
+
+            foreach (Action action in _then)
+            {
+                action();
+            }
+
+            if (_nonce is { } n)
+            {
+                state._nonces[n] = At;
+                state._nonceOrder.Enqueue((n.Item1, n.Item2, At));
+            }
+
+            state.Time = At;
+            state.PruneNonces(At);
+            return new ApplyResult(true, null, _postings, _effects);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Kumo.Signing;
+
+namespace Kumo.Ledger.Transactions;
+
+/// <summary>
+/// The signed ledger statements. Each is signed by the account it debits (the signer of a slash report is paid
+/// the bounty; the offender's stake is debited on the strength of the evidence it carries).
+/// </summary>
+public static class LedgerMessageTypes
+{
+    public const string Transfer = "kumo.ledger.transfer/v1";
+    public const string Bond = "kumo.ledger.bond/v1";
+    public const string Unbond = "kumo.ledger.unbond/v1";
+    public const string Withdraw = "kumo.ledger.withdraw/v1";
+    public const string Faucet = "kumo.ledger.faucet/v1";
+    public const string EscrowTopUp = "kumo.ledger.escrow_topup/v1";
+    public const string EscrowWithdraw = "kumo.ledger.escrow_withdraw/v1";
+    public const string SlashReport = "kumo.ledger.slash_report/v1";
+
+    /// <summary>A job submission is also the tenant's signed deposit into the order's escrow.</summary>
+    public const string EscrowLock = MessageTypes.JobSubmit;
+
+    public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Transfer, Bond, Unbond, Withdraw, Faucet, EscrowTopUp, EscrowWithdraw, SlashReport, EscrowLock,
+    };
+}
+
+/// <summary>Protocol transactions: the hub writes them, but each follows from signed evidence and a rule.</summary>
+public static class ProtocolTypes
+{
+    /// <summary>A lease starts drawing on its order's escrow; carries the provider's signed acceptance (price).</summary>
+    public const string LeaseOpen = "lease_open";
+
+    /// <summary>Pays a running lease for the time since its last settlement.</summary>
+    public const string Settle = "settle";
+
+    /// <summary>Final settlement of a lease that ended, at the time it ended.</summary>
+    public const string LeaseClose = "lease_close";
+
+    /// <summary>Returns what is left in an order's escrow to its tenant once no lease draws on it.</summary>
+    public const string Refund = "refund";
+}
+
+public sealed record TransferPayload(string To, long Amount);
+
+public sealed record BondPayload(long Amount);
+
+public sealed record UnbondPayload(long Amount);
+
+/// <summary>Withdraws every unbonding entry whose release time has passed.</summary>
+public sealed record WithdrawPayload;
+
+public sealed record FaucetPayload(long Amount);
+
+public sealed record EscrowTopUpPayload(string OrderId, long Amount);
+
+public sealed record EscrowWithdrawPayload(string OrderId, long Amount);
+
+/// <summary>
+/// Proof that <see cref="Offender"/> broke a rule. <see cref="Kind"/> names the proof:
+/// <c>double_result</c> — two different signed results for one lease (the provider contradicted itself).
+/// </summary>
+public sealed record SlashReportPayload(string Offender, string Kind, IReadOnlyList<SignedEnvelope> Evidence);
+
+public sealed record LeaseOpenBody(string OrderId, string LeaseId, SignedEnvelope Acceptance);
+
+public sealed record SettleBody(string LeaseId);
+
+public sealed record LeaseCloseBody(string LeaseId, long At, string Reason);
+
+public sealed record RefundBody(string OrderId);
