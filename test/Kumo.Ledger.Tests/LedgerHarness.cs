@@ -83,7 +83,7 @@ public sealed class LedgerHarness
         string order = OrderIds.FromSubmissionDigest(submission.Digest());
         string lease = "l-" + Guid.NewGuid().ToString("N")[..16];
         SignedEnvelope acceptance = Sign(provider, MessageTypes.LeaseAccept, new LeaseAcceptance(lease, order, submission.Digest(), pricePerHour));
-        ApplyResult opened = Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, lease, acceptance));
+        ApplyResult opened = Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, lease, Now, acceptance));
         Assert.True(opened.Applied, opened.Error);
         return (order, lease);
     }

@@ -15,6 +15,7 @@ public sealed record EscrowInfo(
     string SubmissionDigest,
     long MaxPricePerHour,
     long Locked,
+    long CreatedAt,
     bool Closed,
     string? OpenLeaseId);
 

@@ -279,7 +279,7 @@ public sealed partial class LedgerState
         long amount = SettlementMath.EscrowFor(read.Spec.MaxPricePerHourMicros, (long)read.Spec.Timeout.TotalMilliseconds);
         RequireAmount(amount, "escrow lock");
         change.Move(LedgerAddress.User(submission.Signer), LedgerAddress.Escrow(orderId), amount, "escrow lock (max price × timeout)");
-        var escrow = new EscrowInfo(orderId, submission.Signer, digest, read.Spec.MaxPricePerHourMicros, amount, Closed: false, OpenLeaseId: null);
+        var escrow = new EscrowInfo(orderId, submission.Signer, digest, read.Spec.MaxPricePerHourMicros, amount, change.At, Closed: false, OpenLeaseId: null);
         change.Then(() => _escrows[orderId] = escrow);
     }
 
@@ -336,7 +336,12 @@ public sealed partial class LedgerState
                     throw new LedgerRefusal($"the accepted price {accepted.PricePerHourMicros} µKUMO/h is above the tenant's signed maximum {escrow.MaxPricePerHour}");
                 }
 
-                var cursor = new LeaseCursor(body.LeaseId, body.OrderId, acceptance.Signer, accepted.PricePerHourMicros, change.At, change.At, 0);
+                if (body.At > change.At || body.At < escrow.CreatedAt)
+                {
+                    throw new LedgerRefusal("a lease opens after its escrow was locked and not in the future");
+                }
+
+                var cursor = new LeaseCursor(body.LeaseId, body.OrderId, acceptance.Signer, accepted.PricePerHourMicros, body.At, body.At, 0);
                 change.Then(() =>
                 {
                     _leases[body.LeaseId] = cursor;
@@ -527,7 +532,7 @@ public sealed partial class LedgerState
 
         foreach (EscrowInfo e in _escrows.Values)
         {
-            lines.Add(Inv($"e|{e.OrderId}|{e.Owner.Value}|{e.SubmissionDigest}|{e.MaxPricePerHour}|{e.Locked}|{(e.Closed ? 1 : 0)}|{e.OpenLeaseId}"));
+            lines.Add(Inv($"e|{e.OrderId}|{e.Owner.Value}|{e.SubmissionDigest}|{e.MaxPricePerHour}|{e.Locked}|{e.CreatedAt}|{(e.Closed ? 1 : 0)}|{e.OpenLeaseId}"));
         }
 
         foreach (LeaseCursor l in _leases.Values)

@@ -63,7 +63,8 @@ public sealed record EscrowWithdrawPayload(string OrderId, long Amount);
 /// </summary>
 public sealed record SlashReportPayload(string Offender, string Kind, IReadOnlyList<SignedEnvelope> Evidence);
 
-public sealed record LeaseOpenBody(string OrderId, string LeaseId, SignedEnvelope Acceptance);
+/// <summary>The lease started drawing at <see cref="At"/>: when the provider's acceptance arrived (not when this was recorded).</summary>
+public sealed record LeaseOpenBody(string OrderId, string LeaseId, long At, SignedEnvelope Acceptance);
 
 public sealed record SettleBody(string LeaseId);
 
