@@ -22,6 +22,9 @@ root.Subcommands.Add(KeyCommands.Create());
 root.Subcommands.Add(HubCommands.Create());
 root.Subcommands.Add(ProviderCommands.Create());
 root.Subcommands.Add(JobCommands.Create());
+root.Subcommands.Add(WalletCommands.Create());
+root.Subcommands.Add(LedgerCommands.Create());
+root.Subcommands.Add(LedgerCommands.Audit());
 root.Subcommands.Add(DevnetCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
 

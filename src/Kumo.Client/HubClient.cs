@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Kumo.Content;
+using Kumo.Ledger;
 using Kumo.Protocol;
 using Kumo.Serialization;
 using Kumo.Signing;
@@ -167,6 +168,25 @@ public sealed class HubClient : IDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(200 * failures), ct);
         }
     }
+
+    // ---- ledger ----------------------------------------------------------------------------------------------
+
+    /// <summary>Signs and submits a ledger transaction; returns once its block is committed.</summary>
+    public Task<TxReceiptView> SubmitLedgerAsync<T>(RequestSigner signer, string type, T payload, CancellationToken ct = default) =>
+        PostAsync<TxReceiptView>("v1/ledger/transactions", signer.Sign(type, payload), ct);
+
+    public Task<AccountView> GetAccountAsync(string address, CancellationToken ct = default) =>
+        GetAsync<AccountView>($"v1/ledger/accounts/{Uri.EscapeDataString(address)}", ct);
+
+    public Task<IReadOnlyList<HistoryEntry>> GetHistoryAsync(string address, int limit = 50, CancellationToken ct = default) =>
+        GetAsync<IReadOnlyList<HistoryEntry>>($"v1/ledger/accounts/{Uri.EscapeDataString(address)}/history?limit={limit}", ct);
+
+    public Task<LedgerSummary> GetLedgerSummaryAsync(CancellationToken ct = default) => GetAsync<LedgerSummary>("v1/ledger/summary", ct);
+
+    public Task<IReadOnlyList<BlockView>> ListBlocksAsync(long? before = null, int limit = 20, CancellationToken ct = default) =>
+        GetAsync<IReadOnlyList<BlockView>>($"v1/ledger/blocks?limit={limit}{(before is null ? "" : "&before=" + before)}", ct);
+
+    public Task<BlockView> GetBlockAsync(long height, CancellationToken ct = default) => GetAsync<BlockView>($"v1/ledger/blocks/{height}", ct);
 
     // ---- content ---------------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ using Kumo.Hub.Content;
 using Kumo.Hub.Control;
 using Kumo.Hub.Jobs;
 using Kumo.Hub.Leases;
+using Kumo.Hub.Ledger;
 using Kumo.Hub.Providers;
 using Kumo.Hub.Scheduling;
 using Kumo.Hub.Storage;
@@ -68,6 +69,10 @@ public static class HubHost
         services.AddSingleton<ILeaseMatcher, FirstFitMatcher>();
         services.AddSingleton<Scheduler>();
         services.AddSingleton<LeaseWatchdog>();
+        services.AddSingleton<LedgerService>();
+        services.AddSingleton<LedgerReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
+        services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -83,6 +88,7 @@ public static class HubHost
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHubApi();
+        app.MapLedgerApi();
         return app;
     }
 
@@ -92,6 +98,7 @@ public static class HubHost
         IHubStore store = app.Services.GetRequiredService<IHubStore>();
         TimeProvider time = app.Services.GetRequiredService<TimeProvider>();
         await store.MigrateAsync(cancellationToken);
+        await app.Services.GetRequiredService<LedgerService>().InitializeAsync(cancellationToken);
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
             long now = time.GetUtcNow().ToUnixTimeMilliseconds();

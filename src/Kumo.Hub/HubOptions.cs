@@ -33,6 +33,15 @@ public sealed record HubOptions
     /// <summary>Log lines kept per job; later lines are dropped with one notice.</summary>
     public long MaxLogLinesPerJob { get; init; } = 1_000_000;
 
+    /// <summary>The ledger's rules for a new data directory; null: a local devnet-style genesis with a faucet.</summary>
+    public Kumo.Ledger.Genesis? Genesis { get; init; }
+
+    /// <summary>Transactions are sealed into a block at least this often (when there are any).</summary>
+    public TimeSpan BlockInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A block is sealed early when it holds this many transactions.</summary>
+    public int MaxBlockTransactions { get; init; } = 4000;
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -11,6 +11,7 @@ public sealed class HubSignals
 {
     private readonly Channel<bool> _schedule = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _jobWaiters = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _ledger = new(0, 1);
 
     /// <summary>Something changed that may let a queued job be placed.</summary>
     public void WakeScheduler() => _schedule.Writer.TryWrite(true);
@@ -19,6 +20,37 @@ public sealed class HubSignals
         _schedule.Reader.WaitToReadAsync(cancellationToken) is var task && task.IsCompleted
             ? Drain(task.Result)
             : DrainAsync(task);
+
+    /// <summary>A lease or job changed in a way the ledger must follow (accepted, closed, ended).</summary>
+    public void WakeLedger()
+    {
+        try
+        {
+            _ledger.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already awake.
+        }
+    }
+
+    /// <summary>Waits for <see cref="WakeLedger"/> or <paramref name="timeout"/>, whichever comes first.</summary>
+    public async Task WaitForLedgerWakeAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task delay = Task.Delay(timeout, time, cts.Token);
+        Task wake = _ledger.WaitAsync(cts.Token);
+        await Task.WhenAny(delay, wake);
+        await cts.CancelAsync();
+        try
+        {
+            await Task.WhenAll(delay, wake);
+        }
+        catch (OperationCanceledException)
+        {
+            // The one that did not finish first.
+        }
+    }
 
     /// <summary>The job has new log lines or a new state.</summary>
     public void JobChanged(string jobId)

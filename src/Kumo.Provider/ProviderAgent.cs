@@ -5,6 +5,8 @@ using Kumo.Client;
 using Kumo.Crypto;
 using Kumo.Hardware;
 using Kumo.Jobs;
+using Kumo.Ledger;
+using Kumo.Ledger.Transactions;
 using Kumo.Protocol;
 using Kumo.Provider.Control;
 using Kumo.Provider.Leases;
@@ -68,6 +70,7 @@ public sealed class ProviderAgent : IAsyncDisposable
                 if (!registered)
                 {
                     await RegisterAsync(cancellationToken);
+                    await EnsureStakeAsync(cancellationToken);
                     registered = true;
                 }
 
@@ -151,6 +154,40 @@ public sealed class ProviderAgent : IAsyncDisposable
         _logger.LogInformation("registered {Name} ({Id}) with {Hub}: {Cores} cores, {Memory} MiB, {Gpus}",
             _options.Name, AccountId, _options.HubUrl, _options.Inventory.Cpu.LogicalCores, _options.Inventory.MemoryBytes >> 20,
             _options.Inventory.Gpus.Count == 0 ? "no GPU" : string.Join(", ", _options.Inventory.Gpus.Select(g => g.Model + (g.Simulated ? " (simulated)" : ""))));
+    }
+
+    /// <summary>Bonds what the network requires for this machine (minimum per device × devices) if less is bonded.</summary>
+    private async Task EnsureStakeAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.EnsureStake)
+        {
+            return;
+        }
+
+        LedgerSummary rules = await _hub.GetLedgerSummaryAsync(cancellationToken);
+        long required = rules.MinBondPerDevice * Math.Max(1, _options.Inventory.Gpus.Count);
+        AccountView account = await _hub.GetAccountAsync(AccountId.Value, cancellationToken);
+        long missing = required - account.Bonded;
+        if (missing <= 0)
+        {
+            return;
+        }
+
+        if (account.Balance < missing && _options.UseFaucet)
+        {
+            await _hub.SubmitLedgerAsync(_signer, LedgerMessageTypes.Faucet, new FaucetPayload(missing - account.Balance), cancellationToken);
+            account = await _hub.GetAccountAsync(AccountId.Value, cancellationToken);
+        }
+
+        if (account.Balance < missing)
+        {
+            _logger.LogWarning("the network requires {Required} bonded for this machine; {Bonded} is bonded and the wallet holds {Balance}: no work will be offered until it is (kumo wallet bond)",
+                Amounts.Format(required), Amounts.Format(account.Bonded), Amounts.Format(account.Balance));
+            return;
+        }
+
+        await _hub.SubmitLedgerAsync(_signer, LedgerMessageTypes.Bond, new BondPayload(missing), cancellationToken);
+        _logger.LogInformation("bonded {Amount} (the network's minimum for {Devices} device(s))", Amounts.Format(missing), Math.Max(1, _options.Inventory.Gpus.Count));
     }
 
     private async Task HeartbeatLoopAsync(TimeSpan interval, CancellationToken cancellationToken)

@@ -20,6 +20,12 @@ public sealed record ProviderAgentOptions
 
     public ProviderPricing Pricing { get; init; } = ProviderPricing.Default;
 
+    /// <summary>At start, bond the stake the network requires for this machine's devices if less is bonded.</summary>
+    public bool EnsureStake { get; init; }
+
+    /// <summary>Devnet: take what bonding needs from the hub's faucet first.</summary>
+    public bool UseFaucet { get; init; }
+
     /// <summary>Keep each lease's directory after it ends (for debugging) instead of deleting it.</summary>
     public bool KeepLeaseDirectories { get; init; }
 

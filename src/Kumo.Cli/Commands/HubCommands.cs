@@ -19,11 +19,17 @@ public static class HubCommands
         var heartbeatInterval = Durations.Option("--heartbeat-interval", "How often providers send heartbeats", TimeSpan.FromSeconds(2));
         var heartbeatTimeout = Durations.Option("--heartbeat-timeout", "Silence after which a provider is offline and its leases close", TimeSpan.FromSeconds(15));
         var offerTimeout = Durations.Option("--offer-timeout", "Time a provider has to accept an offered lease", TimeSpan.FromSeconds(15));
+        var genesisFile = new Option<string?>("--genesis") { Description = "Genesis file for a new data directory (the ledger's rules; see `kumo hub genesis`)" };
+        var devnet = new Option<bool>("--devnet") { Description = "For a new data directory: devnet rules (faucet, 30 s unbonding, 5 s settlement)" };
+        var blockInterval = Durations.Option("--block-interval", "Ledger transactions are sealed into a block at least this often", TimeSpan.FromMilliseconds(200));
         start.Options.Add(data);
         start.Options.Add(listen);
         start.Options.Add(heartbeatInterval);
         start.Options.Add(heartbeatTimeout);
         start.Options.Add(offerTimeout);
+        start.Options.Add(genesisFile);
+        start.Options.Add(devnet);
+        start.Options.Add(blockInterval);
         start.Options.Add(ParentWatch.ParentPid);
         start.SetAction(async (parse, ct) =>
         {
@@ -34,6 +40,8 @@ public static class HubCommands
                 HeartbeatInterval = parse.GetValue(heartbeatInterval),
                 HeartbeatTimeout = parse.GetValue(heartbeatTimeout),
                 OfferTimeout = parse.GetValue(offerTimeout),
+                BlockInterval = parse.GetValue(blockInterval),
+                Genesis = ReadGenesis(parse.GetValue(genesisFile), parse.GetValue(devnet)),
             };
             if (options.HeartbeatTimeout <= options.HeartbeatInterval)
             {
@@ -72,6 +80,65 @@ public static class HubCommands
             return ExitCodes.Success;
         });
         hub.Subcommands.Add(start);
+        hub.Subcommands.Add(Genesis());
         return hub;
+    }
+
+    private static Kumo.Ledger.Genesis? ReadGenesis(string? file, bool devnet)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (file is null)
+        {
+            return devnet ? Kumo.Ledger.Genesis.Devnet(now) : null;
+        }
+
+        Kumo.Ledger.Genesis genesis;
+        try
+        {
+            genesis = Kumo.Ledger.Genesis.FromJson(File.ReadAllText(file));
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException)
+        {
+            throw new CliException($"--genesis {file}: {e.Message}", ExitCodes.InvalidInput);
+        }
+
+        IReadOnlyList<string> errors = genesis.Validate();
+        return errors.Count == 0 ? genesis : throw new CliException($"--genesis {file}: " + string.Join("; ", errors), ExitCodes.InvalidInput);
+    }
+
+    private static Command Genesis()
+    {
+        var chain = new Option<string>("--chain-id") { Description = "The network's name", DefaultValueFactory = _ => "kumo-net" };
+        var allocate = new Option<string[]>("--allocate") { Description = "ACCOUNT=KUMO, repeatable: balances at genesis", AllowMultipleArgumentsPerToken = true };
+        var devnet = new Option<bool>("--devnet") { Description = "Devnet rules: a faucet, short unbonding and settlement" };
+        var command = new Command("genesis", "Print a genesis file (the ledger's rules and initial balances) to edit and pass to `hub start --genesis`") { chain, allocate, devnet };
+        command.SetAction(parse =>
+        {
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var allocations = new List<Kumo.Ledger.GenesisAllocation>();
+            foreach (string entry in parse.GetValue(allocate) ?? [])
+            {
+                string[] parts = entry.Split('=', 2);
+                if (parts.Length != 2 || !Kumo.Ledger.Amounts.TryParse(parts[1], out long micros, out string error))
+                {
+                    throw new CliException($"--allocate '{entry}': expected ACCOUNT=KUMO", ExitCodes.Usage);
+                }
+
+                allocations.Add(new Kumo.Ledger.GenesisAllocation(parts[0], micros));
+            }
+
+            Kumo.Ledger.Genesis genesis = parse.GetValue(devnet)
+                ? Kumo.Ledger.Genesis.Devnet(now) with { ChainId = parse.GetValue(chain)!, Allocations = allocations }
+                : Kumo.Ledger.Genesis.Network(parse.GetValue(chain)!, now, allocations);
+            IReadOnlyList<string> errors = genesis.Validate();
+            if (errors.Count > 0)
+            {
+                throw new CliException(string.Join("; ", errors), ExitCodes.InvalidInput);
+            }
+
+            Console.Out.WriteLine(genesis.ToJson());
+            return ExitCodes.Success;
+        });
+        return command;
     }
 }

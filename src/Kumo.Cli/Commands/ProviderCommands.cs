@@ -24,10 +24,12 @@ public static class ProviderCommands
         var priceCpu = new Option<decimal>("--price-cpu") { Description = "Asking price per core-hour in KUMO", DefaultValueFactory = _ => 0.02m };
         var priceMemory = new Option<decimal>("--price-memory") { Description = "Asking price per GiB-hour of memory in KUMO", DefaultValueFactory = _ => 0.005m };
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
+        var bond = new Option<bool>("--bond") { Description = "At start, bond the network's minimum stake for this machine from its wallet if less is bonded" };
+        var faucet = new Option<bool>("--faucet") { Description = "Devnet: take what --bond needs from the hub's faucet" };
         var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceCpu, priceMemory, keep, sandboxUid, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceCpu, priceMemory, keep, bond, faucet, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -69,6 +71,8 @@ public static class ProviderCommands
                 Inventory = inventory,
                 Pricing = pricing,
                 KeepLeaseDirectories = parse.GetValue(keep),
+                EnsureStake = parse.GetValue(bond),
+                UseFaucet = parse.GetValue(faucet),
             };
             await using var agent = new ProviderAgent(options, sandbox, TimeProvider.System, loggers);
             Console.Out.WriteLine($"kumo provider {options.Name} ({agent.AccountId}) joining {options.HubUrl} with sandbox {sandbox.Name}");

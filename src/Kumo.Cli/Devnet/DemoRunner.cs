@@ -98,7 +98,59 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
         }
 
         PrintSummary(runs);
-        return runs.All(r => r.Passed);
+        bool audited = await PrintLedgerAsync(client, signer, runs, ct);
+        return runs.All(r => r.Passed) && audited;
+    }
+
+    /// <summary>
+    /// Once every escrow is settled and refunded: what the tenant paid, what each provider earned, fees and reserve,
+    /// and an audit of the whole ledger from the hub's database. False if the audit fails.
+    /// </summary>
+    private async Task<bool> PrintLedgerAsync(HubClient client, RequestSigner tenant, List<Run> runs, CancellationToken ct)
+    {
+        var orders = runs.Where(r => r.JobId is not null).Select(r => r.JobId!).ToHashSet(StringComparer.Ordinal);
+        var clock = Stopwatch.StartNew();
+        Kumo.Ledger.AccountView account;
+        do
+        {
+            account = await client.GetAccountAsync(tenant.AccountId.Value, ct);
+            if (!account.Escrows.Any(e => orders.Contains(e.OrderId)) || clock.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                break;
+            }
+
+            await Task.Delay(200, ct);
+        }
+        while (true);
+
+        IReadOnlyList<Kumo.Ledger.HistoryEntry> tenantHistory = await client.GetHistoryAsync(tenant.AccountId.Value, 500, ct);
+        long paid = -tenantHistory.Where(e => e.Kind is "escrow_lock" or "refund").Sum(e => e.Delta);
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]ledger[/]").AddColumns("who", "µKUMO", "");
+        table.AddRow("tenant paid", paid.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+            Markup.Escape($"{orders.Count} escrows locked at max price × timeout, settled by the millisecond, the rest refunded"));
+        foreach (ProviderView provider in (await client.ListProvidersAsync(ct)).OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            IReadOnlyList<Kumo.Ledger.HistoryEntry> history = await client.GetHistoryAsync(provider.Id.Value, 500, ct);
+            long earned = history.Where(e => e.Kind is "settle" or "lease_close").Sum(e => e.Delta);
+            table.AddRow($"{Markup.Escape(provider.Name)} earned", earned.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), "provider share and reward");
+        }
+
+        Kumo.Ledger.LedgerSummary summary = await client.GetLedgerSummaryAsync(ct);
+        table.AddRow("network fee pool", summary.Totals.FeePool.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), $"{summary.NetworkFeeBps / 100.0:0.##}% of payments");
+        table.AddRow("network reserve", summary.Totals.Reserve.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), $"{summary.ReserveBps / 100.0:0.##}% of payments");
+        table.AddRow("rewards emitted", summary.Totals.Rewards.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), "minted for providers per the genesis schedule");
+        AnsiConsole.Write(table);
+
+        Kumo.Ledger.Audit.AuditReport report;
+        using (var source = new Kumo.Hub.Storage.Sqlite.SqliteLedgerSource(Path.Combine(network.Options.Directory, "hub", "hub.db")))
+        {
+            report = new Kumo.Ledger.Audit.Auditor().Run(source);
+        }
+
+        AnsiConsole.MarkupLine(report.Ok
+            ? $"[green]audit ok[/]: {report.Blocks} blocks, {report.Transactions} transactions replayed from genesis; every signature, root and balance matches (kumo audit --data {Markup.Escape(Path.Combine(network.Options.Directory, "hub"))})"
+            : $"[red]audit FAILED[/]: {Markup.Escape(report.ToString())}");
+        return report.Ok;
     }
 
     /// <summary>Refreshes every job; true once all have ended.</summary>

@@ -23,6 +23,9 @@ public sealed record LocalNetworkOptions
     /// <summary>Delete the directory's previous state first.</summary>
     public bool Reset { get; init; }
 
+    /// <summary>The tenant's account is topped up to this from the faucet at start (µKUMO).</summary>
+    public long TenantFunds { get; init; } = 1000 * Kumo.Ledger.Amounts.MicrosPerKumo;
+
     /// <summary>How long to wait for the hub and every provider to come up.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -72,7 +75,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         [
             "hub", "start", "--data", hubDirectory, "--listen", "http://127.0.0.1:0",
             "--heartbeat-interval", Seconds(options.HeartbeatInterval), "--heartbeat-timeout", Seconds(options.HeartbeatTimeout),
-            "--offer-timeout", Seconds(options.OfferTimeout), "--parent-pid", pid,
+            "--offer-timeout", Seconds(options.OfferTimeout), "--parent-pid", pid, "--devnet",
         ], Path.Combine(hubDirectory, "hub.log"));
 
         LocalNetwork? network = null;
@@ -88,6 +91,8 @@ public sealed class LocalNetwork : IAsyncDisposable
                 using var key = Kumo.Crypto.AccountKey.Create();
                 KeyFile.Save(tenantKey, key);
             }
+
+            await network.FundTenantAsync(options.TenantFunds, deadline.Token);
 
             for (int i = 0; i < options.Providers; i++)
             {
@@ -134,7 +139,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         string directory = Path.Combine(Options.Directory, $"provider-{index + 1}");
         var args = new List<string>
         {
-            "provider", "start", "--hub", HubUrl, "--data", directory, "--name", name,
+            "provider", "start", "--hub", HubUrl, "--data", directory, "--name", name, "--bond", "--faucet",
             "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (index < Options.SimulatedGpus.Count && Options.SimulatedGpus[index].Length > 0)
@@ -153,6 +158,19 @@ public sealed class LocalNetwork : IAsyncDisposable
         }
 
         return process;
+    }
+
+    /// <summary>Tops the tenant's account up to <paramref name="micros"/> from the devnet faucet.</summary>
+    public async Task FundTenantAsync(long micros, CancellationToken ct)
+    {
+        using var client = HubClient.Create(HubUrl);
+        var tenant = new RequestSigner(KeyFile.Load(TenantKeyPath));
+        Kumo.Ledger.AccountView account = await client.GetAccountAsync(tenant.AccountId.Value, ct);
+        if (account.Balance < micros)
+        {
+            await client.SubmitLedgerAsync(tenant, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet,
+                new Kumo.Ledger.Transactions.FaucetPayload(micros - account.Balance), ct);
+        }
     }
 
     /// <summary>Waits until at least <paramref name="count"/> providers are online and connected.</summary>

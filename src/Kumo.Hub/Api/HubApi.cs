@@ -171,7 +171,7 @@ public static class HubApi
     private static long LastEventId(HttpContext http) =>
         long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out long id) ? id : 0;
 
-    private static async Task<byte[]> ReadBodyAsync(HttpContext http, int max, CancellationToken ct)
+    internal static async Task<byte[]> ReadBodyAsync(HttpContext http, int max, CancellationToken ct)
     {
         if (http.Request.ContentLength > max)
         {

@@ -1,13 +1,16 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Kumo.Hub.Api;
 using Kumo.Hub.Auth;
 using Kumo.Hub.Content;
 using Kumo.Hub.Leases;
+using Kumo.Hub.Ledger;
 using Kumo.Hub.Scheduling;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
 using Kumo.Leases;
+using Kumo.Ledger;
+using Kumo.Ledger.State;
+using Kumo.Ledger.Transactions;
 using Kumo.Protocol;
 using Kumo.Serialization;
 using Kumo.Signing;
@@ -21,6 +24,7 @@ public sealed class JobService(
     ContentStore content,
     ILeaseMatcher matcher,
     LeaseCoordinator leases,
+    LedgerService ledger,
     HubSignals signals,
     TimeProvider time)
 {
@@ -35,28 +39,39 @@ public sealed class JobService(
         await CheckInputsAsync(spec, cancellationToken);
         await CheckFeasibleAsync(spec, cancellationToken);
 
-        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var job = new JobRecord
+        // The submission is also the tenant's signed deposit: the ledger locks max price × timeout in the order's
+        // escrow, and the job row is written in the same store transaction as the block that does it.
+        string digest = envelope.Digest();
+        string jobId = OrderIds.FromSubmissionDigest(digest);
+        string specJson = JobSpecWriter.ToJson(spec);
+        string submissionJson = envelope.ToJson();
+        try
         {
-            Id = "j-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
-            Tenant = envelope.Signer.Value,
-            Name = spec.Name,
-            State = JobState.Queued,
-            SpecJson = JobSpecWriter.ToJson(spec),
-            SubmissionEnvelope = envelope.ToJson(),
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
+            await ledger.SubmitAsync(at => LedgerTx.FromSigned(envelope, at), async (tx, _) =>
+            {
+                long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                await tx.InsertJobAsync(new JobRecord
+                {
+                    Id = jobId,
+                    Tenant = envelope.Signer.Value,
+                    Name = spec.Name,
+                    State = JobState.Queued,
+                    SpecJson = specJson,
+                    SubmissionEnvelope = submissionJson,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                });
+                long locked = SettlementMath.EscrowFor(spec.MaxPricePerHourMicros, (long)spec.Timeout.TotalMilliseconds);
+                await tx.AddJobEventAsync(new JobEventRecord(jobId, now, "submitted", $"submitted by {envelope.Signer}; {Amounts.Format(locked)} locked in escrow"));
+            }, cancellationToken);
+        }
+        catch (LedgerRefusedException e)
         {
-            await auth.RecordNonceAsync(tx, envelope);
-            await tx.InsertJobAsync(job);
-            await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "submitted", $"submitted by {job.Tenant}"));
-            await tx.CommitAsync();
+            throw LedgerProblems.From(e);
         }
 
         signals.WakeScheduler();
-        return new JobAccepted(job.Id, job.State);
+        return new JobAccepted(jobId, JobState.Queued);
     }
 
     /// <summary>Cancels a job on its tenant's signed request: open leases close as <c>tenant_cancelled</c> and their providers kill the workload.</summary>
@@ -105,6 +120,7 @@ public sealed class JobService(
         }
 
         signals.JobChanged(jobId);
+        signals.WakeLedger(); // refund what the order has not spent
         return await GetAsync(jobId, cancellationToken);
     }
 
@@ -176,7 +192,7 @@ public sealed class JobService(
         List<ProviderCapacity> everyone;
         await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
         {
-            everyone = [.. (await reader.ListProvidersAsync()).Select(p => ProviderCapacity.From(p, []))];
+            everyone = [.. (await reader.ListProvidersAsync()).Select(p => ProviderCapacity.From(p, []).WithStake(ledger))];
         }
 
         Match match = matcher.Find(spec, everyone);

@@ -104,6 +104,7 @@ public sealed class LeaseCoordinator(
                 await tx.AddJobEventAsync(new JobEventRecord(lease.JobId, now, "accepted", $"lease {lease.Id} accepted by the provider"));
                 await tx.CommitAsync();
                 signals.JobChanged(lease.JobId);
+                signals.WakeLedger(); // billing starts: the ledger opens the lease
                 return;
             }
         }
@@ -313,6 +314,7 @@ public sealed class LeaseCoordinator(
     {
         signals.JobChanged(closed.JobId);
         signals.WakeScheduler();
+        signals.WakeLedger(); // final settlement, and the refund if the job ended
         if (notifyProvider)
         {
             _ = sessions.TrySendAsync(closed.ProviderId, ChannelMessageTypes.LeaseCancel,

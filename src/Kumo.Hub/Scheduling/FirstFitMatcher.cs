@@ -32,6 +32,11 @@ public sealed class FirstFitMatcher : ILeaseMatcher
     internal static string? TryPlace(JobSpec spec, ProviderCapacity candidate, out Placement? placement)
     {
         placement = null;
+        if (candidate.BondedStake < candidate.RequiredStake)
+        {
+            return "have too little bonded stake";
+        }
+
         ResourceRequest want = spec.Resources;
         ResourceAmounts free = candidate.Free;
         List<GpuDevice> gpus = [];

@@ -17,7 +17,20 @@ public sealed record ProviderCapacity(
     long UsedDiskBytes,
     IReadOnlySet<string> UsedGpuUuids)
 {
+    /// <summary>Stake the provider has bonded in the ledger.</summary>
+    public long BondedStake { get; init; }
+
+    /// <summary>Stake it needs to be offered work: the genesis minimum per device (each GPU; no GPU counts as one).</summary>
+    public long RequiredStake { get; init; }
+
     public int TotalCpuMillicores => Inventory.Cpu.LogicalCores * 1000;
+
+    /// <summary>This capacity with its stake and the stake it needs, read from the ledger.</summary>
+    public ProviderCapacity WithStake(Ledger.LedgerService ledger) => this with
+    {
+        BondedStake = ledger.Read(s => s.Bonded(Crypto.AccountId.Parse(ProviderId))),
+        RequiredStake = ledger.Genesis.MinBondPerDevice * Math.Max(1, Inventory.Gpus.Count),
+    };
 
     public ResourceAmounts Free => new(
         Math.Max(0, TotalCpuMillicores - UsedCpuMillicores),

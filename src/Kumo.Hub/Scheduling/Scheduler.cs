@@ -18,6 +18,7 @@ public sealed class Scheduler(
     IHubStore store,
     ILeaseMatcher matcher,
     LeaseCoordinator leases,
+    Ledger.LedgerService ledger,
     ProviderSessions sessions,
     HubSignals signals,
     HubOptions options,
@@ -64,7 +65,7 @@ public sealed class Scheduler(
             ILookup<string, LeaseRecord> open = (await reader.ListOpenLeasesAsync(null)).ToLookup(l => l.ProviderId, StringComparer.Ordinal);
             capacities = [.. (await reader.ListProvidersAsync())
                 .Where(p => p.Status == ProviderStatus.Online && sessions.IsConnected(p.Id))
-                .Select(p => ProviderCapacity.From(p, open[p.Id]))];
+                .Select(p => ProviderCapacity.From(p, open[p.Id]).WithStake(ledger))];
         }
 
         // Forget parsed specs of jobs that left the queue some other way (cancelled while waiting).

@@ -72,6 +72,32 @@ public interface IHubReader : IAsyncDisposable
     Task<IReadOnlyList<int>> ListReceivedChunksAsync(string uploadId);
 
     Task<IReadOnlyList<UploadRecord>> ListUploadsCreatedBeforeAsync(long before);
+
+    // ---- ledger ----
+
+    Task<byte[]?> GetLedgerGenesisAsync();
+
+    /// <summary>Blocks with height &gt; <paramref name="afterHeight"/>, in order, with their transactions' stored bytes.</summary>
+    Task<IReadOnlyList<(LedgerBlockRow Block, IReadOnlyList<byte[]> Transactions)>> ListLedgerBlocksAsync(long afterHeight, int limit);
+
+    /// <summary>Newest first, below <paramref name="beforeHeight"/> when given.</summary>
+    Task<IReadOnlyList<LedgerBlockRow>> ListLedgerHeadersAsync(long? beforeHeight, int limit);
+
+    Task<IReadOnlyList<LedgerTxRow>> ListLedgerTxsAsync(long height);
+
+    Task<LedgerTxRow?> GetLedgerTxAsync(string hash);
+
+    /// <summary>An account's postings, newest first.</summary>
+    Task<IReadOnlyList<LedgerPostingRow>> ListPostingsAsync(string account, int limit);
+
+    /// <summary>The state the hub materialized after its last block (<c>LedgerState.StateLines</c>), sorted.</summary>
+    Task<IReadOnlyList<string>> ListLedgerStateLinesAsync();
+
+    /// <summary>Leases the ledger has yet to open or close: accepted ones whose <c>ledger_phase</c> is below closed.</summary>
+    Task<IReadOnlyList<LeaseRecord>> ListLeasesForLedgerAsync();
+
+    /// <summary>Ended jobs whose escrow is not refunded yet.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsToRefundAsync();
 }
 
 /// <summary>A write transaction. Reads inside it see its own writes.</summary>
@@ -117,6 +143,15 @@ public interface IHubTransaction : IHubReader
     Task MarkChunkReceivedAsync(string uploadId, int index);
 
     Task DeleteUploadAsync(string uploadId);
+
+    Task SetLedgerGenesisAsync(byte[] genesis);
+
+    /// <summary>Writes a sealed block: header, transactions, postings, and the state-line changes.</summary>
+    Task InsertLedgerBlockAsync(LedgerBlockWrite block);
+
+    Task SetLeaseLedgerPhaseAsync(string leaseId, int phase);
+
+    Task MarkJobRefundedAsync(string jobId);
 
     Task CommitAsync();
 }

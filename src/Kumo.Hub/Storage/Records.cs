@@ -40,6 +40,9 @@ public sealed record JobRecord
     public long NextLogSeq { get; init; } = 1;
     /// <summary>Providers that declined or let an offer of this job expire: not offered it again.</summary>
     public string ExcludedProviders { get; init; } = "";
+
+    /// <summary>The order's escrow has been refunded in the ledger (after the job ended).</summary>
+    public bool Refunded { get; init; }
 }
 
 public sealed record LeaseRecord
@@ -63,6 +66,17 @@ public sealed record LeaseRecord
     public string? ResultEnvelope { get; init; }
     /// <summary>Log lines received from the provider for this lease (for dropping duplicates after a reconnect).</summary>
     public long LogLinesReceived { get; init; }
+
+    /// <summary>How far the ledger has followed this lease: <see cref="LedgerPhases"/>.</summary>
+    public int LedgerPhase { get; init; }
+}
+
+/// <summary>The ledger's view of a lease, kept with the lease so the ledger can catch up after any interruption.</summary>
+public static class LedgerPhases
+{
+    public const int None = 0;
+    public const int Opened = 1;
+    public const int Closed = 2;
 }
 
 public sealed record JobEventRecord(string JobId, long At, string Kind, string Detail);
@@ -85,3 +99,24 @@ public sealed record UploadRecord
 
 /// <summary>Just enough of an open lease to check a heartbeat against it.</summary>
 public sealed record OpenLease(string Id, LeaseState State, long? AcceptedAt);
+
+/// <summary>A block as stored, with its header bytes.</summary>
+public sealed record LedgerBlockRow(long Height, long Time, string Hash, long TxCount, byte[] Header);
+
+/// <summary>A ledger transaction as stored: where, its hash and kind, and its canonical bytes.</summary>
+public sealed record LedgerTxRow(long Height, long Index, string Hash, string Kind, string? Signer, byte[] Body);
+
+/// <summary>One account's net change from one transaction.</summary>
+public sealed record LedgerPostingRow(string Account, long Height, long Index, long Delta, string TxHash, string Kind, long Time);
+
+/// <summary>Everything one sealed block writes, in one store transaction.</summary>
+public sealed record LedgerBlockWrite(
+    long Height,
+    long Time,
+    string Hash,
+    byte[] Header,
+    IReadOnlyList<LedgerTxWrite> Transactions,
+    IReadOnlyList<string> AddedStateLines,
+    IReadOnlyList<string> RemovedStateLines);
+
+public sealed record LedgerTxWrite(int Index, string Hash, string Kind, string? Signer, byte[] Body, IReadOnlyList<(string Account, long Delta)> NetPostings);

@@ -10,8 +10,8 @@ namespace Kumo.Hub.Storage.Sqlite;
 /// <summary>A connection, and a transaction when writing. The SQL is plain enough to carry over to PostgreSQL.</summary>
 internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose, bool batched = false) : IHubTransaction
 {
-    private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers";
-    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received";
+    private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded";
+    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase";
     private const string ProviderColumns = "id, name, public_key, registration_envelope, inventory_json, pricing_json, sandbox, simulated, status, registered_at, last_heartbeat_at, last_heartbeat_seq";
 
     private bool _committed;
@@ -80,6 +80,66 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<UploadRecord>> ListUploadsCreatedBeforeAsync(long before) =>
         [.. (await Query<UploadRow>("SELECT id, cid, size, leaves_json, owner, created_at FROM uploads WHERE created_at < @before", new { before })).Select(r => r.ToRecord())];
 
+    public async Task<byte[]?> GetLedgerGenesisAsync() =>
+        (await Query<byte[]>("SELECT body FROM ledger_genesis WHERE id = 1")).FirstOrDefault();
+
+    public async Task<IReadOnlyList<(LedgerBlockRow Block, IReadOnlyList<byte[]> Transactions)>> ListLedgerBlocksAsync(long afterHeight, int limit)
+    {
+        List<LedgerBlockRow> blocks = [.. await Query<LedgerBlockRow>(
+            "SELECT height AS Height, time AS Time, hash AS Hash, tx_count AS TxCount, header AS Header FROM ledger_blocks WHERE height > @afterHeight ORDER BY height LIMIT @limit",
+            new { afterHeight, limit })];
+        if (blocks.Count == 0)
+        {
+            return [];
+        }
+
+        ILookup<long, byte[]> txs = (await Query<(long Height, long Idx, byte[] Body)>(
+                "SELECT height, idx, body FROM ledger_txs WHERE height > @from AND height <= @to ORDER BY height, idx",
+                new { from = afterHeight, to = blocks[^1].Height }))
+            .ToLookup(t => t.Height, t => t.Body);
+        return [.. blocks.Select(b => (b, (IReadOnlyList<byte[]>)[.. txs[b.Height]]))];
+    }
+
+    public async Task<IReadOnlyList<LedgerBlockRow>> ListLedgerHeadersAsync(long? beforeHeight, int limit) =>
+        [.. await Query<LedgerBlockRow>(
+            "SELECT height AS Height, time AS Time, hash AS Hash, tx_count AS TxCount, header AS Header FROM ledger_blocks WHERE (@beforeHeight IS NULL OR height < @beforeHeight) ORDER BY height DESC LIMIT @limit",
+            new { beforeHeight, limit })];
+
+    public async Task<IReadOnlyList<LedgerTxRow>> ListLedgerTxsAsync(long height) =>
+        [.. await Query<LedgerTxRow>(
+            "SELECT height AS Height, idx AS \"Index\", hash AS Hash, kind AS Kind, signer AS Signer, body AS Body FROM ledger_txs WHERE height = @height ORDER BY idx",
+            new { height })];
+
+    public async Task<LedgerTxRow?> GetLedgerTxAsync(string hash) =>
+        (await Query<LedgerTxRow>(
+            "SELECT height AS Height, idx AS \"Index\", hash AS Hash, kind AS Kind, signer AS Signer, body AS Body FROM ledger_txs WHERE hash = @hash LIMIT 1",
+            new { hash })).FirstOrDefault();
+
+    public async Task<IReadOnlyList<LedgerPostingRow>> ListPostingsAsync(string account, int limit) =>
+        [.. await Query<LedgerPostingRow>(
+            """
+            SELECT p.account AS Account, p.height AS Height, p.idx AS "Index", p.delta AS Delta, t.hash AS TxHash, t.kind AS Kind, b.time AS Time
+            FROM ledger_postings p
+            JOIN ledger_txs t ON t.height = p.height AND t.idx = p.idx
+            JOIN ledger_blocks b ON b.height = p.height
+            WHERE p.account = @account
+            ORDER BY p.height DESC, p.idx DESC LIMIT @limit
+            """,
+            new { account, limit })];
+
+    public async Task<IReadOnlyList<string>> ListLedgerStateLinesAsync() =>
+        [.. (await Query<string>("SELECT line FROM ledger_state")).Order(StringComparer.Ordinal)];
+
+    public async Task<IReadOnlyList<LeaseRecord>> ListLeasesForLedgerAsync() =>
+        [.. (await Query<LeaseRow>(
+            $"SELECT {LeaseColumns} FROM leases WHERE ledger_phase < @closed AND accepted_at IS NOT NULL ORDER BY accepted_at, id",
+            new { closed = LedgerPhases.Closed })).Select(r => r.ToRecord())];
+
+    public async Task<IReadOnlyList<JobRecord>> ListJobsToRefundAsync() =>
+        [.. (await Query<JobRow>(
+            $"SELECT {JobColumns} FROM jobs WHERE refunded = 0 AND state IN (@succeeded, @failed, @cancelled) ORDER BY seq",
+            new { succeeded = (int)JobState.Succeeded, failed = (int)JobState.Failed, cancelled = (int)JobState.Cancelled })).Select(r => r.ToRecord())];
+
     // ---- writes ------------------------------------------------------------------------------------------
 
     public async Task<bool> TryRecordNonceAsync(AccountId account, long nonce, long at) =>
@@ -142,7 +202,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         $"""
         INSERT INTO leases({LeaseColumns})
         VALUES (@Id, @JobId, @ProviderId, @State, @AllocationJson, @PricePerHourMicros, @SimulatedGpus, @OfferedAt, @AcceptedAt, @StartedAt,
-                @FirstLogAt, @ClosedAt, @CloseReason, @CloseDetail, @ExitCode, @AcceptanceEnvelope, @ResultEnvelope, @LogLinesReceived)
+                @FirstLogAt, @ClosedAt, @CloseReason, @CloseDetail, @ExitCode, @AcceptanceEnvelope, @ResultEnvelope, @LogLinesReceived, @LedgerPhase)
         """,
         LeaseRow.Parameters(l));
 
@@ -176,6 +236,54 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     public Task DeleteUploadAsync(string uploadId) => Execute(
         "DELETE FROM upload_chunks WHERE upload_id = @uploadId; DELETE FROM uploads WHERE id = @uploadId;", new { uploadId });
+
+    public Task SetLedgerGenesisAsync(byte[] genesis) => Execute(
+        "INSERT INTO ledger_genesis(id, body) VALUES (1, @genesis)", new { genesis });
+
+    public Task InsertLedgerBlockAsync(LedgerBlockWrite block)
+    {
+        // Thousands of rows per block: one prepared command per table, reused row after row.
+        connection.Execute(
+            "INSERT INTO ledger_blocks(height, time, hash, tx_count, header) VALUES (@Height, @Time, @Hash, @TxCount, @Header)",
+            new { block.Height, block.Time, block.Hash, TxCount = block.Transactions.Count, block.Header }, transaction);
+
+        using (SqliteCommand txInsert = Prepare("INSERT INTO ledger_txs(height, idx, hash, kind, signer, body) VALUES ($h, $i, $hash, $kind, $signer, $body)", "$h", "$i", "$hash", "$kind", "$signer", "$body"))
+        using (SqliteCommand postingInsert = Prepare("INSERT INTO ledger_postings(account, height, idx, delta) VALUES ($a, $h, $i, $d)", "$a", "$h", "$i", "$d"))
+        {
+            foreach (LedgerTxWrite tx in block.Transactions)
+            {
+                Run(txInsert, block.Height, tx.Index, tx.Hash, tx.Kind, (object?)tx.Signer ?? DBNull.Value, tx.Body);
+                foreach ((string account, long delta) in tx.NetPostings)
+                {
+                    Run(postingInsert, account, block.Height, tx.Index, delta);
+                }
+            }
+        }
+
+        using (SqliteCommand remove = Prepare("DELETE FROM ledger_state WHERE line = $l", "$l"))
+        {
+            foreach (string line in block.RemovedStateLines)
+            {
+                Run(remove, line);
+            }
+        }
+
+        using (SqliteCommand add = Prepare("INSERT INTO ledger_state(line) VALUES ($l)", "$l"))
+        {
+            foreach (string line in block.AddedStateLines)
+            {
+                Run(add, line);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task SetLeaseLedgerPhaseAsync(string leaseId, int phase) => Execute(
+        "UPDATE leases SET ledger_phase = @phase WHERE id = @leaseId", new { leaseId, phase });
+
+    public Task MarkJobRefundedAsync(string jobId) => Execute(
+        "UPDATE jobs SET refunded = 1 WHERE id = @jobId", new { jobId });
 
     public Task CommitAsync()
     {
@@ -227,6 +335,30 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     private Task<int> Execute(string sql, object? parameters = null) =>
         connection.ExecuteAsync(sql, parameters, transaction);
 
+    private SqliteCommand Prepare(string sql, params string[] names)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (string name in names)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    private static void Run(SqliteCommand command, params object?[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+
+        command.ExecuteNonQuery();
+    }
+
     // Row types mirror columns with primitive types; conversion to records happens here, not in Dapper.
     private sealed record ProviderRow(string Id, string Name, string PublicKey, string RegistrationEnvelope, string InventoryJson, string PricingJson, string Sandbox, long Simulated, long Status, long RegisteredAt, long? LastHeartbeatAt, long LastHeartbeatSeq)
     {
@@ -238,14 +370,14 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         };
     }
 
-    private sealed record JobRow(string Id, long Seq, string Tenant, string Name, long State, string SpecJson, string SubmissionEnvelope, long CreatedAt, long UpdatedAt, long? FailureReason, string? FailureDetail, long NextLogSeq, string ExcludedProviders)
+    private sealed record JobRow(string Id, long Seq, string Tenant, string Name, long State, string SpecJson, string SubmissionEnvelope, long CreatedAt, long UpdatedAt, long? FailureReason, string? FailureDetail, long NextLogSeq, string ExcludedProviders, long Refunded)
     {
         public JobRecord ToRecord() => new()
         {
             Id = Id, Seq = Seq, Tenant = Tenant, Name = Name, State = (JobState)State, SpecJson = SpecJson,
             SubmissionEnvelope = SubmissionEnvelope, CreatedAt = CreatedAt, UpdatedAt = UpdatedAt,
             FailureReason = FailureReason is null ? null : (CloseReason)FailureReason, FailureDetail = FailureDetail,
-            NextLogSeq = NextLogSeq, ExcludedProviders = ExcludedProviders,
+            NextLogSeq = NextLogSeq, ExcludedProviders = ExcludedProviders, Refunded = Refunded != 0,
         };
 
         public static object Parameters(JobRecord j) => new
@@ -255,7 +387,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         };
     }
 
-    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived)
+    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase)
     {
         public LeaseRecord ToRecord() => new()
         {
@@ -264,13 +396,14 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             AcceptedAt = AcceptedAt, StartedAt = StartedAt, FirstLogAt = FirstLogAt, ClosedAt = ClosedAt,
             CloseReason = (Kumo.Leases.CloseReason)CloseReason, CloseDetail = CloseDetail, ExitCode = (int?)ExitCode,
             AcceptanceEnvelope = AcceptanceEnvelope, ResultEnvelope = ResultEnvelope, LogLinesReceived = LogLinesReceived,
+            LedgerPhase = (int)LedgerPhase,
         };
 
         public static object Parameters(LeaseRecord l) => new
         {
             l.Id, l.JobId, l.ProviderId, State = (int)l.State, l.AllocationJson, l.PricePerHourMicros,
             SimulatedGpus = l.SimulatedGpus ? 1 : 0, l.OfferedAt, l.AcceptedAt, l.StartedAt, l.FirstLogAt, l.ClosedAt,
-            CloseReason = (int)l.CloseReason, l.CloseDetail, l.ExitCode, l.AcceptanceEnvelope, l.ResultEnvelope, l.LogLinesReceived,
+            CloseReason = (int)l.CloseReason, l.CloseDetail, l.ExitCode, l.AcceptanceEnvelope, l.ResultEnvelope, l.LogLinesReceived, l.LedgerPhase,
         };
     }
 

@@ -110,5 +110,42 @@ internal static class SqliteSchema
                 PRIMARY KEY (upload_id, idx)
             ) WITHOUT ROWID;
             """),
+        (2, "ledger: genesis, blocks, transactions, postings, materialized state; ledger progress of leases and jobs", """
+            ALTER TABLE leases ADD COLUMN ledger_phase INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE jobs ADD COLUMN refunded INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX leases_ledger_pending ON leases(ledger_phase, accepted_at);
+            CREATE INDEX jobs_refund_pending ON jobs(refunded, state);
+            CREATE TABLE ledger_genesis (
+                id      INTEGER PRIMARY KEY CHECK (id = 1),
+                body    BLOB NOT NULL
+            );
+            CREATE TABLE ledger_blocks (
+                height      INTEGER PRIMARY KEY,
+                time        INTEGER NOT NULL,
+                hash        TEXT NOT NULL UNIQUE,
+                tx_count    INTEGER NOT NULL,
+                header      BLOB NOT NULL
+            );
+            CREATE TABLE ledger_txs (
+                height  INTEGER NOT NULL,
+                idx     INTEGER NOT NULL,
+                hash    TEXT NOT NULL,
+                kind    TEXT NOT NULL,
+                signer  TEXT,
+                body    BLOB NOT NULL,
+                PRIMARY KEY (height, idx)
+            ) WITHOUT ROWID;
+            CREATE INDEX ledger_txs_by_hash ON ledger_txs(hash);
+            CREATE TABLE ledger_postings (
+                account TEXT NOT NULL,
+                height  INTEGER NOT NULL,
+                idx     INTEGER NOT NULL,
+                delta   INTEGER NOT NULL,
+                PRIMARY KEY (account, height, idx)
+            ) WITHOUT ROWID;
+            CREATE TABLE ledger_state (
+                line    TEXT PRIMARY KEY
+            ) WITHOUT ROWID;
+            """),
     ];
 }

@@ -1,0 +1,139 @@
+using System.Text;
+using System.Text.Json;
+using Kumo.Hub.Auth;
+using Kumo.Hub.Ledger;
+using Kumo.Hub.Storage;
+using Kumo.Ledger;
+using Kumo.Ledger.Blocks;
+using Kumo.Ledger.State;
+using Kumo.Ledger.Transactions;
+using Kumo.Signing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Kumo.Hub.Api;
+
+/// <summary>The ledger's endpoints: submit signed transactions; read accounts, history, blocks and the summary.</summary>
+public static class LedgerApi
+{
+    public static void MapLedgerApi(this IEndpointRouteBuilder app)
+    {
+        RouteGroupBuilder ledger = app.MapGroup("/v1/ledger").WithTags("ledger");
+
+        ledger.MapPost("/transactions", async (HttpContext http, EnvelopeAuthenticator auth, LedgerService service, CancellationToken ct) =>
+            {
+                byte[] body = await HubApi.ReadBodyAsync(http, 1 << 20, ct);
+                if (!SignedEnvelope.TryParse(body, out SignedEnvelope? envelope, out string? error))
+                {
+                    throw ApiProblem.BadRequest("malformed_envelope", error);
+                }
+
+                if (!LedgerMessageTypes.All.Contains(envelope.Type) || envelope.Type == LedgerMessageTypes.EscrowLock)
+                {
+                    throw ApiProblem.BadRequest("wrong_message_type",
+                        $"'{envelope.Type}' is not a ledger transaction (jobs, which lock escrow, go to POST /v1/jobs)", "type");
+                }
+
+                auth.Verify(envelope, envelope.Type);
+                try
+                {
+                    LedgerReceipt receipt = await service.SubmitAsync(at => LedgerTx.FromSigned(envelope, at), null, ct);
+                    return Results.Ok(new TxReceiptView(receipt.Hash, receipt.Height, receipt.Index, receipt.Kind));
+                }
+                catch (LedgerRefusedException e)
+                {
+                    throw LedgerProblems.From(e);
+                }
+            })
+            .Accepts<SignedEnvelope>("application/json").Produces<TxReceiptView>()
+            .WithSummary("Submit a signed ledger transaction (transfer, bond, unbond, withdraw, faucet, escrow top-up/withdrawal, slash report); answers once its block is committed.");
+
+        ledger.MapGet("/accounts/{address}", (string address, LedgerService service) => Account(service, Parse(address)))
+            .Produces<AccountView>().WithSummary("Balance; for a user its stake, unbonding entries and open escrows.");
+
+        ledger.MapGet("/accounts/{address}/history", async (string address, int? limit, IHubStore store, CancellationToken ct) =>
+            {
+                LedgerAddress parsed = Parse(address);
+                await using IHubReader reader = await store.OpenReaderAsync(ct);
+                return (await reader.ListPostingsAsync(parsed.Value, Math.Clamp(limit ?? 50, 1, 1000)))
+                    .Select(p => new HistoryEntry(p.Height, p.Index, p.TxHash, p.Kind, p.Delta, DateTimeOffset.FromUnixTimeMilliseconds(p.Time)))
+                    .ToList();
+            })
+            .WithSummary("An account's postings, newest first.");
+
+        ledger.MapGet("/summary", (LedgerService service) =>
+            {
+                Genesis g = service.Genesis;
+                return new LedgerSummary(g.ChainId, service.Height, service.Read(s => s.Totals()), g.NetworkFeeBps, g.ReserveBps,
+                    g.MinBondPerDevice, g.UnbondingPeriodMs, g.SettlementIntervalMs, g.Faucet is not null);
+            })
+            .WithSummary("Totals by kind (minted, users, escrow, stake, reserve, fee pool, burned, rewards), height and rules.");
+
+        ledger.MapGet("/genesis", (LedgerService service) => Results.Text(service.Genesis.ToJson(), "application/json"))
+            .WithSummary("The genesis: every rule that creates or moves money without a signature.");
+
+        ledger.MapGet("/blocks", async (long? before, int? limit, IHubStore store, CancellationToken ct) =>
+            {
+                await using IHubReader reader = await store.OpenReaderAsync(ct);
+                return (await reader.ListLedgerHeadersAsync(before, Math.Clamp(limit ?? 20, 1, 500)))
+                    .Select(b => new BlockView(b.Hash, BlockHeader.Parse(b.Header), null)).ToList();
+            })
+            .WithSummary("Block headers, newest first.");
+
+        ledger.MapGet("/blocks/{height:long}", async (long height, IHubStore store, CancellationToken ct) =>
+            {
+                await using IHubReader reader = await store.OpenReaderAsync(ct);
+                LedgerBlockRow block = (await reader.ListLedgerHeadersAsync(height + 1, 1)).FirstOrDefault(b => b.Height == height)
+                    ?? throw ApiProblem.NotFound("unknown_block", $"no block {height}");
+                IReadOnlyList<LedgerTxRow> txs = await reader.ListLedgerTxsAsync(height);
+                return new BlockView(block.Hash, BlockHeader.Parse(block.Header), [.. txs.Select(ToView)]);
+            })
+            .WithSummary("One block with its transactions.");
+
+        ledger.MapGet("/transactions/{hash}", async (string hash, IHubStore store, CancellationToken ct) =>
+            {
+                await using IHubReader reader = await store.OpenReaderAsync(ct);
+                LedgerTxRow tx = await reader.GetLedgerTxAsync(hash) ?? throw ApiProblem.NotFound("unknown_transaction", $"no ledger transaction {hash}");
+                return ToView(tx);
+            })
+            .WithSummary("One transaction by hash.");
+    }
+
+    private static LedgerAddress Parse(string address) =>
+        LedgerAddress.TryParse(address, out LedgerAddress parsed, out string error)
+            ? parsed
+            : throw ApiProblem.BadRequest("invalid_account", error, "address");
+
+    private static AccountView Account(LedgerService service, LedgerAddress address) => service.Read(state =>
+    {
+        Crypto.AccountId? user = address.Kind == AccountKind.User ? Crypto.AccountId.Parse(address.Value) : null;
+        var escrows = new List<EscrowView>();
+        if (user is { } owner)
+        {
+            foreach (EscrowInfo e in state.Escrows.Where(e => e.Owner == owner && !e.Closed))
+            {
+                escrows.Add(ToView(state, e));
+            }
+        }
+        else if (address.Kind == AccountKind.Escrow && state.Escrow(address.Value["escrow:".Length..]) is { } escrow)
+        {
+            escrows.Add(ToView(state, escrow));
+        }
+
+        return new AccountView(address.Value, address.Kind, state.Balance(address),
+            user is { } staker ? state.Bonded(staker) : 0,
+            user is { } s ? state.Unbonding(s) : [],
+            escrows);
+    });
+
+    private static EscrowView ToView(LedgerState state, EscrowInfo e)
+    {
+        LeaseCursor? lease = e.OpenLeaseId is { } id ? state.Lease(id) : null;
+        return new EscrowView(e.OrderId, state.Balance(LedgerAddress.Escrow(e.OrderId)), e.Locked, e.Closed, e.OpenLeaseId,
+            lease?.PricePerHour, lease?.GrossPaid, lease?.SettledUntil);
+    }
+
+    private static TxView ToView(LedgerTxRow tx) =>
+        new(tx.Hash, tx.Height, tx.Index, tx.Kind, tx.Signer, JsonDocument.Parse(Encoding.UTF8.GetString(tx.Body)).RootElement.Clone());
+}

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Kumo.Hub.Leases;
+using Kumo.Hub.Storage;
+using Kumo.Leases;
+using Kumo.Ledger.State;
+using Kumo.Ledger.Transactions;
+using Kumo.Serialization;
+using Kumo.Signing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Kumo.Hub.Ledger;
+
+/// <summary>
+/// Makes the ledger follow the leases: a lease the provider accepted is opened in the ledger (billing from the
+/// acceptance time), settled at least every settlement interval, closed at the time it ended; an order whose job
+/// ended is refunded. Each step's hook records the step in the lease or job row within the same store
+/// transaction as its block, so after any interruption the reconciler resumes exactly where it stopped.
+/// When a settlement finds the escrow dry, the lease is closed with <c>network_insufficient_funds</c> in that same
+/// transaction and its provider told to stop.
+/// </summary>
+public sealed class LedgerReconciler(
+    IHubStore store,
+    LedgerService ledger,
+    LeaseCoordinator leases,
+    HubSignals signals,
+    HubOptions options,
+    TimeProvider time,
+    ILogger<LedgerReconciler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "ledger reconciliation failed");
+            }
+
+            await signals.WaitForLedgerWakeAsync(options.SweepInterval, time, stoppingToken);
+        }
+    }
+
+    /// <summary>One pass: open, settle, close and refund whatever is due.</summary>
+    public async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LeaseRecord> pending;
+        IReadOnlyList<JobRecord> ended;
+        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
+        {
+            pending = await reader.ListLeasesForLedgerAsync();
+            ended = await reader.ListJobsToRefundAsync();
+        }
+
+        foreach (LeaseRecord lease in pending)
+        {
+            await FollowLeaseAsync(lease, cancellationToken);
+        }
+
+        foreach (JobRecord job in ended)
+        {
+            await RefundAsync(job, cancellationToken);
+        }
+    }
+
+    private async Task FollowLeaseAsync(LeaseRecord lease, CancellationToken cancellationToken)
+    {
+        (bool open, bool closed, long settledUntil) = ledger.Read(s => (s.Lease(lease.Id) is not null, s.IsLeaseClosed(lease.Id), s.Lease(lease.Id)?.SettledUntil ?? 0));
+        if (lease.LedgerPhase == LedgerPhases.None && !open && !closed)
+        {
+            SignedEnvelope acceptance = JsonSerializer.Deserialize<SignedEnvelope>(lease.AcceptanceEnvelope!, KumoJson.Options)!;
+            var body = new LeaseOpenBody(lease.JobId, lease.Id, lease.AcceptedAt!.Value, acceptance);
+            if (!await TrySubmitAsync(ProtocolTypes.LeaseOpen, body, (tx, _) => tx.SetLeaseLedgerPhaseAsync(lease.Id, LedgerPhases.Opened), lease.Id, cancellationToken))
+            {
+                return;
+            }
+
+            open = true;
+        }
+        else if (closed && lease.LedgerPhase != LedgerPhases.Closed)
+        {
+            // The ledger closed it (its escrow ran dry) but the row did not hear: record it.
+            await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+            await tx.SetLeaseLedgerPhaseAsync(lease.Id, LedgerPhases.Closed);
+            await tx.CommitAsync();
+            return;
+        }
+
+        if (!open)
+        {
+            return;
+        }
+
+        if (lease.State == LeaseState.Closed)
+        {
+            var close = new LeaseCloseBody(lease.Id, lease.ClosedAt ?? time.GetUtcNow().ToUnixTimeMilliseconds(), Names.Of(lease.CloseReason));
+            await TrySubmitAsync(ProtocolTypes.LeaseClose, close, (tx, _) => tx.SetLeaseLedgerPhaseAsync(lease.Id, LedgerPhases.Closed), lease.Id, cancellationToken);
+            signals.WakeLedger(); // its order may now be refundable
+            return;
+        }
+
+        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (now - settledUntil >= ledger.Genesis.SettlementIntervalMs)
+        {
+            var exhausted = new List<LeaseRecord>();
+            await TrySubmitAsync(ProtocolTypes.Settle, new SettleBody(lease.Id), async (tx, result) =>
+            {
+                if (result.Effects.OfType<LeaseExhausted>().Any())
+                {
+                    LeaseRecord current = (await tx.GetLeaseAsync(lease.Id))!;
+                    if (current.State.IsOpen())
+                    {
+                        exhausted.Add(await leases.CloseInAsync(tx, current, LeaseEvent.Fail, CloseReason.NetworkInsufficientFunds,
+                            $"the escrow of {lease.JobId} ran dry; top it up with `kumo wallet escrow-topup {lease.JobId} AMOUNT`", null, now));
+                    }
+
+                    await tx.SetLeaseLedgerPhaseAsync(lease.Id, LedgerPhases.Closed);
+                }
+            }, lease.Id, cancellationToken);
+            foreach (LeaseRecord closedLease in exhausted)
+            {
+                leases.AfterClose(closedLease);
+            }
+        }
+    }
+
+    private async Task RefundAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        (bool exists, bool closed, string? openLease) = ledger.Read(s => s.Escrow(job.Id) is { } e ? (true, e.Closed, e.OpenLeaseId) : (false, false, null));
+        if (openLease is not null)
+        {
+            return; // its last lease is still being closed
+        }
+
+        if (!exists || closed)
+        {
+            // No escrow (a job from before the ledger) or already refunded: only the row needs to know.
+            await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+            await tx.MarkJobRefundedAsync(job.Id);
+            await tx.CommitAsync();
+            return;
+        }
+
+        await TrySubmitAsync(ProtocolTypes.Refund, new RefundBody(job.Id), (tx, _) => tx.MarkJobRefundedAsync(job.Id), job.Id, cancellationToken);
+    }
+
+    private async Task<bool> TrySubmitAsync<T>(string type, T body, Func<IHubTransaction, ApplyResult, Task> hook, string subject, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ledger.SubmitAsync(at => LedgerTx.FromProtocol(type, body, at), hook, cancellationToken);
+            return true;
+        }
+        catch (LedgerRefusedException e)
+        {
+            logger.LogWarning("ledger refused {Type} for {Subject}: {Reason}", type, subject, e.Message);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Kumo.Ledger.Blocks;
+using Kumo.Ledger.State;
+
+namespace Kumo.Ledger;
+
+// What the hub's ledger endpoints answer (and the CLI reads).
+
+/// <summary>Where a submitted transaction landed.</summary>
+public sealed record TxReceiptView(string Hash, long Height, int Index, string Kind);
+
+/// <summary>An account: its balance, and for a staker its bond and unbonding entries, for a tenant its open escrows.</summary>
+public sealed record AccountView(
+    string Address,
+    AccountKind Kind,
+    long Balance,
+    long Bonded,
+    IReadOnlyList<Unbonding> Unbonding,
+    IReadOnlyList<EscrowView> Escrows);
+
+/// <summary>An order's escrow and the lease drawing on it.</summary>
+public sealed record EscrowView(string OrderId, long Balance, long Locked, bool Closed, string? LeaseId, long? PricePerHour, long? GrossPaid, long? SettledUntil);
+
+/// <summary>One transaction's effect on one account.</summary>
+public sealed record HistoryEntry(long Height, long Index, string TxHash, string Kind, long Delta, DateTimeOffset Time);
+
+/// <summary>The ledger at a glance.</summary>
+public sealed record LedgerSummary(
+    string ChainId,
+    long Height,
+    LedgerTotals Totals,
+    int NetworkFeeBps,
+    int ReserveBps,
+    long MinBondPerDevice,
+    long UnbondingPeriodMs,
+    long SettlementIntervalMs,
+    bool Faucet);
+
+/// <summary>A block and, when asked for one block, its transactions.</summary>
+public sealed record BlockView(string Hash, BlockHeader Header, IReadOnlyList<TxView>? Transactions);
+
+/// <summary>A transaction as stored, with its decoded body.</summary>
+public sealed record TxView(string Hash, long Height, long Index, string Kind, string? Signer, JsonElement Transaction);
