@@ -22,7 +22,7 @@ public class JobSubmissionTests
             resources.Remove("memory");
         });
 
-        var error = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec));
+        var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec));
 
         Assert.Equal(HttpStatusCode.UnprocessableContent, error.Status);
         Assert.Equal("invalid_spec", error.Code);
@@ -39,7 +39,7 @@ public class JobSubmissionTests
         await using HubFixture hub = await HubFixture.StartAsync();
         string spec = Specs.Edit(s => s["resources"]!["gpu"] = new JsonObject { ["count"] = 10000 });
 
-        var error = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec));
+        var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec));
         Assert.Equal("invalid_spec", error.Code);
         Assert.Contains("10000 GPUs", error.Message, StringComparison.Ordinal);
     }
@@ -52,7 +52,7 @@ public class JobSubmissionTests
         await using FakeProvider a100 = await FakeProvider.JoinAsync(hub, "a100", FakeProvider.Inventory(cores: 8, gpus: FakeProvider.Gpu(0, "NVIDIA A100-SXM4-40GB", 40)));
         string spec = Specs.Wire(Specs.Yaml(resources: "cpu: 1\n  memory: 64Mi\n  disk: 16Mi\n  gpu: { count: 1, model: H100 }", price: "5"));
 
-        var error = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec));
+        var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec));
 
         Assert.Equal("infeasible", error.Code);
         Assert.Contains("2 providers considered", error.Message, StringComparison.Ordinal);
@@ -63,7 +63,7 @@ public class JobSubmissionTests
     public async Task A_job_with_no_provider_registered_says_so()
     {
         await using HubFixture hub = await HubFixture.StartAsync();
-        var error = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple));
+        var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple));
         Assert.Equal("infeasible", error.Code);
         Assert.Contains("no provider has registered", error.Message, StringComparison.Ordinal);
     }
@@ -76,7 +76,7 @@ public class JobSubmissionTests
         string unknown = Kumo.Content.UnixFsImporter.Import("never uploaded"u8).Root.ToString();
         string spec = Specs.Wire(Specs.Yaml(extraWorkload: $"  inputs:\n    - name: data.bin\n      cid: {unknown}"));
 
-        var error = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec));
+        var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec));
 
         Assert.Equal("unknown_cid", error.Code);
         Assert.Contains(unknown, error.Message, StringComparison.Ordinal);
@@ -90,7 +90,7 @@ public class JobSubmissionTests
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
         string spec = Specs.Edit(s => s["workload"]!["inputs"] = new JsonArray(new JsonObject { ["name"] = "a.txt", ["path"] = "./a.txt" }));
 
-        var error = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec));
+        var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec));
 
         Assert.Equal("invalid_spec", error.Code);
     }
@@ -100,7 +100,7 @@ public class JobSubmissionTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider busy = await FakeProvider.JoinAsync(hub, "busy", FakeProvider.Inventory(cores: 1));
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         JobAccepted first = await hub.Client.SubmitJobAsync(tenant, Specs.Simple);  // takes the only core
         JobAccepted second = await hub.Client.SubmitJobAsync(tenant, Specs.Simple); // waits in the queue
         await busy.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);

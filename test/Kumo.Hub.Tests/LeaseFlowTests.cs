@@ -21,7 +21,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Simple);
 
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
@@ -55,7 +55,7 @@ public class LeaseFlowTests
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
         await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
 
         // Whichever is offered the job first declines it; the other must get it next.
         Task<LeaseOffer> toOne = one.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
@@ -80,7 +80,7 @@ public class LeaseFlowTests
         // A long heartbeat timeout: only the offer's clock may run out here.
         await using HubFixture hub = await HubFixture.StartAsync(o => o with { HeartbeatTimeout = TimeSpan.FromMinutes(5) });
         await using FakeProvider silent = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await silent.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
 
         hub.Clock.Advance(hub.Options.OfferTimeout + TimeSpan.FromSeconds(1));
@@ -104,7 +104,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
         await provider.StartedAsync(offer.LeaseId);
@@ -131,7 +131,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
         await WaitForJobAsync(hub, accepted.JobId, j => j.Leases[0].State == LeaseState.Accepted, "to be accepted");
@@ -150,7 +150,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
 
@@ -168,7 +168,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
 
         await provider.SendSignedAsync(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept,
@@ -183,7 +183,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
 
@@ -201,7 +201,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
         await provider.StartedAsync(offer.LeaseId);
@@ -241,7 +241,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Simple);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
@@ -262,7 +262,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), Specs.Wire(Specs.Yaml(timeout: "10s")));
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Wire(Specs.Yaml(timeout: "10s")));
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
         await provider.StartedAsync(offer.LeaseId);
@@ -289,13 +289,13 @@ public class LeaseFlowTests
         LeaseOffer[] offers = new LeaseOffer[2];
         for (int i = 0; i < 2; i++)
         {
-            await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec);
+            await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec);
             offers[i] = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
             Assert.Equal("NVIDIA H100 80GB HBM3", offers[i].Allocation.GpuModel); // the real model, not the pattern
         }
 
         Assert.NotEqual(offers[0].Allocation.GpuUuids.Single(), offers[1].Allocation.GpuUuids.Single());
-        JobAccepted third = await hub.Client.SubmitJobAsync(HubFixture.NewSigner(), spec);
+        JobAccepted third = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec);
         await Task.Delay(300);
         await hub.ScheduleAsync();
         Assert.Equal(JobState.Queued, (await hub.Client.GetJobAsync(third.JobId)).State); // both H100s are held

@@ -32,7 +32,7 @@ public class SignedRequestTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         SignedEnvelope envelope = tenant.Sign(MessageTypes.JobSubmit, new JobSubmission(JsonDocument.Parse(Specs.Simple).RootElement));
 
         (HttpStatusCode first, _) = await PostRawAsync(hub, "v1/jobs", envelope.ToJson());
@@ -50,7 +50,7 @@ public class SignedRequestTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         JsonNode envelope = JsonNode.Parse(tenant.Sign(MessageTypes.JobSubmit, new JobSubmission(JsonDocument.Parse(Specs.Simple).RootElement)).ToJson())!;
         envelope["payload"]!["spec"]!["name"] = "someone-elses-job";
 
@@ -65,7 +65,7 @@ public class SignedRequestTests
     public async Task A_signature_from_another_key_is_refused()
     {
         await using HubFixture hub = await HubFixture.StartAsync();
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         RequestSigner impostor = HubFixture.NewSigner();
         SignedEnvelope real = tenant.Sign(MessageTypes.JobSubmit, new JobSubmission(JsonDocument.Parse(Specs.Simple).RootElement));
         SignedEnvelope forged = impostor.Sign(MessageTypes.JobSubmit, new JobSubmission(JsonDocument.Parse(Specs.Simple).RootElement)) with { Signer = tenant.AccountId, PublicKey = real.PublicKey };
@@ -95,7 +95,7 @@ public class SignedRequestTests
     public async Task A_signature_made_for_another_message_type_is_refused()
     {
         await using HubFixture hub = await HubFixture.StartAsync();
-        RequestSigner tenant = HubFixture.NewSigner();
+        RequestSigner tenant = await hub.TenantAsync();
         SignedEnvelope cancel = tenant.Sign(MessageTypes.JobCancel, new JobSubmission(JsonDocument.Parse(Specs.Simple).RootElement));
 
         (HttpStatusCode status, JsonElement problem) = await PostRawAsync(hub, "v1/jobs", cancel.ToJson());

@@ -46,6 +46,9 @@ public sealed class HubFixture : IAsyncDisposable
             OfferTimeout = TimeSpan.FromSeconds(5),
             // The background loops stay out of the way; tests drive the watchdog and scheduler by hand.
             SweepInterval = TimeSpan.FromHours(1),
+            BlockInterval = TimeSpan.FromMilliseconds(20),
+            // Devnet rules (a faucet) without a stake minimum, so fake providers qualify; stake tests set their own.
+            Genesis = Kumo.Ledger.Genesis.Devnet(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000) with { MinBondPerDevice = 0 },
         };
         options = configure?.Invoke(options) ?? options;
         var clock = ManualClock.StartingNow();
@@ -56,6 +59,15 @@ public sealed class HubFixture : IAsyncDisposable
     }
 
     public static RequestSigner NewSigner(TimeProvider? time = null) => new(AccountKey.Create(), time);
+
+    /// <summary>A new account with money from the faucet: a tenant that can lock escrow for jobs.</summary>
+    public async Task<RequestSigner> TenantAsync(long kumo = 1000)
+    {
+        RequestSigner signer = NewSigner();
+        await Client.SubmitLedgerAsync(signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet,
+            new Kumo.Ledger.Transactions.FaucetPayload(kumo * Kumo.Ledger.Amounts.MicrosPerKumo));
+        return signer;
+    }
 
     /// <summary>Runs one watchdog sweep now (heartbeat, offer and overrun clocks).</summary>
     public Task SweepAsync() => Services.GetRequiredService<LeaseWatchdog>().SweepAsync(CancellationToken.None);
