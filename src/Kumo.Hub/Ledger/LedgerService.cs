@@ -203,8 +203,12 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
         long height = 0;
         string lastHash = producer.PreviousHash;
         long lastTime = producer.PreviousTime;
+        IReadOnlyList<string> materialized;
         await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
         {
+            // The next block's state changes are diffed against what the store holds, so whatever it lacks
+            // (at first: all of the genesis state) is written with the next block.
+            materialized = await reader.ListLedgerStateLinesAsync();
             while (true)
             {
                 var page = await reader.ListLedgerBlocksAsync(height, 200);
@@ -234,7 +238,7 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
         lock (_stateLock)
         {
             _producer = new BlockProducer(producer.State, height, lastHash, lastTime);
-            _committedLines = new HashSet<string>(producer.State.StateLines(), StringComparer.Ordinal);
+            _committedLines = new HashSet<string>(materialized, StringComparer.Ordinal);
             Height = height;
         }
 

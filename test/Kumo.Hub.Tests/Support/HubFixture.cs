@@ -72,6 +72,12 @@ public sealed class HubFixture : IAsyncDisposable
     /// <summary>Runs one watchdog sweep now (heartbeat, offer and overrun clocks).</summary>
     public Task SweepAsync() => Services.GetRequiredService<LeaseWatchdog>().SweepAsync(CancellationToken.None);
 
+    /// <summary>The hub's ledger sequencer.</summary>
+    public Kumo.Hub.Ledger.LedgerService Ledger => Services.GetRequiredService<Kumo.Hub.Ledger.LedgerService>();
+
+    /// <summary>Runs one ledger reconciliation pass now (open, settle, close, refund).</summary>
+    public Task ReconcileAsync() => Services.GetRequiredService<Kumo.Hub.Ledger.LedgerReconciler>().RunOnceAsync(CancellationToken.None);
+
     /// <summary>Runs one scheduling pass now.</summary>
     public Task<int> ScheduleAsync() => Services.GetRequiredService<Scheduler>().RunOnceAsync(CancellationToken.None);
 

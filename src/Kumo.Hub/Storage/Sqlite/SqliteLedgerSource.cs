@@ -19,7 +19,7 @@ public sealed class SqliteLedgerSource : IBlockSource, IDisposable
         }
 
         SQLitePCL.Batteries_V2.Init();
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         _connection.Open();
         using (SqliteCommand begin = _connection.CreateCommand())
         {
@@ -64,7 +64,16 @@ public sealed class SqliteLedgerSource : IBlockSource, IDisposable
         }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        using (SqliteCommand end = _connection.CreateCommand())
+        {
+            end.CommandText = "ROLLBACK";
+            end.ExecuteNonQuery();
+        }
+
+        _connection.Dispose();
+    }
 
     private IEnumerable<string> Lines()
     {
