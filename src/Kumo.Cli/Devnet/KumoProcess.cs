@@ -25,7 +25,7 @@ public sealed class KumoProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts `kumo ARGS` with stdout and stderr appended to <paramref name="logPath"/>.</summary>
-    public static KumoProcess Start(string name, IEnumerable<string> args, string logPath)
+    public static KumoProcess Start(string name, IEnumerable<string> args, string logPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         (string file, IReadOnlyList<string> prefix) = Locate();
         var info = new ProcessStartInfo(file)
@@ -41,6 +41,11 @@ public sealed class KumoProcess : IAsyncDisposable
         }
 
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
