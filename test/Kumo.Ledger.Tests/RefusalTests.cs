@@ -82,6 +82,21 @@ public sealed class RefusalTests : IDisposable
         Assert.Equal(0, _h.Balance(_alice));
     }
 
+    [Fact]
+    public void An_escrow_withdrawal_beyond_what_is_left_once_the_provider_is_paid_is_refused_as_a_withdrawal()
+    {
+        _h.Faucet(_alice, 10);
+        (string order, string digest) = Lock(_alice, 3_600_000, 1); // 1 µKUMO per ms for 1 s: locks 1,000 µKUMO
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, 3_600_000))));
+        _h.Advance(TimeSpan.FromMilliseconds(500));
+
+        AssertRefused(() => _h.Send(_alice, LedgerMessageTypes.EscrowWithdraw, new EscrowWithdrawPayload(order, 501)), "insufficient funds for escrow withdrawal");
+
+        AssertApplied(_h.Send(_alice, LedgerMessageTypes.EscrowWithdraw, new EscrowWithdrawPayload(order, 500)));
+        Assert.Equal(0, _h.State.Balance(LedgerAddress.Escrow(order)));
+        Assert.Equal(500, _h.State.Lease("l-1")!.GrossPaid);
+    }
+
     public static TheoryData<string, string> MalformedAccounts => new()
     {
         { "empty", "the account is empty" },
