@@ -39,11 +39,13 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
         }
 
         // The generator is only as good as what it reaches: every kind of transaction was both applied and refused.
-        foreach (string kind in new[] { "Faucet", "Transfer", "Bond", "Unbond", "Withdraw", "Submit", "OpenLease", "Settle", "Close", "Refund", "TopUp", "EscrowWithdraw", "Slash", "Replay" })
+        foreach (string kind in new[] { "Faucet", "Transfer", "Bond", "Unbond", "Withdraw", "Submit", "OpenLease", "Settle", "Close", "Refund", "TopUp", "EscrowWithdraw", "Slash" })
         {
             Assert.Contains(outcomes.Keys, o => o.StartsWith(kind + "Step applied", StringComparison.Ordinal));
             Assert.Contains(outcomes.Keys, o => o.StartsWith(kind + "Step refused", StringComparison.Ordinal));
         }
+
+        Assert.Contains(outcomes.Keys, o => o.StartsWith("ReplayStep refused", StringComparison.Ordinal) && o.EndsWith("a replay", StringComparison.Ordinal));
     }
 
     // ---- what a history is made of -------------------------------------------------------------------------
@@ -61,7 +63,8 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
     /// <summary>Unbonds <see cref="Amount"/>, or when <see cref="PercentOfBond"/> is set that share of what is bonded (over 100 asks too much).</summary>
     private sealed record UnbondStep(int Key, long Amount, int PercentOfBond) : Step;
 
-    private sealed record WithdrawStep(int Key) : Step;
+    /// <summary>Withdraws released stake; with <see cref="WaitForRelease"/> the clock first moves to the key's first release.</summary>
+    private sealed record WithdrawStep(int Key, bool WaitForRelease) : Step;
 
     private sealed record SubmitStep(int Tenant, long MaxPerHour, long TimeoutSeconds) : Step;
 
@@ -142,7 +145,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
         (3, from key in Key from amount in Amount select (Step)new BondStep(key, amount)),
         (2, from key in Key from amount in Amount from percent in Gen.Frequency((1, Gen.Constant(0)), (2, Gen.Choose(1, 110)))
             select (Step)new UnbondStep(key, amount, percent)),
-        (1, Key.Select(key => (Step)new WithdrawStep(key))),
+        (2, from key in Key from wait in Gen.Elements(true, false) select (Step)new WithdrawStep(key, wait)),
         (3, from tenant in Key
             from max in Gen.Frequency((3, Longs(1, 10_000)), (3, Longs(1, 1_000).Select(x => x * 3_600)), (1, Longs(1, 100_000).Select(x => x * 10_000_000)), (1, Gen.Elements(0L, 1_000_000_000_001L)))
             from timeout in Gen.Frequency((4, Longs(1, 600)), (1, Longs(600, 86_400)), (1, Gen.Elements(0L, 30L * 86_400, (30L * 86_400) + 1)))
@@ -413,7 +416,16 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
                 }
 
                 case WithdrawStep s:
-                    return Submit(_h.Sign(KeyWith(s.Key, k => _h.State.Unbonding(k.AccountId).Count > 0), LedgerMessageTypes.Withdraw, new WithdrawPayload()));
+                {
+                    AccountKey key = KeyWith(s.Key, k => _h.State.Unbonding(k.AccountId).Count > 0);
+                    IReadOnlyList<Unbonding> unbonding = _h.State.Unbonding(key.AccountId);
+                    if (s.WaitForRelease && unbonding.Count > 0)
+                    {
+                        _h.Now = Math.Max(_h.Now, unbonding.Min(u => u.ReleaseAt));
+                    }
+
+                    return Submit(_h.Sign(key, LedgerMessageTypes.Withdraw, new WithdrawPayload()));
+                }
 
                 case SubmitStep s:
                 {
@@ -563,7 +575,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
             {
                 EvidenceFlaw.SameResult => [a, Result(offender, lease, CloseReason.Completed)],
                 EvidenceFlaw.DifferentLeases => [a, Result(offender, lease + "x", CloseReason.WorkloadFailed)],
-                EvidenceFlaw.SignedBySomeoneElse => [a, Result(KeyAt(s.Offender + 1), lease, CloseReason.WorkloadFailed)],
+                EvidenceFlaw.SignedBySomeoneElse => [a, Result(Enumerable.Range(s.Offender, _keys.Length).Select(KeyAt).First(k => k != offender), lease, CloseReason.WorkloadFailed)],
                 EvidenceFlaw.OneEnvelope => [a],
                 _ => [a, Result(offender, lease, CloseReason.WorkloadFailed)],
             };

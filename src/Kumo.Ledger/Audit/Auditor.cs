@@ -41,6 +41,12 @@ public sealed class Auditor
             return AuditReport.Fail(0, null, $"the genesis is unreadable: {e.Message}", 0, 0, null, clock.Elapsed);
         }
 
+        IReadOnlyList<string> broken = genesis.Validate();
+        if (broken.Count > 0)
+        {
+            return AuditReport.Fail(0, null, $"the genesis breaks its own rules: {string.Join("; ", broken)}", 0, 0, null, clock.Elapsed);
+        }
+
         var state = new LedgerState(genesis);
         string previous = BlockHeader.Hex(genesis.Hash());
         long height = 0, txCount = 0, previousTime = genesis.Time;
