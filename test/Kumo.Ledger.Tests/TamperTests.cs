@@ -19,7 +19,7 @@ namespace Kumo.Ledger.Tests;
 /// also with the chain re-hashed around the edit), blocks removed or swapped, transactions removed, duplicated,
 /// reordered or re-signed, a state root changed under a correctly re-hashed header, a live state one line off.
 /// Each must fail the audit, at the block (and where it can say so, the transaction) that was changed; where the
-/// audit cannot see an edit, the test says exactly which edits those are. About 12,000 audits, run on all cores.
+/// audit cannot see an edit, the test says exactly which edits those are. About 10,500 audits, run on all cores.
 /// </summary>
 public sealed class TamperTests(TamperTests.Chain chain, ITestOutputHelper output) : IClassFixture<TamperTests.Chain>
 {
@@ -473,6 +473,37 @@ public sealed class TamperTests(TamperTests.Chain chain, ITestOutputHelper outpu
 
         Report($"signed transactions, re-hashed chain, every position × 1 value ({string.Join(", ", kinds)}):", counts);
         Assert.DoesNotContain(counts.Keys, k => k.StartsWith("signed part: passed", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A number beyond 2^53 − 1 has no canonical JSON. Stored where a single byte cannot put one — a genesis time, a
+    /// header time under a re-hashed chain, a transaction's nonce under a re-hashed chain — it must fail the audit
+    /// like any other edit, not crash it.
+    /// </summary>
+    [Fact]
+    public void A_number_beyond_2_pow_53_in_stored_bytes_fails_the_audit_instead_of_crashing_it()
+    {
+        const string Huge = "9007199254740993";
+        string genesis = Encoding.UTF8.GetString(chain.Genesis);
+        string time = chain.Harness.Genesis.Time.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        byte[] hugeGenesis = Encoding.UTF8.GetBytes(genesis.Replace($"\"time\":{time}", $"\"time\":{Huge}", StringComparison.Ordinal));
+        Assert.NotEqual(chain.Genesis, hugeGenesis);
+
+        AssertFails(Audit(hugeGenesis, chain.Blocks), 0, null, "genesis", "a genesis time beyond 2^53");
+
+        StoredBlock head = chain.Blocks[^1];
+        string header = Encoding.UTF8.GetString(head.Header);
+        string headTime = BlockHeader.Parse(head.Header).Time.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<StoredBlock> hugeHeader = Replace(chain.Blocks, chain.Blocks.Count, head with { Header = Encoding.UTF8.GetBytes(header.Replace($"\"time\":{headTime}", $"\"time\":{Huge}", StringComparison.Ordinal)) });
+
+        AssertFails(Audit(hugeHeader), chain.Blocks.Count, null, "block header unreadable", "a header time beyond 2^53");
+
+        (int height, int index) = chain.Find("transfer");
+        List<byte[]> transactions = [.. chain.Blocks[height - 1].Transactions];
+        string nonce = LedgerTx.Parse(transactions[index]).Signed!.Nonce.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        transactions[index] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(transactions[index]).Replace($"\"nonce\":{nonce}", $"\"nonce\":{Huge}", StringComparison.Ordinal));
+
+        AssertFails(Audit(Reseal(chain.Blocks, height, transactions)), height, index, "transaction unreadable", "a nonce beyond 2^53");
     }
 
     // ---- whole blocks and transactions ---------------------------------------------------------------------
