@@ -37,7 +37,13 @@ public sealed class LedgerHarness
 
     public void Advance(TimeSpan by) => Now += (long)by.TotalMilliseconds;
 
-    public SignedEnvelope Sign<T>(AccountKey key, string type, T payload)
+    public SignedEnvelope Sign<T>(AccountKey key, string type, T payload) => SignAt(key, type, payload, Now);
+
+    /// <summary>Signs with a timestamp of the test's choosing (a fresh nonce all the same).</summary>
+    public SignedEnvelope SignAt<T>(AccountKey key, string type, T payload, long timestamp) =>
+        SignedEnvelope.Create(key, type, payload, NextNonce(key), DateTimeOffset.FromUnixTimeMilliseconds(timestamp));
+
+    public long NextNonce(AccountKey key)
     {
         if (!_nonces.TryGetValue(key.AccountId, out NonceClock? clock))
         {
@@ -45,8 +51,34 @@ public sealed class LedgerHarness
             _nonces[key.AccountId] = clock;
         }
 
-        return SignedEnvelope.Create(key, type, payload, clock.Next(), DateTimeOffset.FromUnixTimeMilliseconds(Now));
+        return clock.Next();
     }
+
+    /// <summary>Signs with a nonce of the test's choosing (to reuse one).</summary>
+    public static SignedEnvelope SignWithNonce<T>(AccountKey key, string type, T payload, long nonce, long timestamp) =>
+        SignedEnvelope.Create(key, type, payload, nonce, DateTimeOffset.FromUnixTimeMilliseconds(timestamp));
+
+    /// <summary>
+    /// An envelope for a payload that cannot be signed — an integer beyond 2^53 − 1 has no canonical JSON — with an empty
+    /// signature. The ledger leaves signatures to its caller, so this shows what its own rules say of such a value.
+    /// </summary>
+    public SignedEnvelope Unsigned<T>(AccountKey key, string type, T payload)
+    {
+        return new SignedEnvelope
+        {
+            Type = type,
+            Signer = key.AccountId,
+            PublicKey = key.PublicKey.Text,
+            Nonce = NextNonce(key),
+            Timestamp = Now,
+            Payload = JsonSerializer.SerializeToElement(payload, Kumo.Serialization.KumoJson.Options),
+            Signature = "",
+        };
+    }
+
+    /// <summary>Signs, or builds an <see cref="Unsigned{T}"/> envelope when an amount is too large to be signed.</summary>
+    public SignedEnvelope SignAmount<T>(AccountKey key, string type, T payload, long amount) =>
+        amount is > Amounts.MaxAmount or < -Amounts.MaxAmount ? Unsigned(key, type, payload) : Sign(key, type, payload);
 
     public ApplyResult Submit(SignedEnvelope envelope) => Producer.Add(LedgerTx.FromSigned(envelope, Now), out _);
 
@@ -75,6 +107,38 @@ public sealed class LedgerHarness
         return Sign(tenant, MessageTypes.JobSubmit, new JobSubmission(spec.RootElement.Clone()));
     }
 
+    /// <summary>A job submission with the price in µKUMO/h and the timeout in seconds (as the CLI's wire form carries them).</summary>
+    public SignedEnvelope SubmissionMicros(AccountKey tenant, long maxPerHourMicros, long timeoutSeconds, string name = "job") =>
+        Sign(tenant, MessageTypes.JobSubmit, new JobSubmission(SpecJson(maxPerHourMicros, timeoutSeconds, name)));
+
+    /// <summary>
+    /// The wire form of a small job spec. Values the reader would refuse (a zero price, a timeout of 0 s) are written
+    /// into the JSON as they are, so the ledger's own check of the spec is what refuses them.
+    /// </summary>
+    public static JsonElement SpecJson(long maxPerHourMicros, long timeoutSeconds, string name = "job")
+    {
+        string yaml = $"version: kumo/v1\nname: {name}\nresources: {{ cpu: 1, memory: 64Mi, disk: 16Mi }}\nworkload:\n  exec: {{ command: /bin/true }}\nprice: {{ maxPerHour: 1u }}\ntimeout: 1s\n";
+        JobSpecReadResult read = JobSpecReader.Read(yaml, "t.yaml");
+        Assert.True(read.Succeeded, read.ToString());
+        System.Text.Json.Nodes.JsonObject wire = JobSpecWriter.ToJsonObject(read.Spec);
+        wire["price"]!["maxPerHour"] = maxPerHourMicros.ToString(System.Globalization.CultureInfo.InvariantCulture) + "u";
+        wire["timeout"] = timeoutSeconds;
+        using JsonDocument spec = JsonDocument.Parse(wire.ToJsonString());
+        return spec.RootElement.Clone();
+    }
+
+    /// <summary>The provider's signed acceptance of a lease at a price.</summary>
+    public SignedEnvelope Acceptance(AccountKey provider, string lease, string order, string submissionDigest, long pricePerHour) =>
+        Sign(provider, MessageTypes.LeaseAccept, new LeaseAcceptance(lease, order, submissionDigest, pricePerHour));
+
+    /// <summary>A valid account id nobody in the test holds a key for.</summary>
+    public static string UnknownAccount(byte seed)
+    {
+        Span<byte> hash = stackalloc byte[20];
+        hash.Fill(seed);
+        return Kumo.Codecs.Bech32.Encode(AccountId.Prefix, hash);
+    }
+
     /// <summary>Locks an escrow and opens a lease at <paramref name="pricePerHour"/> µKUMO/h; returns (orderId, leaseId).</summary>
     public (string Order, string Lease) OpenLease(AccountKey tenant, AccountKey provider, decimal maxPerHour, long pricePerHour, string timeout = "1h")
     {
@@ -89,7 +153,10 @@ public sealed class LedgerHarness
     }
 
     public AuditReport Audit(bool compareLive = true) =>
-        new Auditor().Run(new Source(BlockProducer.StoredGenesis(Genesis), _blocks, compareLive ? State.StateLines() : null));
+        new Auditor().Run(new Source(StoredGenesis, _blocks, compareLive ? State.StateLines() : null));
+
+    /// <summary>The genesis exactly as a hub stores it.</summary>
+    public byte[] StoredGenesis => BlockProducer.StoredGenesis(Genesis);
 
     public sealed record Source(byte[] Genesis, IReadOnlyList<StoredBlock> Stored, IReadOnlyList<string>? LiveState) : IBlockSource
     {

@@ -36,9 +36,15 @@ public sealed class Auditor
                 return AuditReport.Fail(0, null, "the stored genesis is not in canonical form (it was edited)", 0, 0, null, clock.Elapsed);
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or CanonicalJsonException) // a number beyond 2^53 has no canonical form
         {
             return AuditReport.Fail(0, null, $"the genesis is unreadable: {e.Message}", 0, 0, null, clock.Elapsed);
+        }
+
+        IReadOnlyList<string> broken = genesis.Validate();
+        if (broken.Count > 0)
+        {
+            return AuditReport.Fail(0, null, $"the genesis breaks its own rules: {string.Join("; ", broken)}", 0, 0, null, clock.Elapsed);
         }
 
         var state = new LedgerState(genesis);
@@ -83,7 +89,7 @@ public sealed class Auditor
         {
             header = BlockHeader.Parse(block.Header);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or CanonicalJsonException)
         {
             return $"block header unreadable: {e.Message}";
         }
@@ -120,7 +126,7 @@ public sealed class Auditor
             {
                 txs[i] = LedgerTx.Parse(block.Transactions[i]);
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or CanonicalJsonException)
             {
                 failedIndex = i;
                 return $"transaction unreadable: {e.Message}";

@@ -113,6 +113,8 @@ public sealed partial class LedgerState
             throw new LedgerRefusal("slash report: the two results say the same thing; there is no contradiction");
         }
 
-        return $"{SlashKinds.DoubleResult}:{first.LeaseId}";
+        // The offender is part of the key: a fault is one signer's, and an accomplice's contradiction on the same
+        // lease must not use up the cheater's.
+        return $"{SlashKinds.DoubleResult}:{offender.Value}:{first.LeaseId}";
     }
 }

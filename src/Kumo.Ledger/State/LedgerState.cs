@@ -609,7 +609,9 @@ public sealed partial class LedgerState
             {
                 if (address.Kind != AccountKind.Issuance && state.Balance(address) + delta < 0)
                 {
-                    string what = _reasons.First(r => r.From == address.Value).What;
+                    // Name the last move out of the account: earlier ones (a settlement before a withdrawal) are the
+                    // rules' own and capped at what is there; the last is the one asked for that does not fit.
+                    string what = _reasons.Last(r => r.From == address.Value).What;
                     throw new LedgerRefusal($"insufficient funds for {what}: {address} has {Amounts.Format(state.Balance(address))}, needs {Amounts.Format(-delta)}");
                 }
             }
