@@ -28,6 +28,7 @@ public sealed record HistoryEntry(long Height, long Index, string TxHash, string
 public sealed record LedgerSummary(
     string ChainId,
     long Height,
+    string HeadHash,
     LedgerTotals Totals,
     int NetworkFeeBps,
     int ReserveBps,

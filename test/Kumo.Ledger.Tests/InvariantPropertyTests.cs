@@ -458,7 +458,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
                         _ => _h.Acceptance(provider, lease, order, digest, price),
                     };
                     _envelopes.Add(acceptance);
-                    ApplyResult r = _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, lease, acceptance));
+                    ApplyResult r = _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, lease, _h.Now, acceptance));
                     if (r.Applied)
                     {
                         _leases.Add(lease);

@@ -87,7 +87,7 @@ public sealed class RefusalTests : IDisposable
     {
         _h.Faucet(_alice, 10);
         (string order, string digest) = Lock(_alice, 3_600_000, 1); // 1 µKUMO per ms for 1 s: locks 1,000 µKUMO
-        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, 3_600_000))));
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, 3_600_000))));
         _h.Advance(TimeSpan.FromMilliseconds(500));
 
         AssertRefused(() => _h.Send(_alice, LedgerMessageTypes.EscrowWithdraw, new EscrowWithdrawPayload(order, 501)), "insufficient funds for escrow withdrawal");
@@ -193,7 +193,10 @@ public sealed class RefusalTests : IDisposable
             "escrow withdrawal" => (LedgerMessageTypes.EscrowWithdraw, new EscrowWithdrawPayload(order, amount)),
             _ => throw new ArgumentOutOfRangeException(nameof(type)),
         };
-        string reason = amount <= 0 ? $"{type} amount must be positive, not {amount}" : $"{type} amount {amount} is above the largest amount";
+        // Beyond ±(2^53−1) an amount has no canonical JSON form: the block producer refuses it before the rules
+        // see it (so it can never be applied without being stored); within range, the rules name the problem.
+        bool representable = Math.Abs((decimal)amount) <= CanonicalJson.MaxSafeInteger;
+        string reason = !representable ? "2^53" : amount <= 0 ? $"{type} amount must be positive, not {amount}" : $"{type} amount {amount} is above the largest amount";
 
         AssertRefused(() => _h.Submit(_h.SignAmount(_alice, messageType, payload, amount)), reason);
     }
@@ -249,7 +252,7 @@ public sealed class RefusalTests : IDisposable
             case "lease acceptance signed by another key":
                 (string order, string digest) = Lock(_alice, K, 60);
                 SignedEnvelope acceptance = _h.Acceptance(_mallory, "l-forged", order, digest, K) with { Signer = _bob.AccountId, PublicKey = _bob.PublicKey.Text };
-                AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-forged", acceptance)));
+                AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-forged", _h.Now, acceptance)));
                 break;
             case "slash evidence signed by another key":
                 SignedEnvelope a = Result(_mallory, "l-1", CloseReason.Completed) with { Signer = _alice.AccountId, PublicKey = _alice.PublicKey.Text };
@@ -464,12 +467,12 @@ public sealed class RefusalTests : IDisposable
         _h.Faucet(_alice, 100);
         (string order, string digest) = Lock(_alice, 2 * K, 60);
 
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, (2 * K) + 1))),
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, (2 * K) + 1))),
             "the accepted price 2000001 µKUMO/h is above the tenant's signed maximum 2000000");
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, Amounts.MaxAmount))), "above the tenant's signed maximum");
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, -1))), "above the tenant's signed maximum");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, Amounts.MaxAmount))), "above the tenant's signed maximum");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, -1))), "above the tenant's signed maximum");
 
-        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, 2 * K))));
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, 2 * K))));
     }
 
     [Fact]
@@ -480,12 +483,12 @@ public sealed class RefusalTests : IDisposable
         (string other, string otherDigest) = Lock(_alice, K, 60);
         string reason = "the provider's acceptance is for another lease, order or submission";
 
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, otherDigest, K))), reason);
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", other, otherDigest, K))), reason);
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-2", order, digest, K))), reason);
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1",
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, otherDigest, K))), reason);
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", other, otherDigest, K))), reason);
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-2", order, digest, K))), reason);
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now,
             _h.Sign(_bob, MessageTypes.LeaseReject, new LeaseRejection("l-1", "busy")))), "the evidence of a lease is the provider's signed acceptance");
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody("j-0123456789ab", "l-1", _h.Acceptance(_bob, "l-1", "j-0123456789ab", digest, K))), "order j-0123456789ab has no escrow");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody("j-0123456789ab", "l-1", _h.Now, _h.Acceptance(_bob, "l-1", "j-0123456789ab", digest, K))), "order j-0123456789ab has no escrow");
     }
 
     [Fact]
@@ -494,14 +497,14 @@ public sealed class RefusalTests : IDisposable
         _h.Faucet(_alice, 100);
         (string order, string digest) = Lock(_alice, K, 60);
         (string other, string otherDigest) = Lock(_alice, K, 60);
-        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, K))));
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, K))));
 
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-2", _h.Acceptance(_mallory, "l-2", order, digest, K))), $"order {order} already has lease l-1 drawing on it");
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(other, "l-1", _h.Acceptance(_bob, "l-1", other, otherDigest, K))), "lease l-1 was already opened");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-2", _h.Now, _h.Acceptance(_mallory, "l-2", order, digest, K))), $"order {order} already has lease l-1 drawing on it");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(other, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", other, otherDigest, K))), "lease l-1 was already opened");
 
         // A closed lease's id stays used.
         AssertApplied(_h.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody("l-1", _h.Now, "completed")));
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(other, "l-1", _h.Acceptance(_bob, "l-1", other, otherDigest, K))), "lease l-1 was already opened");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(other, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", other, otherDigest, K))), "lease l-1 was already opened");
     }
 
     [Fact]
@@ -509,7 +512,7 @@ public sealed class RefusalTests : IDisposable
     {
         _h.Faucet(_alice, 100);
         (string order, string digest) = Lock(_alice, K, 60);
-        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, K))));
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, K))));
 
         AssertRefused(() => _h.Protocol(ProtocolTypes.Refund, new RefundBody(order)), $"lease l-1 still draws on the escrow of {order}");
 
@@ -527,7 +530,7 @@ public sealed class RefusalTests : IDisposable
         (string order, string digest) = Lock(_alice, K, 60);
         AssertApplied(_h.Protocol(ProtocolTypes.Refund, new RefundBody(order)));
 
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, K))), "is closed");
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, K))), "is closed");
         AssertRefused(() => _h.Send(_alice, LedgerMessageTypes.EscrowTopUp, new EscrowTopUpPayload(order, K)), "is closed (the order ended and was refunded)");
         AssertRefused(() => _h.Send(_alice, LedgerMessageTypes.EscrowWithdraw, new EscrowWithdrawPayload(order, 1)), "is closed");
     }
@@ -537,7 +540,7 @@ public sealed class RefusalTests : IDisposable
     {
         _h.Faucet(_alice, 100);
         (string order, string digest) = Lock(_alice, K, 60);
-        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Acceptance(_bob, "l-1", order, digest, K))));
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, K))));
         _h.Advance(TimeSpan.FromSeconds(10));
 
         AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody("l-1", _h.Now + 1, "completed")), "a lease cannot be closed in the future");

@@ -304,7 +304,7 @@ public sealed class SettlementPropertyTests
         SignedEnvelope submission = h.SubmissionMicros(tenant, max, timeoutSeconds);
         Assert.True(h.Submit(submission).Applied);
         string order = OrderIds.FromSubmissionDigest(submission.Digest());
-        ApplyResult opened = h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", h.Acceptance(provider, "l-1", order, submission.Digest(), price)));
+        ApplyResult opened = h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", h.Now, h.Acceptance(provider, "l-1", order, submission.Digest(), price)));
         Assert.True(opened.Applied, opened.Error);
         long start = h.Now;
         foreach (long cut in cuts)

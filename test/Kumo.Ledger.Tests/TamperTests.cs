@@ -45,7 +45,7 @@ public sealed class TamperTests(TamperTests.Chain chain, ITestOutputHelper outpu
             SignedEnvelope submission = h.Submission(Tenant, 10);
             Check(h.Submit(submission));
             string order = OrderIds.FromSubmissionDigest(submission.Digest());
-            Check(h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", h.Acceptance(Provider, "l-1", order, submission.Digest(), 3_600_000))));
+            Check(h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", h.Now, h.Acceptance(Provider, "l-1", order, submission.Digest(), 3_600_000))));
             h.Seal();
 
             h.Advance(TimeSpan.FromSeconds(10));

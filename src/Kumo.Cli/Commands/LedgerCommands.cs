@@ -27,7 +27,7 @@ public static class LedgerCommands
                 return ExitCodes.Success;
             }
 
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(s.ChainId)}[/] at block {s.Height}; fee {s.NetworkFeeBps / 100.0:0.##}%, reserve {s.ReserveBps / 100.0:0.##}%, minimum bond {Amounts.Format(s.MinBondPerDevice)} per device{(s.Faucet ? ", faucet on (devnet)" : "")}");
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(s.ChainId)}[/] at block {s.Height} [grey](head {s.HeadHash})[/]; fee {s.NetworkFeeBps / 100.0:0.##}%, reserve {s.ReserveBps / 100.0:0.##}%, minimum bond {Amounts.Format(s.MinBondPerDevice)} per device{(s.Faucet ? ", faucet on (devnet)" : "")}");
             AnsiConsole.Write(Totals(s.Totals));
             return ExitCodes.Success;
         });
@@ -94,6 +94,7 @@ public static class LedgerCommands
         if (report.Ok)
         {
             AnsiConsole.MarkupLine($"[green]audit ok[/]: {report.Blocks} blocks, {report.Transactions} transactions replayed in {report.Elapsed.TotalSeconds:0.00} s; every signature, root and balance matches");
+            AnsiConsole.MarkupLine($"head block hash {report.HeadHash} [grey](compare with one you recorded: it pins the whole history)[/]");
             AnsiConsole.Write(Totals(report.Totals!));
         }
         else

@@ -65,7 +65,7 @@ public static class LedgerApi
         ledger.MapGet("/summary", (LedgerService service) =>
             {
                 Genesis g = service.Genesis;
-                return new LedgerSummary(g.ChainId, service.Height, service.Read(s => s.Totals()), g.NetworkFeeBps, g.ReserveBps,
+                return new LedgerSummary(g.ChainId, service.Height, service.HeadHash, service.Read(s => s.Totals()), g.NetworkFeeBps, g.ReserveBps,
                     g.MinBondPerDevice, g.UnbondingPeriodMs, g.SettlementIntervalMs, g.Faucet is not null);
             })
             .WithSummary("Totals by kind (minted, users, escrow, stake, reserve, fee pool, burned, rewards), height and rules.");

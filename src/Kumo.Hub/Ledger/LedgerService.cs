@@ -33,6 +33,9 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
     /// <summary>Height of the last committed block.</summary>
     public long Height { get; private set; }
 
+    /// <summary>Hash of the last committed block (the genesis hash before the first).</summary>
+    public string HeadHash { get; private set; } = "";
+
     /// <summary>Loads (or creates) the genesis and rebuilds the state by replaying every committed block.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -178,6 +181,7 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
             }
 
             Height = header.Height;
+            HeadHash = write.Hash;
             _committedLines = lines;
             foreach ((Submission item, ApplyResult result, LedgerTxWrite w) in applied)
             {
@@ -240,6 +244,7 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
             _producer = new BlockProducer(producer.State, height, lastHash, lastTime);
             _committedLines = new HashSet<string>(materialized, StringComparer.Ordinal);
             Height = height;
+            HeadHash = lastHash;
         }
 
         logger.LogInformation("ledger {Chain} at block {Height}", Genesis.ChainId, height);

@@ -78,7 +78,7 @@ public sealed class Auditor
             }
         }
 
-        return new AuditReport(true, height, txCount, state.Totals(), null, null, null, clock.Elapsed, BlockHeader.Hex(state.StateRoot()));
+        return new AuditReport(true, height, txCount, state.Totals(), null, null, null, clock.Elapsed, BlockHeader.Hex(state.StateRoot())) { HeadHash = previous };
     }
 
     private string? CheckBlock(StoredBlock block, long height, string previous, long previousTime, LedgerState state, out int? failedIndex, out BlockHeader? header)
@@ -224,6 +224,13 @@ public sealed record AuditReport(
     TimeSpan Elapsed,
     string? StateRoot)
 {
+    /// <summary>
+    /// Hash of the last block. The replay proves the history internally consistent and every signature genuine; it
+    /// cannot prove the hub did not rewrite its own protocol transactions consistently (or the last header, which no
+    /// later block covers) before you first saw this hash. Compare it with one recorded earlier (<c>kumo ledger summary</c>).
+    /// </summary>
+    public string? HeadHash { get; init; }
+
     public static AuditReport Fail(long block, int? tx, string failure, long blocksOk, long txsOk, LedgerTotals? totals, TimeSpan elapsed) =>
         new(false, blocksOk, txsOk, totals, failure, block, tx, elapsed, null);
 

@@ -38,8 +38,21 @@ public sealed class BlockProducer
     /// <summary>Applies a transaction; if the rules accept it, it joins the pending block.</summary>
     public ApplyResult Add(LedgerTx tx, out byte[]? stored)
     {
+        // Serialized first: a transaction that cannot be stored (say, a number beyond 2^53 in unchecked input)
+        // must not change the state.
+        byte[] bytes;
+        try
+        {
+            bytes = tx.CanonicalBytes();
+        }
+        catch (Kumo.Serialization.CanonicalJsonException e)
+        {
+            stored = null;
+            return ApplyResult.Refused($"the transaction has no canonical form: {e.Message}");
+        }
+
         ApplyResult result = State.Apply(tx);
-        stored = result.Applied ? tx.CanonicalBytes() : null;
+        stored = result.Applied ? bytes : null;
         if (stored is not null)
         {
             _pending.Add(stored);

@@ -69,7 +69,8 @@ public sealed partial class LedgerState
             return;
         }
 
-        entries.Sort((a, b) => a.ReleaseAt.CompareTo(b.ReleaseAt));
+        // A total order on what the state records (release time, then amount): replays agree on which entry pays.
+        entries.Sort((a, b) => a.ReleaseAt != b.ReleaseAt ? a.ReleaseAt.CompareTo(b.ReleaseAt) : a.Amount.CompareTo(b.Amount));
         for (int i = entries.Count - 1; i >= 0 && amount > 0; i--)
         {
             long take = Math.Min(amount, entries[i].Amount);
