@@ -175,6 +175,14 @@ public sealed class HubClient : IDisposable
     public Task<TxReceiptView> SubmitLedgerAsync<T>(RequestSigner signer, string type, T payload, CancellationToken ct = default) =>
         PostAsync<TxReceiptView>("v1/ledger/transactions", signer.Sign(type, payload), ct);
 
+    /// <summary>Submits already signed ledger transactions in one request; each gets its own receipt or refusal.</summary>
+    public async Task<IReadOnlyList<BatchItemResult>> SubmitLedgerBatchAsync(IReadOnlyList<SignedEnvelope> envelopes, CancellationToken ct = default)
+    {
+        using HttpResponseMessage response = await SendRawAsync(
+            new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, "v1/ledger/transactions/batch")) { Content = Json(envelopes) }, ct);
+        return await ReadAsync<IReadOnlyList<BatchItemResult>>(response, ct);
+    }
+
     public Task<AccountView> GetAccountAsync(string address, CancellationToken ct = default) =>
         GetAsync<AccountView>($"v1/ledger/accounts/{Uri.EscapeDataString(address)}", ct);
 

@@ -9,6 +9,9 @@ namespace Kumo.Ledger;
 /// <summary>Where a submitted transaction landed.</summary>
 public sealed record TxReceiptView(string Hash, long Height, int Index, string Kind);
 
+/// <summary>One transaction of a batch: its receipt, or why it was refused (the others are unaffected).</summary>
+public sealed record BatchItemResult(TxReceiptView? Receipt, string? Code, string? Detail);
+
 /// <summary>An account: its balance, and for a staker its bond and unbonding entries, for a tenant its open escrows.</summary>
 public sealed record AccountView(
     string Address,

@@ -287,3 +287,27 @@ public class LedgerApiTests
         }
     }
 }
+
+public class LedgerBatchTests
+{
+    [Fact]
+    public async Task A_batch_applies_each_transaction_on_its_own_and_reports_each_outcome()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        RequestSigner alice = await hub.TenantAsync(10);
+        RequestSigner bob = HubFixture.NewSigner();
+        SignedEnvelope good = alice.Sign(LedgerMessageTypes.Transfer, new TransferPayload(bob.AccountId.Value, Amounts.MicrosPerKumo));
+        SignedEnvelope overspend = alice.Sign(LedgerMessageTypes.Transfer, new TransferPayload(bob.AccountId.Value, 100 * Amounts.MicrosPerKumo));
+        SignedEnvelope forged = good with { Nonce = good.Nonce + 1 };
+        SignedEnvelope alsoGood = alice.Sign(LedgerMessageTypes.Transfer, new TransferPayload(bob.AccountId.Value, 2 * Amounts.MicrosPerKumo));
+
+        IReadOnlyList<BatchItemResult> results = await hub.Client.SubmitLedgerBatchAsync([good, overspend, forged, alsoGood, good]);
+
+        Assert.NotNull(results[0].Receipt);
+        Assert.Equal("insufficient_funds", results[1].Code);
+        Assert.Equal("invalid_signature", results[2].Code);
+        Assert.NotNull(results[3].Receipt);
+        Assert.Equal("replayed_nonce", results[4].Code);
+        Assert.Equal(3 * Amounts.MicrosPerKumo, (await hub.Client.GetAccountAsync(bob.AccountId.Value)).Balance);
+    }
+}

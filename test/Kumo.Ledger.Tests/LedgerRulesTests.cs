@@ -216,3 +216,29 @@ public class LedgerRulesTests
         Assert.Equal(h.State.Totals(), report.Totals);
     }
 }
+
+public class LedgerTxEncodingTests
+{
+    [Fact]
+    public void The_fast_canonical_writer_equals_the_generic_canonicalizer_for_every_kind_of_transaction()
+    {
+        var h = new LedgerHarness();
+        using var alice = Kumo.Crypto.AccountKey.Create();
+        using var bob = Kumo.Crypto.AccountKey.Create();
+        var txs = new List<LedgerTx>
+        {
+            LedgerTx.FromSigned(h.Sign(alice, LedgerMessageTypes.Transfer, new TransferPayload(bob.AccountId.Value, 5)), h.Now),
+            LedgerTx.FromSigned(h.Submission(alice, 2.5m), h.Now + 1),
+            LedgerTx.FromSigned(h.Sign(alice, LedgerMessageTypes.Withdraw, new WithdrawPayload()), h.Now + 2),
+            LedgerTx.FromProtocol(ProtocolTypes.Settle, new SettleBody("l-ünïcödé\n\"x\""), h.Now + 3),
+            LedgerTx.FromProtocol(ProtocolTypes.Refund, new RefundBody("j-0123456789ab"), 0),
+        };
+
+        foreach (LedgerTx tx in txs)
+        {
+            byte[] generic = Kumo.Serialization.CanonicalJson.Serialize(tx, Kumo.Serialization.KumoJson.Options);
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(generic), System.Text.Encoding.UTF8.GetString(tx.CanonicalBytes()));
+            Assert.Equal(tx.CanonicalBytes(), LedgerTx.Parse(tx.CanonicalBytes()).CanonicalBytes());
+        }
+    }
+}

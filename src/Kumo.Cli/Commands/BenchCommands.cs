@@ -61,12 +61,13 @@ public static class BenchCommands
         var transfers = new Option<int>("--transfers") { Description = "Signed transfers to send", DefaultValueFactory = _ => 20_000 };
         var inFlight = new Option<int>("--concurrency") { Description = "Requests in flight (each waits for its block to commit)", DefaultValueFactory = _ => 256 };
         var accounts = new Option<int>("--accounts") { Description = "Distinct signing accounts", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch") { Description = "Transfers per request (1: one per POST /v1/ledger/transactions; more: POST .../batch)", DefaultValueFactory = _ => 1 };
         var blockInterval = Durations.Option("--block-interval", "The hub's block interval", TimeSpan.FromMilliseconds(50));
-        var ledger = new Command("ledger", "Signed transfers/s applied end to end, and audit replay tx/s, each vs raw P-256 verifications/s") { transfers, inFlight, accounts, blockInterval };
+        var ledger = new Command("ledger", "Signed transfers/s applied end to end, and audit replay tx/s, each vs raw P-256 verifications/s") { transfers, inFlight, batch, accounts, blockInterval };
         ledger.SetAction(async (parse, ct) =>
         {
             bool json = parse.GetValue(CliContext.Json);
-            LedgerBenchmark.Result result = await LedgerBenchmark.RunAsync(Math.Max(1000, parse.GetValue(transfers)), Math.Clamp(parse.GetValue(inFlight), 1, 4096),
+            LedgerBenchmark.Result result = await LedgerBenchmark.RunAsync(Math.Max(1000, parse.GetValue(transfers)), Math.Clamp(parse.GetValue(inFlight), 1, 4096), Math.Clamp(parse.GetValue(batch), 1, 1000),
                 Math.Clamp(parse.GetValue(accounts), 2, 10_000), parse.GetValue(blockInterval), json ? null : s => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), ct);
             if (json)
             {
@@ -77,7 +78,7 @@ public static class BenchCommands
                 AnsiConsole.MarkupLine($"signed transfers   {result.TransfersPerS,10:N0} /s   ratio {result.TransferRatio:0.000} (goal ≥ 0.5)");
                 AnsiConsole.MarkupLine($"audit replay       {result.AuditTxPerS,10:N0} tx/s ratio {result.AuditRatio:0.000} (goal ≥ 0.8)");
                 AnsiConsole.MarkupLine($"raw P-256 verify   {result.RawVerifyPerS,10:N0} /s   (anchor, one thread, same run)");
-                AnsiConsole.MarkupLine($"[grey]{result.Transfers} transfers, {result.Concurrency} in flight, {result.Blocks} blocks of ≤ {result.BlockIntervalMs} ms, {result.Errors} errors[/]");
+                AnsiConsole.MarkupLine($"[grey]{result.Transfers} transfers, {result.Concurrency} requests in flight, {result.Batch} per request, {result.Blocks} blocks of ≤ {result.BlockIntervalMs} ms, {result.Errors} errors[/]");
             }
 
             return result.Errors == 0 ? ExitCodes.Success : ExitCodes.Failure;

@@ -23,19 +23,7 @@ public static class LedgerApi
 
         ledger.MapPost("/transactions", async (HttpContext http, EnvelopeAuthenticator auth, LedgerService service, CancellationToken ct) =>
             {
-                byte[] body = await HubApi.ReadBodyAsync(http, 1 << 20, ct);
-                if (!SignedEnvelope.TryParse(body, out SignedEnvelope? envelope, out string? error))
-                {
-                    throw ApiProblem.BadRequest("malformed_envelope", error);
-                }
-
-                if (!LedgerMessageTypes.All.Contains(envelope.Type) || envelope.Type == LedgerMessageTypes.EscrowLock)
-                {
-                    throw ApiProblem.BadRequest("wrong_message_type",
-                        $"'{envelope.Type}' is not a ledger transaction (jobs, which lock escrow, go to POST /v1/jobs)", "type");
-                }
-
-                auth.Verify(envelope, envelope.Type);
+                SignedEnvelope envelope = CheckLedgerEnvelope(await HubApi.ReadBodyAsync(http, 1 << 20, ct), auth);
                 try
                 {
                     LedgerReceipt receipt = await service.SubmitAsync(at => LedgerTx.FromSigned(envelope, at), null, ct);
@@ -48,6 +36,64 @@ public static class LedgerApi
             })
             .Accepts<SignedEnvelope>("application/json").Produces<TxReceiptView>()
             .WithSummary("Submit a signed ledger transaction (transfer, bond, unbond, withdraw, faucet, escrow top-up/withdrawal, slash report); answers once its block is committed.");
+
+        ledger.MapPost("/transactions/batch", async (HttpContext http, EnvelopeAuthenticator auth, LedgerService service, CancellationToken ct) =>
+            {
+                byte[] body = await HubApi.ReadBodyAsync(http, 16 << 20, ct);
+                List<JsonElement> items;
+                try
+                {
+                    items = JsonSerializer.Deserialize<List<JsonElement>>(body) ?? [];
+                }
+                catch (JsonException e)
+                {
+                    throw ApiProblem.BadRequest("malformed_batch", $"a batch is a JSON array of signed envelopes: {e.Message}");
+                }
+
+                if (items.Count is 0 or > MaxBatch)
+                {
+                    throw ApiProblem.BadRequest("batch_size", $"a batch holds 1..{MaxBatch} transactions, not {items.Count}");
+                }
+
+                // Each transaction is checked and sequenced on its own: one refusal does not sink the others.
+                var pending = new Task<LedgerReceipt>?[items.Count];
+                var results = new BatchItemResult?[items.Count];
+                for (int i = 0; i < items.Count; i++)
+                {
+                    try
+                    {
+                        SignedEnvelope envelope = CheckLedgerEnvelope(items[i], auth);
+                        pending[i] = service.SubmitAsync(at => LedgerTx.FromSigned(envelope, at), null, ct);
+                    }
+                    catch (ApiProblem problem)
+                    {
+                        results[i] = new BatchItemResult(null, problem.Code, problem.Message);
+                    }
+                }
+
+                for (int i = 0; i < items.Count; i++)
+                {
+                    if (pending[i] is not { } task)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        LedgerReceipt receipt = await task;
+                        results[i] = new BatchItemResult(new TxReceiptView(receipt.Hash, receipt.Height, receipt.Index, receipt.Kind), null, null);
+                    }
+                    catch (LedgerRefusedException e)
+                    {
+                        ApiProblem problem = LedgerProblems.From(e);
+                        results[i] = new BatchItemResult(null, problem.Code, problem.Message);
+                    }
+                }
+
+                return Results.Ok(results);
+            })
+            .Accepts<SignedEnvelope[]>("application/json").Produces<BatchItemResult[]>()
+            .WithSummary($"Submit up to {MaxBatch} signed ledger transactions at once; each is checked, applied and committed on its own and gets its own receipt or problem.");
 
         ledger.MapGet("/accounts/{address}", (string address, LedgerService service) => Account(service, Parse(address)))
             .Produces<AccountView>().WithSummary("Balance; for a user its stake, unbonding entries and open escrows.");
@@ -98,6 +144,41 @@ public static class LedgerApi
                 return ToView(tx);
             })
             .WithSummary("One transaction by hash.");
+    }
+
+    private const int MaxBatch = 1000;
+
+    private static SignedEnvelope CheckLedgerEnvelope(JsonElement item, EnvelopeAuthenticator auth)
+    {
+        SignedEnvelope envelope;
+        try
+        {
+            envelope = item.Deserialize<SignedEnvelope>(Kumo.Serialization.KumoJson.Options) ?? throw new JsonException("null");
+        }
+        catch (JsonException e)
+        {
+            throw ApiProblem.BadRequest("malformed_envelope", $"malformed signed envelope: {e.Message}");
+        }
+
+        return CheckLedgerEnvelope(envelope, auth);
+    }
+
+    /// <summary>A signed ledger transaction (not a job submission), with a valid fresh signature; or an <see cref="ApiProblem"/>.</summary>
+    private static SignedEnvelope CheckLedgerEnvelope(byte[] body, EnvelopeAuthenticator auth) =>
+        SignedEnvelope.TryParse(body, out SignedEnvelope? envelope, out string? error)
+            ? CheckLedgerEnvelope(envelope, auth)
+            : throw ApiProblem.BadRequest("malformed_envelope", error);
+
+    private static SignedEnvelope CheckLedgerEnvelope(SignedEnvelope envelope, EnvelopeAuthenticator auth)
+    {
+        if (!LedgerMessageTypes.All.Contains(envelope.Type) || envelope.Type == LedgerMessageTypes.EscrowLock)
+        {
+            throw ApiProblem.BadRequest("wrong_message_type",
+                $"'{envelope.Type}' is not a ledger transaction (jobs, which lock escrow, go to POST /v1/jobs)", "type");
+        }
+
+        auth.Verify(envelope, envelope.Type);
+        return envelope;
     }
 
     private static LedgerAddress Parse(string address) =>

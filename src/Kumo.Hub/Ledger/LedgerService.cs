@@ -138,8 +138,7 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
                     continue;
                 }
 
-                var netPostings = result.Postings.GroupBy(p => p.Account.Value, StringComparer.Ordinal)
-                    .Select(g => (g.Key, g.Sum(p => p.Delta))).Where(p => p.Item2 != 0).ToList();
+                List<(string Account, long Delta)> netPostings = Net(result.Postings);
                 applied.Add((item, result, new LedgerTxWrite(applied.Count, BlockHeader.Hex(LedgerTx.HashOf(stored!)), tx.Kind,
                     tx.Signed?.Signer.Value, stored!, netPostings)));
             }
@@ -198,6 +197,27 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
 
             await ReplayAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>Each account's net change in one transaction (a settlement touches the escrow three times).</summary>
+    private static List<(string Account, long Delta)> Net(IReadOnlyList<Posting> postings)
+    {
+        var net = new List<(string Account, long Delta)>(postings.Count);
+        foreach (Posting posting in postings)
+        {
+            int at = net.FindIndex(n => n.Account == posting.Account.Value);
+            if (at < 0)
+            {
+                net.Add((posting.Account.Value, posting.Delta));
+            }
+            else
+            {
+                net[at] = (posting.Account.Value, net[at].Delta + posting.Delta);
+            }
+        }
+
+        net.RemoveAll(n => n.Delta == 0);
+        return net;
     }
 
     /// <summary>Rebuilds the live state from the committed blocks (at start, and after a failed write).</summary>

@@ -33,10 +33,73 @@ public sealed record LedgerTx
         Body = JsonSerializer.SerializeToElement(body, KumoJson.Options),
     };
 
-    /// <summary>"transfer", "lease_open", …: the signed type's short name or the protocol type.</summary>
+    /// <summary>"transfer", "lease_open", …: the signed type's short name or the protocol type. Derived, so not stored.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string Kind => Protocol ?? ShortName(Signed!.Type);
 
-    public byte[] CanonicalBytes() => CanonicalJson.Serialize(this, KumoJson.Options);
+    /// <summary>
+    /// RFC 8785 form. Written directly (members in their canonical order: appliedAt, body, protocol, signed; and the
+    /// envelope's: nonce, payload, publicKey, signature, signer, timestamp, type) rather than through a JSON tree:
+    /// the sequencer does this for every transaction. A test checks it equals the generic canonicalizer's output.
+    /// </summary>
+    public byte[] CanonicalBytes()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        CanonicalJson.WriteRaw(buffer, "{\"appliedAt\":");
+        CanonicalJson.WriteRaw(buffer, AppliedAt.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        CanonicalJson.WriteRaw(buffer, ",\"body\":");
+        if (Body is { } body)
+        {
+            CanonicalJson.Write(body, buffer);
+        }
+        else
+        {
+            CanonicalJson.WriteRaw(buffer, "null");
+        }
+
+        CanonicalJson.WriteRaw(buffer, ",\"protocol\":");
+        if (Protocol is { } protocol)
+        {
+            CanonicalJson.WriteString(protocol, buffer);
+        }
+        else
+        {
+            CanonicalJson.WriteRaw(buffer, "null");
+        }
+
+        CanonicalJson.WriteRaw(buffer, ",\"signed\":");
+        if (Signed is { } e)
+        {
+            CanonicalJson.WriteRaw(buffer, "{\"nonce\":");
+            CanonicalJson.WriteRaw(buffer, CheckSafe(e.Nonce).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            CanonicalJson.WriteRaw(buffer, ",\"payload\":");
+            CanonicalJson.Write(e.Payload, buffer);
+            CanonicalJson.WriteRaw(buffer, ",\"publicKey\":");
+            CanonicalJson.WriteString(e.PublicKey, buffer);
+            CanonicalJson.WriteRaw(buffer, ",\"signature\":");
+            CanonicalJson.WriteString(e.Signature, buffer);
+            CanonicalJson.WriteRaw(buffer, ",\"signer\":");
+            CanonicalJson.WriteString(e.Signer.Value, buffer);
+            CanonicalJson.WriteRaw(buffer, ",\"timestamp\":");
+            CanonicalJson.WriteRaw(buffer, CheckSafe(e.Timestamp).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            CanonicalJson.WriteRaw(buffer, ",\"type\":");
+            CanonicalJson.WriteString(e.Type, buffer);
+            CanonicalJson.WriteRaw(buffer, "}");
+        }
+        else
+        {
+            CanonicalJson.WriteRaw(buffer, "null");
+        }
+
+        CanonicalJson.WriteRaw(buffer, "}");
+        CheckSafe(AppliedAt);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static long CheckSafe(long value) =>
+        value is > CanonicalJson.MaxSafeInteger or < -CanonicalJson.MaxSafeInteger
+            ? throw new CanonicalJsonException($"integer {value} is outside ±(2^53−1) and would not survive as a JSON number")
+            : value;
 
     public static byte[] HashOf(ReadOnlySpan<byte> canonicalBytes) => SHA256.HashData(canonicalBytes);
 
