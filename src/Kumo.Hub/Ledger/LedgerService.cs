@@ -164,7 +164,9 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
                 await tx.InsertLedgerBlockAsync(write);
                 if (_crashAt == header.Height)
                 {
-                    logger.LogCritical("injected fault: killing the hub in the middle of writing block {Height}", header.Height);
+                    // Written straight to stderr: the logger is asynchronous and would die with the process.
+                    Console.Error.WriteLine($"injected fault: killing the hub in the middle of writing block {header.Height}");
+                    Console.Error.Flush();
                     Process.GetCurrentProcess().Kill();
                 }
 
