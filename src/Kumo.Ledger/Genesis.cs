@@ -33,6 +33,12 @@ public sealed record Genesis
     /// <summary>Part of a slash paid to whoever proved the fault, in basis points of the slash; the rest is burned.</summary>
     public int SlashBountyBps { get; init; } = 5000;
 
+    /// <summary>
+    /// Fraction of its stake a provider loses, in basis points, for each lease the ledger closed with a provider-side
+    /// reason (heartbeat lost, unstable, …); it compensates the order's tenant.
+    /// </summary>
+    public int FaultSlashBps { get; init; } = 100;
+
     /// <summary>A running lease is settled at least this often.</summary>
     public long SettlementIntervalMs { get; init; } = 60_000;
 
@@ -68,9 +74,9 @@ public sealed record Genesis
             errors.Add("networkFeeBps and reserveBps must be ≥ 0 and together ≤ 10000");
         }
 
-        if (SlashBps is < 0 or > 10_000 || SlashBountyBps is < 0 or > 10_000)
+        if (SlashBps is < 0 or > 10_000 || SlashBountyBps is < 0 or > 10_000 || FaultSlashBps is < 0 or > 10_000)
         {
-            errors.Add("slashBps and slashBountyBps must be 0..10000");
+            errors.Add("slashBps, slashBountyBps and faultSlashBps must be 0..10000");
         }
 
         if (MinBondPerDevice < 0 || UnbondingPeriodMs < 0 || SettlementIntervalMs <= 0 || ClockSkewMs <= 0)

@@ -21,8 +21,8 @@ public sealed record AccountView(
     IReadOnlyList<Unbonding> Unbonding,
     IReadOnlyList<EscrowView> Escrows);
 
-/// <summary>An order's escrow and the lease drawing on it.</summary>
-public sealed record EscrowView(string OrderId, long Balance, long Locked, bool Closed, string? LeaseId, long? PricePerHour, long? GrossPaid, long? SettledUntil);
+/// <summary>An order's escrow and the leases drawing on it (with their price and what they were paid, together).</summary>
+public sealed record EscrowView(string OrderId, long Balance, long Locked, bool Closed, IReadOnlyList<string> LeaseIds, long? PricePerHour, long? GrossPaid);
 
 /// <summary>One transaction's effect on one account.</summary>
 public sealed record HistoryEntry(long Height, long Index, string TxHash, string Kind, long Delta, DateTimeOffset Time);

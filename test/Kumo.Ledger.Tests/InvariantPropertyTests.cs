@@ -311,13 +311,13 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
             foreach (LeaseCursor lease in state.OpenLeases)
             {
                 EscrowInfo? escrow = state.Escrow(lease.OrderId);
-                Assert.True(escrow is { Closed: false } && escrow.OpenLeaseId == lease.LeaseId, $"{_context}: lease {lease.LeaseId} is open but its escrow is {escrow}");
+                Assert.True(escrow is { Closed: false } && escrow.OpenLeaseIds.Contains(lease.LeaseId), $"{_context}: lease {lease.LeaseId} is open but its escrow is {escrow}");
                 Assert.True(lease.GrossPaid <= SettlementMath.GrossOwed(lease.PricePerHour, lease.SettledUntil - lease.OpenedAt), $"{_context}: {lease} paid ahead of time");
             }
 
             foreach (EscrowInfo escrow in state.Escrows)
             {
-                Assert.True(escrow.OpenLeaseId is null || state.Lease(escrow.OpenLeaseId) is not null, $"{_context}: {escrow} names a lease that is not open");
+                Assert.True(escrow.OpenLeaseIds.All(id => state.Lease(id) is not null), $"{_context}: {escrow} names a lease that is not open");
                 Assert.True(!escrow.Closed || state.Balance(LedgerAddress.Escrow(escrow.OrderId)) == 0, $"{_context}: refunded {escrow} still holds money");
             }
         }

@@ -242,3 +242,53 @@ public class LedgerTxEncodingTests
         }
     }
 }
+
+public class FaultSlashTests
+{
+    private const long K = Amounts.MicrosPerKumo;
+
+    [Fact]
+    public void A_lease_closed_for_a_provider_fault_makes_the_provider_slashable_once_and_compensates_the_tenant()
+    {
+        var h = new LedgerHarness();
+        using var tenant = Kumo.Crypto.AccountKey.Create();
+        using var provider = Kumo.Crypto.AccountKey.Create();
+        h.Faucet(tenant, 100);
+        h.Faucet(provider, 1000);
+        Assert.True(h.Send(provider, LedgerMessageTypes.Bond, new BondPayload(1000 * K)).Applied);
+        (string order, string lease) = h.OpenLease(tenant, provider, maxPerHour: 10, pricePerHour: K);
+
+        ApplyResult early = h.Protocol(ProtocolTypes.FaultSlash, new FaultSlashBody(lease));
+        Assert.False(early.Applied);
+        Assert.Contains("not closed with a provider-side reason", early.Error, StringComparison.Ordinal);
+
+        h.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(h.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody(lease, h.Now, "provider_heartbeat_lost")).Applied);
+        Assert.Contains(lease, h.State.PendingFaults);
+        long before = h.Balance(tenant);
+
+        ApplyResult slashed = h.Protocol(ProtocolTypes.FaultSlash, new FaultSlashBody(lease));
+
+        Assert.True(slashed.Applied, slashed.Error);
+        Assert.Equal(10 * K, h.Balance(tenant) - before); // 1% of 1000 KUMO, to the tenant
+        Assert.Equal(990 * K, h.State.Bonded(provider.AccountId));
+        Assert.False(h.Protocol(ProtocolTypes.FaultSlash, new FaultSlashBody(lease)).Applied); // once
+        Assert.True(h.State.Totals().Conserved);
+        h.Seal();
+        Assert.True(h.Audit().Ok);
+    }
+
+    [Fact]
+    public void A_lease_closed_for_a_tenant_or_network_reason_is_not_slashable()
+    {
+        var h = new LedgerHarness();
+        using var tenant = Kumo.Crypto.AccountKey.Create();
+        using var provider = Kumo.Crypto.AccountKey.Create();
+        h.Faucet(tenant, 100);
+        (string _, string lease) = h.OpenLease(tenant, provider, maxPerHour: 10, pricePerHour: K);
+        Assert.True(h.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody(lease, h.Now, "workload_failed")).Applied);
+
+        Assert.Empty(h.State.PendingFaults);
+        Assert.False(h.Protocol(ProtocolTypes.FaultSlash, new FaultSlashBody(lease)).Applied);
+    }
+}

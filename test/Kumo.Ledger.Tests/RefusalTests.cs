@@ -492,14 +492,19 @@ public sealed class RefusalTests : IDisposable
     }
 
     [Fact]
-    public void A_second_lease_on_one_escrow_and_a_reused_lease_id_are_refused()
+    public void Leases_of_one_escrow_together_stay_within_the_signed_maximum_and_a_reused_lease_id_is_refused()
     {
         _h.Faucet(_alice, 100);
         (string order, string digest) = Lock(_alice, K, 60);
         (string other, string otherDigest) = Lock(_alice, K, 60);
-        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, K))));
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", order, digest, K / 2))));
 
-        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-2", _h.Now, _h.Acceptance(_mallory, "l-2", order, digest, K))), $"order {order} already has lease l-1 drawing on it");
+        // A cluster's second node may draw on the same escrow while the two together fit the maximum (1 KUMO/h)...
+        AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-2", _h.Now, _h.Acceptance(_mallory, "l-2", order, digest, (K / 2) + 1))),
+            $"the order's leases together would cost {K + 1} µKUMO/h, above the tenant's signed maximum {K}");
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, "l-2", _h.Now, _h.Acceptance(_mallory, "l-2", order, digest, K / 2))));
+        Assert.Equal(["l-1", "l-2"], _h.State.Escrow(order)!.OpenLeaseIds);
+        AssertApplied(_h.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody("l-2", _h.Now, "completed")));
         AssertRefused(() => _h.Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(other, "l-1", _h.Now, _h.Acceptance(_bob, "l-1", other, otherDigest, K))), "lease l-1 was already opened");
 
         // A closed lease's id stays used.

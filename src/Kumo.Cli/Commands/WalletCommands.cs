@@ -63,7 +63,7 @@ public static class WalletCommands
                 var table = new Table().Border(TableBorder.Rounded).Title("open escrows").AddColumns("order", "balance", "locked", "lease", "price/h", "paid");
                 foreach (EscrowView e in view.Escrows)
                 {
-                    table.AddRow(e.OrderId, Amounts.Format(e.Balance), Amounts.Format(e.Locked), e.LeaseId ?? "-",
+                    table.AddRow(e.OrderId, Amounts.Format(e.Balance), Amounts.Format(e.Locked), e.LeaseIds.Count == 0 ? "-" : string.Join(", ", e.LeaseIds),
                         e.PricePerHour is { } p ? Amounts.Format(p) : "-", e.GrossPaid is { } g ? Amounts.Format(g) : "-");
                 }
 

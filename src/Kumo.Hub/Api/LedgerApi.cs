@@ -210,9 +210,9 @@ public static class LedgerApi
 
     private static EscrowView ToView(LedgerState state, EscrowInfo e)
     {
-        LeaseCursor? lease = e.OpenLeaseId is { } id ? state.Lease(id) : null;
-        return new EscrowView(e.OrderId, state.Balance(LedgerAddress.Escrow(e.OrderId)), e.Locked, e.Closed, e.OpenLeaseId,
-            lease?.PricePerHour, lease?.GrossPaid, lease?.SettledUntil);
+        List<LeaseCursor> leases = [.. e.OpenLeaseIds.Select(id => state.Lease(id)!)];
+        return new EscrowView(e.OrderId, state.Balance(LedgerAddress.Escrow(e.OrderId)), e.Locked, e.Closed, e.OpenLeaseIds,
+            leases.Count == 0 ? null : leases.Sum(l => l.PricePerHour), leases.Count == 0 ? null : leases.Sum(l => l.GrossPaid));
     }
 
     private static TxView ToView(LedgerTxRow tx) =>

@@ -69,6 +69,12 @@ public sealed class LedgerReconciler(
         {
             await RefundAsync(job, cancellationToken);
         }
+
+        // Leases the ledger closed for a provider fault cost the provider its fault share of stake (to the tenant).
+        foreach (string leaseId in ledger.Read(s => s.PendingFaults.ToList()))
+        {
+            await TrySubmitAsync(ProtocolTypes.FaultSlash, new FaultSlashBody(leaseId), (_, _) => Task.CompletedTask, leaseId, cancellationToken);
+        }
     }
 
     private async Task FollowLeaseAsync(LeaseRecord lease, CancellationToken cancellationToken)
@@ -134,10 +140,10 @@ public sealed class LedgerReconciler(
 
     private async Task RefundAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        (bool exists, bool closed, string? openLease) = ledger.Read(s => s.Escrow(job.Id) is { } e ? (true, e.Closed, e.OpenLeaseId) : (false, false, null));
-        if (openLease is not null)
+        (bool exists, bool closed, int openLeases) = ledger.Read(s => s.Escrow(job.Id) is { } e ? (true, e.Closed, e.OpenLeaseIds.Count) : (false, false, 0));
+        if (openLeases > 0)
         {
-            return; // its last lease is still being closed
+            return; // its last leases are still being closed
         }
 
         if (!exists || closed)

@@ -8,7 +8,7 @@ public readonly record struct Posting(LedgerAddress Account, long Delta);
 /// <summary>Stake on its way out: locked, and slashable, until <see cref="ReleaseAt"/>.</summary>
 public sealed record Unbonding(long Amount, long ReleaseAt);
 
-/// <summary>An order's escrow: who funds it, what the tenant signed, and which lease draws on it.</summary>
+/// <summary>An order's escrow: who funds it, what the tenant signed, and which leases draw on it (a cluster's nodes, together).</summary>
 public sealed record EscrowInfo(
     string OrderId,
     AccountId Owner,
@@ -17,7 +17,15 @@ public sealed record EscrowInfo(
     long Locked,
     long CreatedAt,
     bool Closed,
-    string? OpenLeaseId);
+    IReadOnlyList<string> OpenLeaseIds)
+{
+    public bool Equals(EscrowInfo? other) =>
+        other is not null && OrderId == other.OrderId && Owner == other.Owner && SubmissionDigest == other.SubmissionDigest
+        && MaxPricePerHour == other.MaxPricePerHour && Locked == other.Locked && CreatedAt == other.CreatedAt
+        && Closed == other.Closed && OpenLeaseIds.SequenceEqual(other.OpenLeaseIds);
+
+    public override int GetHashCode() => HashCode.Combine(OrderId, Locked, Closed, OpenLeaseIds.Count);
+}
 
 /// <summary>A lease drawing on an escrow, with its running settlement totals.</summary>
 public sealed record LeaseCursor(

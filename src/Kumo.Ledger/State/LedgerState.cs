@@ -22,6 +22,7 @@ public sealed partial class LedgerState
     private readonly Dictionary<string, EscrowInfo> _escrows = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LeaseCursor> _leases = new(StringComparer.Ordinal);
     private readonly HashSet<string> _closedLeases = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (AccountId Provider, string OrderId, string Reason)> _faults = new(StringComparer.Ordinal);
     private readonly Dictionary<AccountId, List<Unbonding>> _unbonding = [];
     private readonly Dictionary<AccountId, long> _faucetUsed = [];
     private readonly HashSet<string> _slashKeys = new(StringComparer.Ordinal);
@@ -50,6 +51,9 @@ public sealed partial class LedgerState
 
     /// <summary>When the last transaction was applied (the genesis time before any).</summary>
     public long Time { get; private set; }
+
+    /// <summary>Leases closed with a provider-side reason and not yet fault-slashed.</summary>
+    public IReadOnlyCollection<string> PendingFaults => _faults.Keys;
 
     /// <summary>Rewards minted so far (bounded by the emission cap).</summary>
     public long Emitted { get; private set; }
@@ -279,7 +283,7 @@ public sealed partial class LedgerState
         long amount = SettlementMath.EscrowFor(read.Spec.MaxPricePerHourMicros, (long)read.Spec.Timeout.TotalMilliseconds);
         RequireAmount(amount, "escrow lock");
         change.Move(LedgerAddress.User(submission.Signer), LedgerAddress.Escrow(orderId), amount, "escrow lock (max price × timeout)");
-        var escrow = new EscrowInfo(orderId, submission.Signer, digest, read.Spec.MaxPricePerHourMicros, amount, change.At, Closed: false, OpenLeaseId: null);
+        var escrow = new EscrowInfo(orderId, submission.Signer, digest, read.Spec.MaxPricePerHourMicros, amount, change.At, Closed: false, OpenLeaseIds: []);
         change.Then(() => _escrows[orderId] = escrow);
     }
 
@@ -309,11 +313,6 @@ public sealed partial class LedgerState
                     throw new LedgerRefusal($"the escrow of {body.OrderId} is closed");
                 }
 
-                if (escrow.OpenLeaseId is not null)
-                {
-                    throw new LedgerRefusal($"order {body.OrderId} already has lease {escrow.OpenLeaseId} drawing on it");
-                }
-
                 if (_leases.ContainsKey(body.LeaseId) || _closedLeases.Contains(body.LeaseId))
                 {
                     throw new LedgerRefusal($"lease {body.LeaseId} was already opened");
@@ -336,6 +335,13 @@ public sealed partial class LedgerState
                     throw new LedgerRefusal($"the accepted price {accepted.PricePerHourMicros} µKUMO/h is above the tenant's signed maximum {escrow.MaxPricePerHour}");
                 }
 
+                // A cluster's nodes draw on one escrow: together they may not cost more than the tenant signed for.
+                long together = checked(escrow.OpenLeaseIds.Sum(id => _leases[id].PricePerHour) + accepted.PricePerHourMicros);
+                if (together > escrow.MaxPricePerHour)
+                {
+                    throw new LedgerRefusal($"the order's leases together would cost {together} µKUMO/h, above the tenant's signed maximum {escrow.MaxPricePerHour}");
+                }
+
                 if (body.At > change.At || body.At < escrow.CreatedAt)
                 {
                     throw new LedgerRefusal("a lease opens after its escrow was locked and not in the future");
@@ -345,7 +351,8 @@ public sealed partial class LedgerState
                 change.Then(() =>
                 {
                     _leases[body.LeaseId] = cursor;
-                    _escrows[body.OrderId] = escrow with { OpenLeaseId = body.LeaseId };
+                    EscrowInfo current = _escrows[body.OrderId];
+                    _escrows[body.OrderId] = current with { OpenLeaseIds = [.. current.OpenLeaseIds.Append(body.LeaseId).Order(StringComparer.Ordinal)] };
                 });
                 break;
             }
@@ -381,9 +388,9 @@ public sealed partial class LedgerState
                     throw new LedgerRefusal($"the escrow of {body.OrderId} was already refunded");
                 }
 
-                if (escrow.OpenLeaseId is not null)
+                if (escrow.OpenLeaseIds.Count > 0)
                 {
-                    throw new LedgerRefusal($"lease {escrow.OpenLeaseId} still draws on the escrow of {body.OrderId}");
+                    throw new LedgerRefusal($"lease {escrow.OpenLeaseIds[0]} still draws on the escrow of {body.OrderId}");
                 }
 
                 long rest = Balance(LedgerAddress.Escrow(body.OrderId));
@@ -396,6 +403,28 @@ public sealed partial class LedgerState
                 break;
             }
 
+            case ProtocolTypes.FaultSlash:
+            {
+                FaultSlashBody body = tx.ReadBody<FaultSlashBody>();
+                if (!_faults.TryGetValue(body.LeaseId, out var fault))
+                {
+                    throw new LedgerRefusal($"lease {body.LeaseId} was not closed with a provider-side reason in this ledger, or was already slashed for it");
+                }
+
+                LedgerAddress stake = LedgerAddress.Stake(fault.Provider);
+                long total = Balance(stake);
+                long take = (long)((Int128)total * Genesis.FaultSlashBps / 10_000);
+                AccountId tenant = _escrows[fault.OrderId].Owner;
+                change.Move(stake, LedgerAddress.User(tenant), take, "fault slash (compensation)");
+                long fromUnbonding = Math.Max(0, take - Bonded(fault.Provider));
+                change.Then(() =>
+                {
+                    _faults.Remove(body.LeaseId);
+                    TakeFromUnbonding(fault.Provider, fromUnbonding);
+                });
+                break;
+            }
+
             default:
                 throw new LedgerRefusal($"'{tx.Protocol}' is not a protocol transaction");
         }
@@ -403,9 +432,9 @@ public sealed partial class LedgerState
 
     private void SettleOpenLease(Change change, EscrowInfo escrow, long until)
     {
-        if (escrow.OpenLeaseId is { } leaseId && _leases.TryGetValue(leaseId, out LeaseCursor? lease))
+        foreach (string leaseId in escrow.OpenLeaseIds)
         {
-            Settle(change, lease, until, close: false, reason: null);
+            Settle(change, _leases[leaseId], until, close: false, reason: null);
         }
     }
 
@@ -428,10 +457,11 @@ public sealed partial class LedgerState
 
         long reward = Math.Min(
             SettlementMath.Reward(split.Provider, Genesis.Rewards.RewardBps, until - Genesis.Time, Genesis.Rewards.HalvingEveryMs),
-            Genesis.Rewards.Cap - Emitted);
+            Genesis.Rewards.Cap - Emitted - change.Emitted);
         if (reward > 0)
         {
             change.Move(LedgerAddress.Issuance, LedgerAddress.User(lease.Provider), reward, "reward");
+            change.Emitted += reward;
             change.Then(() => Emitted += reward);
         }
 
@@ -443,11 +473,18 @@ public sealed partial class LedgerState
                 change.Effect(new LeaseExhausted(lease.LeaseId, lease.OrderId));
             }
 
+            string closeReason = exhausted ? "network_insufficient_funds" : reason ?? "";
             change.Then(() =>
             {
                 _leases.Remove(lease.LeaseId);
                 _closedLeases.Add(lease.LeaseId);
-                _escrows[lease.OrderId] = _escrows[lease.OrderId] with { OpenLeaseId = null };
+                EscrowInfo current = _escrows[lease.OrderId];
+                _escrows[lease.OrderId] = current with { OpenLeaseIds = [.. current.OpenLeaseIds.Where(id => id != lease.LeaseId)] };
+                if (closeReason.StartsWith("provider_", StringComparison.Ordinal))
+                {
+                    // The provider is at fault: its stake becomes slashable for this lease (see fault_slash).
+                    _faults[lease.LeaseId] = (lease.Provider, lease.OrderId, closeReason);
+                }
             });
         }
         else
@@ -532,7 +569,7 @@ public sealed partial class LedgerState
 
         foreach (EscrowInfo e in _escrows.Values)
         {
-            lines.Add(Inv($"e|{e.OrderId}|{e.Owner.Value}|{e.SubmissionDigest}|{e.MaxPricePerHour}|{e.Locked}|{e.CreatedAt}|{(e.Closed ? 1 : 0)}|{e.OpenLeaseId}"));
+            lines.Add(Inv($"e|{e.OrderId}|{e.Owner.Value}|{e.SubmissionDigest}|{e.MaxPricePerHour}|{e.Locked}|{e.CreatedAt}|{(e.Closed ? 1 : 0)}|{string.Join(',', e.OpenLeaseIds)}"));
         }
 
         foreach (LeaseCursor l in _leases.Values)
@@ -543,6 +580,11 @@ public sealed partial class LedgerState
         foreach (string closed in _closedLeases)
         {
             lines.Add("c|" + closed);
+        }
+
+        foreach ((string leaseId, (AccountId provider, string order, string reason)) in _faults)
+        {
+            lines.Add($"x|{leaseId}|{provider.Value}|{order}|{reason}");
         }
 
         foreach ((AccountId account, long used) in _faucetUsed)
@@ -580,6 +622,9 @@ public sealed partial class LedgerState
         private (AccountId, long)? _nonce;
 
         public long At { get; } = at;
+
+        /// <summary>Rewards this change mints (so two settlements in one transaction respect the cap together).</summary>
+        public long Emitted { get; set; }
 
         public long BalanceAfter(LedgerAddress address) => checked(state.Balance(address) + _deltas.GetValueOrDefault(address));
 

@@ -40,6 +40,9 @@ public static class ProtocolTypes
 
     /// <summary>Returns what is left in an order's escrow to its tenant once no lease draws on it.</summary>
     public const string Refund = "refund";
+
+    /// <summary>Takes the genesis fault share of a provider's stake for a lease the ledger closed with a provider-side reason.</summary>
+    public const string FaultSlash = "fault_slash";
 }
 
 public sealed record TransferPayload(string To, long Amount);
@@ -71,3 +74,6 @@ public sealed record SettleBody(string LeaseId);
 public sealed record LeaseCloseBody(string LeaseId, long At, string Reason);
 
 public sealed record RefundBody(string OrderId);
+
+/// <summary>The evidence is in the ledger itself: the lease's close with a <c>provider_*</c> reason.</summary>
+public sealed record FaultSlashBody(string LeaseId);
