@@ -43,4 +43,11 @@ public sealed record GpuDevice(
     string? DriverVersion,
     string? CudaVersion,
     string? PciBusId,
-    bool Simulated);
+    bool Simulated)
+{
+    /// <summary>"sxm" or "pcie" as the model name says (NVIDIA names them: "A100-SXM4-40GB", "H100 PCIe"); null when it does not.</summary>
+    public string? Interface =>
+        Model.Contains("SXM", StringComparison.OrdinalIgnoreCase) ? "sxm"
+        : Model.Contains("PCIE", StringComparison.OrdinalIgnoreCase) ? "pcie"
+        : null;
+}

@@ -19,6 +19,8 @@ public static class ChannelMessageTypes
     public const string Welcome = "welcome";
     public const string LeaseOffer = "lease.offer";
     public const string LeaseCancel = "lease.cancel";
+    public const string BidRequest = "bid.request";
+    public const string BidLost = "bid.lost";
     public const string Error = "error";
 
     // provider → hub
@@ -29,6 +31,9 @@ public static class ChannelMessageTypes
     public const string LeaseStarted = "lease.started";
     public const string LeaseLogs = "lease.logs";
     public const string LeaseResult = "lease.result";
+    public const string Bid = "bid";
+    public const string BidDecline = "bid.decline";
+    public const string LeaseCheckpoint = "lease.checkpoint";
 }
 
 /// <summary>First frame from the hub: the provider must sign this nonce to prove it holds its key.</summary>
@@ -50,7 +55,47 @@ public sealed record LeaseOffer(
     SignedEnvelope Submission,
     Allocation Allocation,
     long PricePerHourMicros,
-    int OfferTimeoutMs);
+    int OfferTimeoutMs)
+{
+    /// <summary>This node's rank in its cluster (0 for a single-node order).</summary>
+    public int NodeRank { get; init; }
+
+    /// <summary>Every node of the cluster lease, this one included, so each can find its peers.</summary>
+    public IReadOnlyList<ClusterPeer> Peers { get; init; } = [];
+
+    /// <summary>The files of the job's last checkpoint, to restore under the checkpoint path before it starts (failover).</summary>
+    public IReadOnlyList<OutputFile> Checkpoint { get; init; } = [];
+}
+
+/// <summary>A node of a cluster lease: its rank, provider, and the address the provider advertised for peer traffic.</summary>
+public sealed record ClusterPeer(int Rank, string LeaseId, string ProviderId, string Address);
+
+/// <summary>
+/// The hub asks a provider for a bid. <see cref="Submission"/> is the tenant's signed submission (the node
+/// requirement and maximum price are in its spec); <see cref="MarketPricePerGpuHour"/> is set in market mode.
+/// </summary>
+public sealed record BidRequest(
+    string OrderId,
+    SignedEnvelope Submission,
+    int Nodes,
+    long MaxPricePerHour,
+    string Mode,
+    long? MarketPricePerGpuHour,
+    long? PerformanceRatePerTierHour,
+    long RespondBy,
+    long BidTtlMs);
+
+/// <summary>Signed by the provider (<see cref="MessageTypes.MarketBid"/>): the nodes it offers, their allocations and its price for them.</summary>
+public sealed record BidPayload(string BidId, string OrderId, IReadOnlyList<Allocation> Nodes, long PricePerHour, long ExpiresAt);
+
+/// <summary>The provider will not bid, and why (busy, no matching GPU, price below its floor, its pricing script failed).</summary>
+public sealed record BidDecline(string OrderId, string Reason);
+
+/// <summary>The hub releases a bid that did not win (or expired): the provider may promise that capacity again.</summary>
+public sealed record BidLost(string BidId, string OrderId, string Reason);
+
+/// <summary>Signed by the provider (<see cref="MessageTypes.LeaseCheckpoint"/>): the job's checkpoint files as of <see cref="AtMs"/>.</summary>
+public sealed record LeaseCheckpointReport(string LeaseId, IReadOnlyList<OutputFile> Files, long AtMs);
 
 /// <summary>The hub tells the provider to stop a lease (cancel, or the hub closed it).</summary>
 public sealed record LeaseCancel(string LeaseId, CloseReason Reason, string Detail);

@@ -14,7 +14,20 @@ public sealed record ProviderRegistration(
     HardwareInventory Inventory,
     string Sandbox,
     ProviderPricing Pricing,
-    string AgentVersion);
+    string AgentVersion)
+{
+    /// <summary>Where the machine is, e.g. "eu-west" (orders may require regions).</summary>
+    public string Region { get; init; } = "";
+
+    /// <summary>Machines in one zone (a rack, a site) have sub-millisecond latency to each other.</summary>
+    public string LatencyZone { get; init; } = "";
+
+    /// <summary>Benchmark units of one device: declared per model until the hardware proof measures it.</summary>
+    public int PerformanceTier { get; init; }
+
+    /// <summary>host:port cluster peers use to reach this machine.</summary>
+    public string Address { get; init; } = "";
+}
 
 /// <summary>A linear price scale in µKUMO per hour: the asking price of a lease is the sum over what it allocates.</summary>
 public sealed record ProviderPricing(long PerGpuHourMicros, long PerCpuCoreHourMicros, long PerGibMemoryHourMicros)

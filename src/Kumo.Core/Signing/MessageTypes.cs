@@ -12,4 +12,8 @@ public static class MessageTypes
     public const string JobSubmit = "kumo.job.submit/v1";
     public const string JobCancel = "kumo.job.cancel/v1";
     public const string UploadCreate = "kumo.content.upload/v1";
+    public const string MarketBid = "kumo.market.bid/v1";
+    public const string MarketAccept = "kumo.market.accept/v1";
+    public const string LeaseCheckpoint = "kumo.lease.checkpoint/v1";
+    public const string Attestation = "kumo.provider.attestation/v1";
 }
