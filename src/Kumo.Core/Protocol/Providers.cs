@@ -29,26 +29,47 @@ public sealed record ProviderRegistration(
     public string Address { get; init; } = "";
 }
 
-/// <summary>A linear price scale in µKUMO per hour: the asking price of a lease is the sum over what it allocates.</summary>
+/// <summary>
+/// A linear price scale in µKUMO per hour: the asking price of a lease is the sum over what it allocates — each GPU
+/// at the first matching entry of <see cref="PerGpuModel"/> (else <see cref="PerGpuHourMicros"/>), each core, each
+/// GiB of memory and of disk, every part rounded up to whole µKUMO — and never below <see cref="FloorPerHourMicros"/>.
+/// </summary>
 public sealed record ProviderPricing(long PerGpuHourMicros, long PerCpuCoreHourMicros, long PerGibMemoryHourMicros)
 {
     public static ProviderPricing Default { get; } = new(1_200_000, 20_000, 5_000);
 
-    /// <summary>Price per hour of an allocation; cpu in millicores, memory in bytes. Rounds up to whole µKUMO.</summary>
-    public long PriceFor(int gpus, int cpuMillicores, long memoryBytes)
+    /// <summary>Per-model GPU prices, first match wins (patterns as in job specs: "H100*", "RTX 4090").</summary>
+    public IReadOnlyList<GpuModelPrice> PerGpuModel { get; init; } = [];
+
+    public long PerGibDiskHourMicros { get; init; }
+
+    /// <summary>The least this provider takes per lease-hour, whatever it allocates.</summary>
+    public long FloorPerHourMicros { get; init; }
+
+    /// <summary>Per GPU-hour of <paramref name="model"/>.</summary>
+    public long PerGpuHourFor(string? model) =>
+        model is null ? PerGpuHourMicros
+        : PerGpuModel.FirstOrDefault(p => Hardware.GpuModelPattern.Matches(p.Pattern, model))?.PerHourMicros ?? PerGpuHourMicros;
+
+    /// <summary>Price per hour of an allocation at the default GPU price; cpu in millicores, memory in bytes.</summary>
+    public long PriceFor(int gpus, int cpuMillicores, long memoryBytes) => PriceFor(gpus, null, cpuMillicores, memoryBytes, 0);
+
+    /// <summary>The asking price of one node's allocation. Exact integers throughout (a double loses the fraction of a µKUMO
+    /// on large sizes); throws <see cref="OverflowException"/> rather than wrap.</summary>
+    public long PriceFor(int gpus, string? gpuModel, int cpuMillicores, long memoryBytes, long diskBytes)
     {
-        checked
-        {
-            long gpuPart = gpus * PerGpuHourMicros;
-            long cpuPart = (long)CeilDiv(cpuMillicores * (Int128)PerCpuCoreHourMicros, 1000);
-            // Exact integers: a double loses the fraction of a µKUMO on large memory sizes and would round down.
-            long memPart = (long)CeilDiv(memoryBytes * (Int128)PerGibMemoryHourMicros, 1L << 30);
-            return gpuPart + cpuPart + memPart;
-        }
+        Int128 gpuPart = (Int128)gpus * PerGpuHourFor(gpuModel);
+        Int128 cpuPart = CeilDiv(cpuMillicores * (Int128)PerCpuCoreHourMicros, 1000);
+        Int128 memoryPart = CeilDiv(memoryBytes * (Int128)PerGibMemoryHourMicros, 1L << 30);
+        Int128 diskPart = CeilDiv(diskBytes * (Int128)PerGibDiskHourMicros, 1L << 30);
+        return checked((long)Int128.Max(gpuPart + cpuPart + memoryPart + diskPart, FloorPerHourMicros));
     }
 
     private static Int128 CeilDiv(Int128 a, long b) => (a / b) + (a % b > 0 ? 1 : 0);
 }
+
+/// <summary>A GPU price for models matching <see cref="Pattern"/>.</summary>
+public sealed record GpuModelPrice(string Pattern, long PerHourMicros);
 
 /// <summary>Signed by the provider (<see cref="Signing.MessageTypes.ProviderHeartbeat"/>) every few seconds.</summary>
 /// <param name="Sequence">Counts up from 1 per agent run.</param>
