@@ -186,7 +186,7 @@ internal static partial class Quantity
         return true;
     }
 
-    /// <summary>A number from 0 to 1 with at most 3 decimals ("0.8", "1"), as thousandths; the range is checked later.</summary>
+    /// <summary>A number with at most 3 decimals ("0.8", "1"), read exactly as thousandths; the range 0 to 1 is checked later.</summary>
     public static bool TryParseReputation(string text, string what, out double reputation, out string error)
     {
         reputation = 0;
