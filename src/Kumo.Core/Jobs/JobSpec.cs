@@ -1,8 +1,8 @@
 namespace Kumo.Jobs;
 
 /// <summary>
-/// A tenant's description of a job: what it needs, what it runs, what it may cost.
-/// Written as YAML by people (see docs/JOB-SPEC.md) and sent to the hub as normalized JSON.
+/// A tenant's description of a job: what it needs (on how many nodes), what it runs, what it may cost, how the
+/// market finds it a provider and how it survives a provider's fault. Written as YAML by people (see docs/JOB-SPEC.md) and sent to the hub as normalized JSON.
 /// Read with <see cref="JobSpecReader"/>, checked with <see cref="JobSpecValidator"/>, written with
 /// <see cref="JobSpecWriter"/>. The records compare by value, their lists and maps included.
 /// </summary>
@@ -20,11 +20,114 @@ public sealed record JobSpec
 
     public required Workload Workload { get; init; }
 
-    /// <summary>The most the tenant will pay, in µKUMO per hour of lease time (1 KUMO = 1,000,000 µKUMO).</summary>
+    /// <summary>
+    /// The most the tenant will pay, in µKUMO per hour of lease time (1 KUMO = 1,000,000 µKUMO), for the whole order:
+    /// all <see cref="NodeCount"/> nodes together.
+    /// </summary>
     public required long MaxPricePerHourMicros { get; init; }
 
     /// <summary>Wall-clock limit of one run; the lease is closed with <c>workload_timed_out</c> after it.</summary>
     public required TimeSpan Timeout { get; init; }
+
+    /// <summary>Null for a job on one node; otherwise how many nodes, each with <see cref="Resources"/>, run it at once.</summary>
+    public ClusterRequest? Cluster { get; init; }
+
+    /// <summary>How providers are found and paid; never null (<see cref="MarketTerms.Default"/> when not written).</summary>
+    public MarketTerms Market { get; init; } = MarketTerms.Default;
+
+    /// <summary>Null when the job keeps no checkpoint; a failed-over lease then starts from the beginning.</summary>
+    public CheckpointPolicy? Checkpoint { get; init; }
+
+    /// <summary>How many times the order is placed again after a provider fault (0 to 10).</summary>
+    public int Retries { get; init; } = JobSpecLimits.DefaultRetries;
+
+    /// <summary>How many nodes the job runs on: <see cref="ClusterRequest.Nodes"/>, or 1 without a cluster.</summary>
+    public int NodeCount => Cluster?.Nodes ?? 1;
+}
+
+/// <summary>A job that runs on several machines at once, each offering the spec's <see cref="ResourceRequest"/>.</summary>
+public sealed record ClusterRequest
+{
+    /// <summary>1 to 64; 1 runs like a spec without a cluster.</summary>
+    public required int Nodes { get; init; }
+
+    /// <summary>The longest acceptable round trip between any two of the nodes; null for any.</summary>
+    public TimeSpan? MaxRtt { get; init; }
+}
+
+/// <summary>How an order is priced.</summary>
+public enum MarketMode
+{
+    /// <summary>Providers bid during the window; the lowest reputation-adjusted price wins.</summary>
+    Auction,
+
+    /// <summary>The network's current clearing price for the device model.</summary>
+    Market,
+
+    /// <summary>The provider's measured benchmark tier times <see cref="MarketTerms.PerformanceRatePerHourMicros"/>.</summary>
+    Performance,
+}
+
+/// <summary>The terms under which the market looks for providers: pricing, who may bid, and where.</summary>
+public sealed record MarketTerms
+{
+    /// <summary>An auction with a 10 s window, the best bid accepted automatically, no other requirements.</summary>
+    public static MarketTerms Default { get; } = new();
+
+    public MarketMode Mode { get; init; } = MarketMode.Auction;
+
+    /// <summary>How long bids are collected (1 s to 10 min).</summary>
+    public TimeSpan Window { get; init; } = JobSpecLimits.DefaultMarketWindow;
+
+    /// <summary>False: the best bid wins when the window closes. True: the tenant lists the bids and accepts one.</summary>
+    public bool ManualAccept { get; init; }
+
+    /// <summary>µKUMO per benchmark-unit-hour; set exactly when <see cref="Mode"/> is <see cref="MarketMode.Performance"/>.</summary>
+    public long? PerformanceRatePerHourMicros { get; init; }
+
+    /// <summary>The lowest provider reputation accepted, 0 to 1 in steps of 0.001.</summary>
+    public double MinReputation { get; init; }
+
+    /// <summary>Acceptable regions ([a-z0-9-], 1–32 characters, unique); empty means any.</summary>
+    public IReadOnlyList<string> Regions { get; init; } = [];
+
+    /// <summary>The account id of the auditor who must have signed <see cref="Attested"/> for the provider; null for none.</summary>
+    public string? Auditor { get; init; }
+
+    /// <summary>Attributes the provider must hold, signed by <see cref="Auditor"/>; empty exactly when there is no auditor.</summary>
+    public IReadOnlyDictionary<string, string> Attested { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Value equality: <see cref="Regions"/> in order, <see cref="Attested"/> as a set of pairs.</summary>
+    public bool Equals(MarketTerms? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null &&
+         Mode == other.Mode &&
+         Window == other.Window &&
+         ManualAccept == other.ManualAccept &&
+         PerformanceRatePerHourMicros == other.PerformanceRatePerHourMicros &&
+         MinReputation.Equals(other.MinReputation) &&
+         string.Equals(Auditor, other.Auditor, StringComparison.Ordinal) &&
+         Regions.SequenceEqual(other.Regions, StringComparer.Ordinal) &&
+         Attested.Count == other.Attested.Count &&
+         Attested.All(pair => other.Attested.TryGetValue(pair.Key, out var value) &&
+                              string.Equals(pair.Value, value, StringComparison.Ordinal)));
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Mode, Window, ManualAccept, PerformanceRatePerHourMicros, MinReputation, Auditor,
+            Regions.Count, Attested.Count);
+}
+
+/// <summary>
+/// Files under <see cref="Path"/> are the job's checkpoint: after a provider fault the next lease starts from the
+/// last one taken.
+/// </summary>
+public sealed record CheckpointPolicy
+{
+    /// <summary>A directory relative to <c>/job</c>, outside <c>inputs</c>.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>How often a checkpoint is taken (10 s to 24 h).</summary>
+    public TimeSpan Every { get; init; } = JobSpecLimits.DefaultCheckpointInterval;
 }
 
 /// <summary>Resources of one node. Amounts are exact integers: millicores and bytes.</summary>
@@ -55,6 +158,9 @@ public sealed record GpuRequest
     /// <summary>Lower-case vendor ("nvidia", "amd"), or null for any.</summary>
     public string? Vendor { get; init; }
 
+    /// <summary>Lower-case host interface ("sxm", "pcie"), or null for any.</summary>
+    public string? Interface { get; init; }
+
     /// <summary>Value equality, <see cref="Models"/> compared element by element.</summary>
     public bool Equals(GpuRequest? other) =>
         ReferenceEquals(this, other) ||
@@ -62,9 +168,10 @@ public sealed record GpuRequest
          Count == other.Count &&
          MinVramBytes == other.MinVramBytes &&
          string.Equals(Vendor, other.Vendor, StringComparison.Ordinal) &&
+         string.Equals(Interface, other.Interface, StringComparison.Ordinal) &&
          Models.SequenceEqual(other.Models, StringComparer.Ordinal));
 
-    public override int GetHashCode() => HashCode.Combine(Count, MinVramBytes, Vendor, Models.Count);
+    public override int GetHashCode() => HashCode.Combine(Count, MinVramBytes, Vendor, Interface, Models.Count);
 }
 
 /// <summary>What runs, what it reads and what it leaves behind.</summary>

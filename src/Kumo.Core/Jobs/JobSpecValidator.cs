@@ -3,7 +3,8 @@ using System.Text.RegularExpressions;
 namespace Kumo.Jobs;
 
 /// <summary>
-/// Semantic checks on a <see cref="JobSpec"/>: versions, names, limits, inputs and outputs. The reader runs it on
+/// Semantic checks on a <see cref="JobSpec"/>: versions, names, limits, inputs and outputs, the cluster, the market
+/// terms and the checkpoint, and the rules that tie fields together. The reader runs it on
 /// every spec it reads; the hub and tests can run it on specs built in code. Errors carry the field path as written
 /// in the spec (<c>resources.gpu.count</c>) and no position; the reader adds positions.
 /// </summary>
@@ -53,6 +54,26 @@ public static partial class JobSpecValidator
         }
         ValidatePrice(spec.MaxPricePerHourMicros, Add);
         ValidateTimeout(spec.Timeout, Add);
+        if (spec.Cluster is { } cluster)
+        {
+            ValidateCluster(cluster, spec.Resources?.Gpu, Add);
+        }
+        if (spec.Market is null)
+        {
+            Add("market", "market terms are required; use MarketTerms.Default for the defaults");
+        }
+        else
+        {
+            ValidateMarket(spec.Market, Add);
+        }
+        if (spec.Checkpoint is { } checkpoint)
+        {
+            ValidateCheckpoint(checkpoint, Add);
+        }
+        if (spec.Retries is < 0 or > JobSpecLimits.MaxRetries)
+        {
+            Add("retries", RetriesMessage(spec.Retries));
+        }
         return errors;
     }
 
@@ -64,7 +85,14 @@ public static partial class JobSpecValidator
 
     internal static string GpuCountMessage(long count) =>
         $"asks for {count} GPUs on one node; the largest nodes have {JobSpecLimits.MaxGpusPerNode} — " +
-        "split the job into a cluster (coming) or ask for fewer";
+        "split the job into a cluster (cluster.nodes) or ask for fewer";
+
+    internal static string NodeCountMessage(long nodes) =>
+        $"asks for {nodes} nodes; a cluster has at most {JobSpecLimits.MaxClusterNodes} — " +
+        "split the work into several jobs or ask for fewer nodes";
+
+    internal static string RetriesMessage(long retries) =>
+        $"retries must be from 0 to {JobSpecLimits.MaxRetries}, found {retries}";
 
     private static void ValidateResources(ResourceRequest resources, Action<string, string> add)
     {
@@ -156,6 +184,215 @@ public static partial class JobSpecValidator
                                             ? $"expected {SpecText.OneOf(JobSpecLimits.GpuVendors)}"
                                             : $"did you mean '{suggestion}'?"));
         }
+
+        if (gpu.Interface is { } bus && !JobSpecLimits.GpuInterfaces.Contains(bus, StringComparer.Ordinal))
+        {
+            var suggestion = SpecText.Suggest(bus, JobSpecLimits.GpuInterfaces);
+            add("resources.gpu.interface", $"unknown GPU interface {SpecText.Quote(bus)}; " +
+                                           (suggestion is null
+                                               ? $"expected {SpecText.OneOf(JobSpecLimits.GpuInterfaces)}"
+                                               : $"did you mean '{suggestion}'?"));
+        }
+    }
+
+    private static void ValidateCluster(ClusterRequest cluster, GpuRequest? gpu, Action<string, string> add)
+    {
+        if (cluster.Nodes < 1)
+        {
+            add("cluster.nodes", $"a cluster needs at least 1 node, found {cluster.Nodes}; " +
+                                 "leave out 'cluster' for a job on one node");
+        }
+        else if (cluster.Nodes > JobSpecLimits.MaxClusterNodes)
+        {
+            add("cluster.nodes", NodeCountMessage(cluster.Nodes));
+        }
+        else if (gpu is { Count: >= 1 and <= JobSpecLimits.MaxGpusPerNode } &&
+                 (long)cluster.Nodes * gpu.Count > JobSpecLimits.MaxGpusPerOrder)
+        {
+            add("cluster.nodes", $"asks for {cluster.Nodes} nodes × {gpu.Count} GPUs = {cluster.Nodes * gpu.Count} GPUs; " +
+                                 $"an order holds at most {JobSpecLimits.MaxGpusPerOrder} GPUs in all — ask for fewer " +
+                                 "nodes or fewer GPUs per node");
+        }
+
+        if (cluster.MaxRtt is { } rtt)
+        {
+            if (rtt <= TimeSpan.Zero)
+            {
+                add("cluster.maxRtt", $"maxRtt must be more than 0, found {Quantity.FormatShortDuration(rtt)}");
+            }
+            else if (rtt > JobSpecLimits.MaxClusterRtt)
+            {
+                add("cluster.maxRtt", $"maxRtt of {Quantity.FormatShortDuration(rtt)} is longer than the limit of " +
+                                      Quantity.FormatShortDuration(JobSpecLimits.MaxClusterRtt));
+            }
+            else if (rtt.Ticks % TimeSpan.TicksPerMicrosecond != 0)
+            {
+                add("cluster.maxRtt", "maxRtt must be a whole number of microseconds");
+            }
+        }
+    }
+
+    private static void ValidateMarket(MarketTerms market, Action<string, string> add)
+    {
+        if (!Enum.IsDefined(market.Mode))
+        {
+            add("market.mode", $"unknown market mode {(int)market.Mode}");
+        }
+        ValidateSeconds("market.window", "window", market.Window,
+            JobSpecLimits.MinMarketWindow, JobSpecLimits.MaxMarketWindow, add);
+
+        var performance = market.Mode == MarketMode.Performance;
+        if (market.PerformanceRatePerHourMicros is not { } rate)
+        {
+            if (performance)
+            {
+                add("market.perBenchmarkHour", "the performance mode needs a price per benchmark-unit-hour");
+            }
+        }
+        else if (!performance)
+        {
+            add("market.perBenchmarkHour", "perBenchmarkHour is only for the performance mode, and the mode is " +
+                                           $"{market.Mode.ToString().ToLowerInvariant()}; remove it or set mode: performance");
+        }
+        else if (rate <= 0)
+        {
+            add("market.perBenchmarkHour", $"perBenchmarkHour must be more than 0, found {Quantity.FormatKumo(rate)}");
+        }
+        else if (rate > JobSpecLimits.MaxPerformanceRatePerHourMicros)
+        {
+            add("market.perBenchmarkHour", $"perBenchmarkHour of {Quantity.FormatKumo(rate)} is above the limit of " +
+                                           $"{Quantity.FormatKumo(JobSpecLimits.MaxPerformanceRatePerHourMicros)} " +
+                                           "per benchmark-unit-hour");
+        }
+
+        var reputation = market.MinReputation;
+        if (!(reputation >= 0 && reputation <= 1))
+        {
+            add("market.minReputation", $"minReputation must be from 0 to 1, found {Quantity.FormatReputation(reputation)}");
+        }
+        else if (!Quantity.IsWholeThousandths(reputation))
+        {
+            add("market.minReputation", $"minReputation {Quantity.FormatReputation(reputation)} has more than " +
+                                        $"{JobSpecLimits.ReputationDecimals} decimals");
+        }
+
+        ValidateRegions(market.Regions, add);
+        ValidateAuditor(market, add);
+    }
+
+    private static void ValidateRegions(IReadOnlyList<string> regions, Action<string, string> add)
+    {
+        if (regions.Count > JobSpecLimits.MaxRegions)
+        {
+            add("market.regions", $"lists {regions.Count} regions; at most {JobSpecLimits.MaxRegions} may be listed");
+        }
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < regions.Count; i++)
+        {
+            var region = regions[i] ?? "";
+            var path = $"market.regions[{i}]";
+            if (!RegionPattern().IsMatch(region))
+            {
+                add(path, $"invalid region name {SpecText.Quote(region)}; use 1 to {JobSpecLimits.MaxRegionNameLength} " +
+                          "lower-case letters, digits and '-' (eu-west)");
+            }
+            else if (seen.TryGetValue(region, out var first))
+            {
+                add(path, $"region '{region}' is listed twice; market.regions[{first}] has it too");
+            }
+            else
+            {
+                seen[region] = i;
+            }
+        }
+    }
+
+    private static void ValidateAuditor(MarketTerms market, Action<string, string> add)
+    {
+        if (market.Auditor is { } auditor && !Kumo.Crypto.AccountId.TryParse(auditor, out _, out string auditorError))
+        {
+            add("market.auditor", $"invalid auditor: {auditorError}");
+        }
+
+        if (market.Attested.Count > JobSpecLimits.MaxAttestedAttributes)
+        {
+            add("market.attested", $"asks for {market.Attested.Count} attested attributes; at most " +
+                                   $"{JobSpecLimits.MaxAttestedAttributes} may be asked for");
+        }
+        foreach (var (name, value) in market.Attested)
+        {
+            var path = $"market.attested.{name}";
+            if (!AttributePattern().IsMatch(name))
+            {
+                add(path, $"invalid attribute name {SpecText.Quote(name)}; use 1 to " +
+                          $"{JobSpecLimits.MaxAttestedTextLength} of a-z, 0-9, '_', '.' and '-'");
+            }
+            else if (!AttributePattern().IsMatch(value ?? ""))
+            {
+                add(path, $"invalid value {SpecText.Quote(value ?? "")} for attribute '{name}'; use 1 to " +
+                          $"{JobSpecLimits.MaxAttestedTextLength} of a-z, 0-9, '_', '.' and '-'");
+            }
+        }
+
+        // Each is reported where the missing part belongs, as a missing field is.
+        if (market.Auditor is not null && market.Attested.Count == 0)
+        {
+            add("market.attested", "an auditor is named but no attested attributes for it to vouch for; add " +
+                                   "attested (e.g. attested: { tier: datacenter }) or remove auditor");
+        }
+        else if (market.Auditor is null && market.Attested.Count > 0)
+        {
+            add("market.auditor", "attested attributes need the auditor who signs them; add auditor (the auditor's " +
+                                  "account id, kumo1...) or remove attested");
+        }
+    }
+
+    private static void ValidateCheckpoint(CheckpointPolicy checkpoint, Action<string, string> add)
+    {
+        if (CheckpointPathProblem(checkpoint.Path ?? "") is { } problem)
+        {
+            add("checkpoint.path", problem);
+        }
+        ValidateSeconds("checkpoint.every", "every", checkpoint.Every,
+            JobSpecLimits.MinCheckpointInterval, JobSpecLimits.MaxCheckpointInterval, add);
+    }
+
+    private static string? CheckpointPathProblem(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return "checkpoint path must not be empty";
+        }
+        var quoted = SpecText.Quote(path);
+        if (path.StartsWith('/'))
+        {
+            return $"checkpoint path {quoted} must be relative to /job; remove the leading '/'";
+        }
+        if (TextProblem(path) is { } problem)
+        {
+            return $"checkpoint path {problem}";
+        }
+        if (path.Split('/', '\\').Contains(".."))
+        {
+            return $"checkpoint path {quoted} must not contain '..'; the checkpoint stays inside /job";
+        }
+        var segments = path.Split('/');
+        if (segments.Contains(""))
+        {
+            return $"checkpoint path {quoted} has an empty segment; separate directory names with one '/' and " +
+                   "do not end with '/'";
+        }
+        if (segments.Contains("."))
+        {
+            return $"checkpoint path {quoted} must not contain '.' segments; name the directory itself (ckpt, " +
+                   "state/ckpt)";
+        }
+        if (segments[0] == JobSpecLimits.InputsDirectory)
+        {
+            return $"checkpoint path {quoted} is inside {JobSpecLimits.InputsDirectory}/, where the inputs lie " +
+                   "read-only; choose another directory under /job";
+        }
+        return null;
     }
 
     private static void ValidateWorkload(Workload workload, bool wireForm, Action<string, string> add)
@@ -326,20 +563,25 @@ public static partial class JobSpecValidator
         }
     }
 
-    private static void ValidateTimeout(TimeSpan timeout, Action<string, string> add)
+    private static void ValidateTimeout(TimeSpan timeout, Action<string, string> add) =>
+        ValidateSeconds("timeout", "timeout", timeout, JobSpecLimits.MinTimeout, JobSpecLimits.MaxTimeout, add);
+
+    /// <summary>A duration the wire form carries in whole seconds, from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    private static void ValidateSeconds(
+        string path, string what, TimeSpan value, TimeSpan min, TimeSpan max, Action<string, string> add)
     {
-        if (timeout < JobSpecLimits.MinTimeout)
+        if (value < min)
         {
-            add("timeout", $"timeout must be at least 1s, found {Quantity.FormatDuration(timeout)}");
+            add(path, $"{what} must be at least {Quantity.FormatDuration(min)}, found {Quantity.FormatDuration(value)}");
         }
-        else if (timeout > JobSpecLimits.MaxTimeout)
+        else if (value > max)
         {
-            add("timeout", $"timeout of {Quantity.FormatDuration(timeout)} is longer than the limit of " +
-                           $"{Quantity.FormatDuration(JobSpecLimits.MaxTimeout)}");
+            add(path, $"{what} of {Quantity.FormatDuration(value)} is longer than the limit of " +
+                      $"{Quantity.FormatDuration(max)}");
         }
-        else if (timeout.Ticks % TimeSpan.TicksPerSecond != 0)
+        else if (value.Ticks % TimeSpan.TicksPerSecond != 0)
         {
-            add("timeout", "timeout must be a whole number of seconds");
+            add(path, $"{what} must be a whole number of seconds");
         }
     }
 
@@ -351,5 +593,11 @@ public static partial class JobSpecValidator
 
     [GeneratedRegex(@"^[A-Za-z0-9._-]{1,255}\z", RegexOptions.CultureInvariant)]
     private static partial Regex InputNamePattern();
+
+    [GeneratedRegex(@"^[a-z0-9-]{1,32}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex RegionPattern();
+
+    [GeneratedRegex(@"^[a-z0-9_.-]{1,32}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex AttributePattern();
 
 }

@@ -7,9 +7,9 @@ namespace Kumo.Jobs;
 
 /// <summary>
 /// Writes the normalized wire form of a spec, the JSON the CLI sends to the hub: the YAML's structure and field
-/// names, with every quantity as an exact integer form (CPU "1500m", bytes, seconds, price "2500000u"), every
-/// optional collection written out, and env sorted by name. <see cref="JobSpecReader"/> reads it back to an equal
-/// spec.
+/// names, with every quantity as an exact integer form (CPU "1500m", bytes, seconds, price "2500000u", round-trip
+/// time "5ms"), every optional collection written out, env and attested sorted by name, market and retries always
+/// written, cluster and checkpoint only when set. <see cref="JobSpecReader"/> reads it back to an equal spec.
 /// </summary>
 public static class JobSpecWriter
 {
@@ -22,32 +22,81 @@ public static class JobSpecWriter
     private static readonly JsonSerializerOptions Indented = new(Compact) { WriteIndented = true };
 
     /// <summary>The wire form as text.</summary>
-    /// <exception cref="InvalidOperationException">An input has no CID, or the timeout is not whole seconds.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// An input has no CID, a duration carried in seconds (timeout, window, every) is not whole seconds, or maxRtt is not
+    /// whole microseconds.
+    /// </exception>
     public static string ToJson(JobSpec spec, bool indented = false) =>
         ToJsonObject(spec).ToJsonString(indented ? Indented : Compact);
 
     /// <summary>The wire form as a JSON tree.</summary>
-    /// <exception cref="InvalidOperationException">An input has no CID, or the timeout is not whole seconds.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="ToJson"/>.</exception>
     public static JsonObject ToJsonObject(JobSpec spec)
     {
-        if (spec.Timeout.Ticks % TimeSpan.TicksPerSecond != 0)
-        {
-            throw new InvalidOperationException(
-                $"The timeout {spec.Timeout} is not a whole number of seconds; the wire form cannot carry it.");
-        }
-        return new JsonObject
+        var json = new JsonObject
         {
             ["version"] = spec.Version,
             ["name"] = spec.Name,
             ["resources"] = WriteResources(spec.Resources),
             ["workload"] = WriteWorkload(spec.Workload),
-            ["price"] = new JsonObject
+            ["price"] = new JsonObject { ["maxPerHour"] = Micros(spec.MaxPricePerHourMicros) },
+            ["timeout"] = WholeSeconds(spec.Timeout, "timeout"),
+        };
+        if (spec.Cluster is { } cluster)
+        {
+            json["cluster"] = new JsonObject
             {
-                ["maxPerHour"] = spec.MaxPricePerHourMicros.ToString(CultureInfo.InvariantCulture) + "u",
-            },
-            ["timeout"] = spec.Timeout.Ticks / TimeSpan.TicksPerSecond,
+                ["nodes"] = cluster.Nodes,
+                ["maxRtt"] = cluster.MaxRtt is { } rtt ? Milliseconds(rtt) : null,
+            };
+        }
+        json["market"] = WriteMarket(spec.Market);
+        if (spec.Checkpoint is { } checkpoint)
+        {
+            json["checkpoint"] = new JsonObject
+            {
+                ["path"] = checkpoint.Path,
+                ["every"] = WholeSeconds(checkpoint.Every, "checkpoint interval"),
+            };
+        }
+        json["retries"] = spec.Retries;
+        return json;
+    }
+
+    private static JsonObject WriteMarket(MarketTerms market)
+    {
+        var attested = new JsonObject();
+        foreach (var (name, value) in market.Attested.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            attested[name] = value;
+        }
+        return new JsonObject
+        {
+            ["mode"] = market.Mode.ToString().ToLowerInvariant(),
+            ["window"] = WholeSeconds(market.Window, "market window"),
+            ["accept"] = market.ManualAccept ? "manual" : "auto",
+            ["perBenchmarkHour"] = market.PerformanceRatePerHourMicros is { } rate ? Micros(rate) : null,
+            ["minReputation"] = market.MinReputation,
+            ["regions"] = StringArray(market.Regions),
+            ["auditor"] = market.Auditor,
+            ["attested"] = attested,
         };
     }
+
+    /// <summary>"2500000u": a price in µKUMO.</summary>
+    private static string Micros(long micros) => micros.ToString(CultureInfo.InvariantCulture) + "u";
+
+    private static long WholeSeconds(TimeSpan duration, string what) =>
+        duration.Ticks % TimeSpan.TicksPerSecond == 0
+            ? duration.Ticks / TimeSpan.TicksPerSecond
+            : throw new InvalidOperationException(
+                $"The {what} {duration} is not a whole number of seconds; the wire form cannot carry it.");
+
+    private static string Milliseconds(TimeSpan duration) =>
+        duration.Ticks % TimeSpan.TicksPerMicrosecond == 0
+            ? Quantity.FormatMilliseconds(duration)
+            : throw new InvalidOperationException(
+                $"The maxRtt {duration} is not a whole number of microseconds; the wire form cannot carry it.");
 
     private static JsonObject WriteResources(ResourceRequest resources)
     {
@@ -68,6 +117,10 @@ public static class JobSpecWriter
             if (gpu.Vendor is not null)
             {
                 gpuJson["vendor"] = gpu.Vendor;
+            }
+            if (gpu.Interface is not null)
+            {
+                gpuJson["interface"] = gpu.Interface;
             }
             json["gpu"] = gpuJson;
         }

@@ -5,7 +5,8 @@ using System.Text.RegularExpressions;
 namespace Kumo.Jobs;
 
 /// <summary>
-/// Exact parsing and formatting of the spec's quantities: CPU (millicores), bytes, durations and prices (µKUMO).
+/// Exact parsing and formatting of the spec's quantities: CPU (millicores), bytes, durations, round-trip times
+/// (microseconds), prices (µKUMO) and reputations (thousandths).
 /// Arithmetic is done on <see cref="BigInteger"/>, so an absurd value is reported as too large, never wrapped.
 /// </summary>
 internal static partial class Quantity
@@ -16,6 +17,8 @@ internal static partial class Quantity
     public const long MicrosPerKumo = 1_000_000;
 
     private static readonly long MaxTimeoutSeconds = TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerSecond;
+
+    private static readonly long MaxMicroseconds = TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerMicrosecond;
 
     private static readonly (string Unit, long Multiplier)[] ByteUnits =
     [
@@ -145,8 +148,88 @@ internal static partial class Quantity
         return true;
     }
 
+    /// <summary>
+    /// A short time with its unit: milliseconds ("5ms", "0.5ms") or seconds ("0.01s"), exact to the microsecond.
+    /// A bare number is refused: whether "5" meant seconds or milliseconds cannot be told.
+    /// </summary>
+    public static bool TryParseShortDuration(string text, string what, out TimeSpan duration, out string error)
+    {
+        duration = TimeSpan.Zero;
+        const string Forms = "write milliseconds (5ms, 0.5ms) or seconds (0.01s)";
+        if (text.StartsWith('-'))
+        {
+            error = $"{what} must not be negative, found {SpecText.Quote(text)}";
+            return false;
+        }
+        var match = ShortDurationPattern().Match(text);
+        if (!match.Success)
+        {
+            error = DecimalPattern().IsMatch(text)
+                ? $"{what} {SpecText.Quote(text)} has no unit; {Forms}"
+                : $"invalid {what} {SpecText.Quote(text)}; {Forms}";
+            return false;
+        }
+        var multiplier = match.Groups["unit"].Value == "ms" ? 1_000 : 1_000_000;
+        if (!TryScale(match.Groups["whole"].Value, match.Groups["fraction"].Value, multiplier, out var micros,
+                out var exact) || micros > MaxMicroseconds)
+        {
+            error = $"{what} {SpecText.Quote(text)} is far too long";
+            return false;
+        }
+        if (!exact)
+        {
+            error = $"{what} {SpecText.Quote(text)} is finer than a microsecond (0.001ms)";
+            return false;
+        }
+        duration = TimeSpan.FromTicks((long)micros * TimeSpan.TicksPerMicrosecond);
+        error = "";
+        return true;
+    }
+
+    /// <summary>A number with at most 3 decimals ("0.8", "1"), read exactly as thousandths; the range 0 to 1 is checked later.</summary>
+    public static bool TryParseReputation(string text, string what, out double reputation, out string error)
+    {
+        reputation = 0;
+        if (text.StartsWith('-'))
+        {
+            error = $"{what} must not be negative, found {SpecText.Quote(text)}";
+            return false;
+        }
+        var match = DecimalPattern().Match(text);
+        if (!match.Success)
+        {
+            error = $"invalid {what} {SpecText.Quote(text)}; write a number from 0 to 1 with at most " +
+                    $"{JobSpecLimits.ReputationDecimals} decimals, e.g. 0.8";
+            return false;
+        }
+        if (!TryScale(match.Groups["whole"].Value, match.Groups["fraction"].Value, 1_000, out var thousandths,
+                out var exact) || thousandths > int.MaxValue)
+        {
+            error = $"{what} {SpecText.Quote(text)} is far too large; it is a number from 0 to 1";
+            return false;
+        }
+        if (!exact)
+        {
+            error = $"{what} {SpecText.Quote(text)} has more than {JobSpecLimits.ReputationDecimals} decimals";
+            return false;
+        }
+        reputation = (int)thousandths / 1000.0;
+        error = "";
+        return true;
+    }
+
+    /// <summary>Whether a reputation is a whole number of thousandths, as the spec can write it.</summary>
+    public static bool IsWholeThousandths(double value) => Math.Round(value * 1000) / 1000 == value;
+
     /// <summary>KUMO as a decimal number ("2.5", up to 6 decimals), or µKUMO with a 'u' suffix ("2500000u").</summary>
-    public static bool TryParsePrice(string text, string what, out long micros, out string error)
+    public static bool TryParsePrice(string text, string what, out long micros, out string error) =>
+        TryParsePrice(text, what, "per hour", out micros, out error);
+
+    /// <summary>
+    /// Like <see cref="TryParsePrice(string, string, out long, out string)"/>, for a price per <paramref name="per"/>
+    /// ("per hour", "per benchmark-unit-hour") as messages name it.
+    /// </summary>
+    public static bool TryParsePrice(string text, string what, string per, out long micros, out string error)
     {
         micros = 0;
         if (text.StartsWith('-'))
@@ -157,8 +240,8 @@ internal static partial class Quantity
         var match = PricePattern().Match(text);
         if (!match.Success)
         {
-            error = $"invalid {what} {SpecText.Quote(text)}; write KUMO per hour (2.5) " +
-                    "or µKUMO per hour with a 'u' suffix (\"2500000u\")";
+            error = $"invalid {what} {SpecText.Quote(text)}; write KUMO {per} (2.5) " +
+                    $"or µKUMO {per} with a 'u' suffix (\"2500000u\")";
             return false;
         }
         var isMicro = match.Groups["micro"].Success;
@@ -223,6 +306,20 @@ internal static partial class Quantity
         return text;
     }
 
+    /// <summary>"5ms", "0.5ms", "10000ms": the form the writer uses for round-trip times (whole microseconds).</summary>
+    public static string FormatMilliseconds(TimeSpan duration) =>
+        (duration.Ticks / TimeSpan.TicksPerMicrosecond / 1000m).ToString("0.###", CultureInfo.InvariantCulture) + "ms";
+
+    /// <summary>Whole seconds as <see cref="FormatDuration"/> writes them, anything finer in milliseconds.</summary>
+    public static string FormatShortDuration(TimeSpan duration) =>
+        duration.Ticks > 0 && duration.Ticks % TimeSpan.TicksPerSecond == 0
+            ? FormatDuration(duration)
+            : (duration.Ticks / (decimal)TimeSpan.TicksPerMillisecond).ToString("0.####", CultureInfo.InvariantCulture) + "ms";
+
+    /// <summary>A reputation for people: "0.8", "1".</summary>
+    public static string FormatReputation(double reputation) =>
+        reputation.ToString("0.######", CultureInfo.InvariantCulture);
+
     /// <summary>µKUMO as KUMO for people: "2.5 KUMO".</summary>
     public static string FormatKumo(long micros) =>
         (micros / (decimal)MicrosPerKumo).ToString("0.######", CultureInfo.InvariantCulture) + " KUMO";
@@ -262,4 +359,10 @@ internal static partial class Quantity
 
     [GeneratedRegex(@"^(?<whole>[0-9]+)(?:\.(?<fraction>[0-9]+))?(?<micro>u)?\z", RegexOptions.CultureInvariant)]
     private static partial Regex PricePattern();
+
+    [GeneratedRegex(@"^(?<whole>[0-9]+)(?:\.(?<fraction>[0-9]+))?(?<unit>ms|s)\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ShortDurationPattern();
+
+    [GeneratedRegex(@"^(?<whole>[0-9]+)(?:\.(?<fraction>[0-9]+))?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex DecimalPattern();
 }

@@ -9,13 +9,20 @@ namespace Kumo.Jobs;
 /// </summary>
 internal sealed class SpecBinder(string sourceName)
 {
-    private static readonly string[] RootFields = ["version", "name", "resources", "workload", "price", "timeout"];
+    private static readonly string[] RootFields =
+        ["version", "name", "resources", "workload", "price", "timeout", "cluster", "market", "checkpoint", "retries"];
     private static readonly string[] ResourceFields = ["cpu", "memory", "disk", "gpu"];
-    private static readonly string[] GpuFields = ["count", "model", "vram", "vendor"];
+    private static readonly string[] GpuFields = ["count", "model", "vram", "vendor", "interface"];
     private static readonly string[] WorkloadFields = ["exec", "inputs", "outputs"];
     private static readonly string[] ExecFields = ["command", "args", "env", "network"];
     private static readonly string[] InputFields = ["name", "path", "cid"];
     private static readonly string[] PriceFields = ["maxPerHour"];
+    private static readonly string[] ClusterFields = ["nodes", "maxRtt"];
+    private static readonly string[] MarketFields =
+        ["mode", "window", "accept", "perBenchmarkHour", "minReputation", "regions", "auditor", "attested"];
+    private static readonly string[] CheckpointFields = ["path", "every"];
+    private static readonly string[] MarketModes = ["auction", "market", "performance"];
+    private static readonly string[] AcceptModes = ["auto", "manual"];
 
     private readonly List<SpecError> _errors = [];
     private readonly Dictionary<string, SpecPosition> _positions = new(StringComparer.Ordinal);
@@ -69,6 +76,10 @@ internal sealed class SpecBinder(string sourceName)
             Workload = workload,
             MaxPricePerHourMicros = price,
             Timeout = timeout,
+            Cluster = BindCluster(Optional(fields, "cluster")),
+            Market = BindMarket(Optional(fields, "market")),
+            Checkpoint = BindCheckpoint(Optional(fields, "checkpoint")),
+            Retries = BindRetries(Optional(fields, "retries")),
         };
     }
 
@@ -110,7 +121,7 @@ internal sealed class SpecBinder(string sourceName)
         {
             return null;
         }
-        if (AsMapping(node, path, "a mapping of count, model, vram and vendor") is not { } map)
+        if (AsMapping(node, path, "a mapping of count, model, vram, vendor and interface") is not { } map)
         {
             return null;
         }
@@ -128,6 +139,7 @@ internal sealed class SpecBinder(string sourceName)
             Models = BindStringOrList(Optional(fields, "model"), "resources.gpu.model") ?? [],
             MinVramBytes = BindBytes(Optional(fields, "vram"), "resources.gpu.vram", "vram") ?? 0,
             Vendor = BindString(Optional(fields, "vendor"), "resources.gpu.vendor")?.ToLowerInvariant(),
+            Interface = BindString(Optional(fields, "interface"), "resources.gpu.interface")?.ToLowerInvariant(),
         };
     }
 
@@ -161,42 +173,47 @@ internal sealed class SpecBinder(string sourceName)
         {
             Command = BindString(Required(fields, "command"), "workload.exec.command") ?? "placeholder",
             Args = BindStringList(Optional(fields, "args"), "workload.exec.args") ?? [],
-            Env = BindEnv(Optional(fields, "env")),
+            Env = BindStringMap(Optional(fields, "env"), "workload.exec.env",
+                "a mapping of variable names to strings", "a variable name", "variable", "env"),
             Network = BindBoolean(Optional(fields, "network"), "workload.exec.network") ?? false,
         };
     }
 
-    private Dictionary<string, string> BindEnv(SpecNode? node)
+    /// <summary>
+    /// A mapping of names to strings (env, market.attested): every key written once, every value a string; the names
+    /// themselves are checked by the validator.
+    /// </summary>
+    private Dictionary<string, string> BindStringMap(
+        SpecNode? node, string path, string expected, string expectedKey, string entryWord, string mapName)
     {
-        var path = "workload.exec.env";
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (node is null || AsMapping(node, path, "a mapping of variable names to strings") is not { } map)
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node is null || AsMapping(node, path, expected) is not { } map)
         {
-            return env;
+            return entries;
         }
         var firstLines = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (keyNode, valueNode) in map.Entries)
         {
             if (keyNode is not ScalarNode key)
             {
-                Mismatch<object>(keyNode, path, "a variable name");
+                Mismatch<object>(keyNode, path, expectedKey);
                 continue;
             }
             var entryPath = $"{path}.{key.Value}";
             if (firstLines.TryGetValue(key.Value, out var firstLine))
             {
                 Fail(key, entryPath,
-                    $"duplicate variable {SpecText.Quote(key.Value)} in env; it was first set on line {firstLine}");
+                    $"duplicate {entryWord} {SpecText.Quote(key.Value)} in {mapName}; it was first set on line {firstLine}");
                 continue;
             }
             firstLines[key.Value] = key.Start.Line;
             _positions[entryPath] = key.Start;
             if (BindString(valueNode, entryPath) is { } value)
             {
-                env[key.Value] = value;
+                entries[key.Value] = value;
             }
         }
-        return env;
+        return entries;
     }
 
     private List<JobInput> BindInputs(SpecNode? node)
@@ -236,34 +253,156 @@ internal sealed class SpecBinder(string sourceName)
             return placeholder;
         }
         var fields = ReadFields(map, path, PriceFields);
-        var text = AsQuantityText(Required(fields, "maxPerHour"), "price.maxPerHour",
-            "a price in KUMO per hour (2.5) or µKUMO per hour (\"2500000u\")");
-        if (text is null)
+        return BindPriceValue(Required(fields, "maxPerHour"), "price.maxPerHour", "maxPerHour", "per hour") ?? placeholder;
+    }
+
+    private long? BindPriceValue(SpecNode? node, string path, string what, string per)
+    {
+        if (AsQuantityText(node, path, $"a price in KUMO {per} (2.5) or µKUMO {per} (\"2500000u\")") is not { } text)
         {
-            return placeholder;
+            return null;
         }
-        if (Quantity.TryParsePrice(text.Value.Text, "maxPerHour", out var micros, out var error))
+        if (Quantity.TryParsePrice(text.Text, what, per, out var micros, out var error))
         {
             return micros;
         }
-        Fail(text.Value.Node, "price.maxPerHour", error);
-        return placeholder;
+        Fail(text.Node, path, error);
+        return null;
     }
 
-    private TimeSpan BindTimeout(SpecNode? node)
+    private TimeSpan BindTimeout(SpecNode? node) => BindDuration(node, "timeout", "timeout") ?? TimeSpan.FromHours(1);
+
+    private TimeSpan? BindDuration(SpecNode? node, string path, string what)
     {
-        var path = "timeout";
-        var placeholder = TimeSpan.FromHours(1);
         if (AsQuantityText(node, path, "a duration (600, 90s, 10m, 1h30m, 1d)") is not { } text)
         {
-            return placeholder;
+            return null;
         }
-        if (Quantity.TryParseDuration(text.Text, "timeout", out var timeout, out var error))
+        if (Quantity.TryParseDuration(text.Text, what, out var duration, out var error))
         {
-            return timeout;
+            return duration;
         }
         Fail(text.Node, path, error);
-        return placeholder;
+        return null;
+    }
+
+    private ClusterRequest? BindCluster(SpecNode? node)
+    {
+        var path = "cluster";
+        if (node is null || AsMapping(node, path, "a mapping of nodes and maxRtt") is not { } map)
+        {
+            return null;
+        }
+        var fields = ReadFields(map, path, ClusterFields);
+        var nodesNode = Required(fields, "nodes");
+        var nodes = BindInteger(nodesNode, "cluster.nodes");
+        if (nodesNode is not null && nodes is < int.MinValue or > int.MaxValue)
+        {
+            Fail(nodesNode, "cluster.nodes", JobSpecValidator.NodeCountMessage(nodes.Value));
+            nodes = null;
+        }
+
+        TimeSpan? maxRtt = null;
+        if (AsQuantityText(Optional(fields, "maxRtt"), "cluster.maxRtt", "a round-trip time (5ms, 0.5ms, 0.01s)") is
+            { } rtt)
+        {
+            if (Quantity.TryParseShortDuration(rtt.Text, "maxRtt", out var parsed, out var error))
+            {
+                maxRtt = parsed;
+            }
+            else
+            {
+                Fail(rtt.Node, "cluster.maxRtt", error);
+            }
+        }
+        return new ClusterRequest { Nodes = nodes is null ? 1 : (int)nodes.Value, MaxRtt = maxRtt };
+    }
+
+    private MarketTerms BindMarket(SpecNode? node)
+    {
+        var path = "market";
+        var defaults = MarketTerms.Default;
+        if (node is null ||
+            AsMapping(node, path, "a mapping of mode, window, accept, perBenchmarkHour, minReputation, regions, " +
+                                  "auditor and attested") is not { } map)
+        {
+            return defaults;
+        }
+        var fields = ReadFields(map, path, MarketFields);
+
+        var rateNode = Optional(fields, "perBenchmarkHour");
+        var rate = BindPriceValue(rateNode, "market.perBenchmarkHour", "perBenchmarkHour", "per benchmark-unit-hour");
+
+        var modeNode = Optional(fields, "mode");
+        var mode = BindChoice(modeNode, "market.mode", "market mode", MarketModes) switch
+        {
+            "market" => MarketMode.Market,
+            "performance" => MarketMode.Performance,
+            "auction" => MarketMode.Auction,
+            // A mode that failed to bind: the placeholder agrees with perBenchmarkHour, so that the rule tying the
+            // two together reports nothing about a value already reported.
+            _ when modeNode is not null && rateNode is not null => MarketMode.Performance,
+            _ => defaults.Mode,
+        };
+
+        var reputation = defaults.MinReputation;
+        if (AsQuantityText(Optional(fields, "minReputation"), "market.minReputation", "a number from 0 to 1 (0.8)") is
+            { } reputationText)
+        {
+            if (Quantity.TryParseReputation(reputationText.Text, "minReputation", out var parsed, out var error))
+            {
+                reputation = parsed;
+            }
+            else
+            {
+                Fail(reputationText.Node, "market.minReputation", error);
+            }
+        }
+
+        // An auditor that failed to bind is a placeholder, not an absence: "attested needs an auditor" would be noise.
+        var auditorNode = Optional(fields, "auditor");
+        var auditor = BindString(auditorNode, "market.auditor") ?? (auditorNode is null ? null : "");
+
+        return new MarketTerms
+        {
+            Mode = mode,
+            Window = BindDuration(Optional(fields, "window"), "market.window", "window") ?? defaults.Window,
+            ManualAccept = BindChoice(Optional(fields, "accept"), "market.accept", "accept mode", AcceptModes) == "manual",
+            PerformanceRatePerHourMicros = rate,
+            MinReputation = reputation,
+            Regions = BindStringList(Optional(fields, "regions"), "market.regions") ?? [],
+            Auditor = auditor,
+            Attested = BindStringMap(Optional(fields, "attested"), "market.attested",
+                "a mapping of attribute names to values (tier: datacenter)", "an attribute name", "attribute",
+                "attested"),
+        };
+    }
+
+    private CheckpointPolicy? BindCheckpoint(SpecNode? node)
+    {
+        var path = "checkpoint";
+        if (node is null || AsMapping(node, path, "a mapping of path and every") is not { } map)
+        {
+            return null;
+        }
+        var fields = ReadFields(map, path, CheckpointFields);
+        return new CheckpointPolicy
+        {
+            Path = BindString(Required(fields, "path"), "checkpoint.path") ?? "checkpoint",
+            Every = BindDuration(Optional(fields, "every"), "checkpoint.every", "every") ??
+                    JobSpecLimits.DefaultCheckpointInterval,
+        };
+    }
+
+    private int BindRetries(SpecNode? node)
+    {
+        var retries = BindInteger(node, "retries");
+        if (node is not null && retries is < int.MinValue or > int.MaxValue)
+        {
+            Fail(node, "retries", JobSpecValidator.RetriesMessage(retries.Value));
+            retries = null;
+        }
+        return retries is null ? JobSpecLimits.DefaultRetries : (int)retries.Value;
     }
 
     private long? BindBytes(SpecNode? node, string path, string what)
@@ -405,6 +544,24 @@ internal sealed class SpecBinder(string sourceName)
             default:
                 return Mismatch<string>(node, path, "a string");
         }
+    }
+
+    /// <summary>One of <paramref name="choices"/> (lower case), written in any case; null when absent or unknown.</summary>
+    private string? BindChoice(SpecNode? node, string path, string what, IReadOnlyList<string> choices)
+    {
+        if (node is null || BindString(node, path) is not { } text)
+        {
+            return null;
+        }
+        var choice = text.ToLowerInvariant();
+        if (choices.Contains(choice, StringComparer.Ordinal))
+        {
+            return choice;
+        }
+        var suggestion = SpecText.Suggest(text, choices);
+        Fail(node, path, $"unknown {what} {SpecText.Quote(text)}; " +
+                         (suggestion is null ? $"expected {SpecText.OneOf(choices)}" : $"did you mean '{suggestion}'?"));
+        return null;
     }
 
     private bool? BindBoolean(SpecNode? node, string path)

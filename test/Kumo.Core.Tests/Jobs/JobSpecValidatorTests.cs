@@ -87,7 +87,7 @@ public class JobSpecValidatorTests
         Assert.Equal(8, error.Line);
         Assert.Equal(12, error.Column);
         Assert.Equal(
-            "asks for 10000 GPUs on one node; the largest nodes have 16 — split the job into a cluster (coming) or ask for fewer",
+            "asks for 10000 GPUs on one node; the largest nodes have 16 — split the job into a cluster (cluster.nodes) or ask for fewer",
             error.Message);
     }
 
