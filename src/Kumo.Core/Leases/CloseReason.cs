@@ -33,6 +33,12 @@ public enum CloseReason
     // Network side: 3000–3999.
     NetworkHubRestarted = 3000,
     NetworkInsufficientFunds = 3001,
+
+    /// <summary>Another node of the cluster failed on its provider's side; the whole group is re-ordered.</summary>
+    NetworkClusterFailover = 3002,
+
+    /// <summary>Another node of the cluster ended the job (its workload failed, or its provider turned the offer down).</summary>
+    NetworkClusterEnded = 3003,
 }
 
 /// <summary>Who a close reason blames.</summary>

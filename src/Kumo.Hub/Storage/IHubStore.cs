@@ -46,6 +46,12 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Jobs waiting for a provider, oldest first.</summary>
     Task<IReadOnlyList<JobRecord>> ListQueuedJobsAsync(int limit);
 
+    /// <summary>Jobs whose order is open (queued or bidding), oldest first.</summary>
+    Task<IReadOnlyList<JobRecord>> ListOpenOrdersAsync(int limit);
+
+    /// <summary>How many jobs are in each state.</summary>
+    Task<IReadOnlyDictionary<JobState, long>> CountJobsByStateAsync();
+
     Task<LeaseRecord?> GetLeaseAsync(string id);
 
     Task<IReadOnlyList<LeaseRecord>> ListLeasesForJobAsync(string jobId);
@@ -98,6 +104,31 @@ public interface IHubReader : IAsyncDisposable
 
     /// <summary>Ended jobs whose escrow is not refunded yet.</summary>
     Task<IReadOnlyList<JobRecord>> ListJobsToRefundAsync();
+
+    // ---- market ----
+
+    Task<BidRecord?> GetBidAsync(string id);
+
+    /// <summary>A job's bids and declines, all attempts, oldest first.</summary>
+    Task<IReadOnlyList<BidRecord>> ListBidsAsync(string jobId);
+
+    /// <summary>Bids still open, of every job (the market's outstanding promises).</summary>
+    Task<IReadOnlyList<BidRecord>> ListOpenBidsAsync();
+
+    /// <summary>The job's latest checkpoint, or null.</summary>
+    Task<CheckpointRecord?> GetLatestCheckpointAsync(string jobId);
+
+    /// <summary>A lease's latest checkpoint, or null.</summary>
+    Task<CheckpointRecord?> GetLatestCheckpointOfLeaseAsync(string leaseId);
+
+    Task<IReadOnlyList<ReputationRecord>> ListReputationAsync();
+
+    Task<ReputationRecord?> GetReputationAsync(string providerId);
+
+    Task<IReadOnlyList<AttestationRecord>> ListAttestationsAsync();
+
+    /// <summary>Accepted leases since <paramref name="since"/> (clearing prices for statistics and plans), newest first.</summary>
+    Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit);
 }
 
 /// <summary>A write transaction. Reads inside it see its own writes.</summary>
@@ -152,6 +183,16 @@ public interface IHubTransaction : IHubReader
     Task SetLeaseLedgerPhaseAsync(string leaseId, int phase);
 
     Task MarkJobRefundedAsync(string jobId);
+
+    Task InsertBidAsync(BidRecord bid);
+
+    Task UpdateBidStateAsync(string id, BidState state, string detail);
+
+    Task InsertCheckpointAsync(CheckpointRecord checkpoint);
+
+    Task UpsertReputationAsync(ReputationRecord reputation);
+
+    Task UpsertAttestationAsync(AttestationRecord attestation);
 
     Task CommitAsync();
 }

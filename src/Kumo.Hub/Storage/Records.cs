@@ -43,6 +43,15 @@ public sealed record JobRecord
 
     /// <summary>The order's escrow has been refunded in the ledger (after the job ended).</summary>
     public bool Refunded { get; init; }
+
+    /// <summary>How many times the order was re-opened after a provider fault (failover); 0 for the first order.</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>When the current order opened: its bidding window runs from here.</summary>
+    public long OrderOpenedAt { get; init; }
+
+    /// <summary>The feasibility explanation of the last order that found no provider (also why an order expired).</summary>
+    public string? Explanation { get; init; }
 }
 
 public sealed record LeaseRecord
@@ -69,7 +78,59 @@ public sealed record LeaseRecord
 
     /// <summary>How far the ledger has followed this lease: <see cref="LedgerPhases"/>.</summary>
     public int LedgerPhase { get; init; }
+
+    /// <summary>The job's order attempt this lease belongs to (leases of one attempt form its cluster group).</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>The node's rank in its cluster (0 for single-node jobs).</summary>
+    public int NodeRank { get; init; }
+
+    /// <summary>The provider's bid this lease came from (null for leases made before the market).</summary>
+    public string? BidId { get; init; }
 }
+
+/// <summary>Where a bid stands. Stored: never renumber.</summary>
+public enum BidState
+{
+    /// <summary>Received and valid; the provider holds the capacity for it until it expires.</summary>
+    Open = 0,
+    /// <summary>Chosen: leases were offered from it.</summary>
+    Won = 1,
+    /// <summary>Another bid won, or the order ended: the provider was told to release it.</summary>
+    Lost = 2,
+    /// <summary>Its validity ran out before anyone accepted it.</summary>
+    Expired = 3,
+    /// <summary>The provider declined to bid (the detail says why).</summary>
+    Declined = 4,
+    /// <summary>The hub refused the bid (the detail says why).</summary>
+    Refused = 5,
+}
+
+/// <summary>A provider's answer to a bid request: a signed bid, or a decline, or a bid the hub refused.</summary>
+public sealed record BidRecord
+{
+    public required string Id { get; init; }
+    public required string JobId { get; init; }
+    public required int Attempt { get; init; }
+    public required string ProviderId { get; init; }
+    public required BidState State { get; init; }
+    public required long PricePerHourMicros { get; init; }
+    /// <summary>The allocations offered, one per node (JSON array of <see cref="Allocation"/>).</summary>
+    public required string NodesJson { get; init; }
+    public string? Envelope { get; init; }
+    public required long ReceivedAt { get; init; }
+    public required long ExpiresAt { get; init; }
+    public string Detail { get; init; } = "";
+}
+
+/// <summary>A job's checkpoint, as a node reported it (signed).</summary>
+public sealed record CheckpointRecord(string JobId, string LeaseId, long At, string FilesJson, string Envelope);
+
+/// <summary>A provider's beta-model reputation counters (decayed successes and failures).</summary>
+public sealed record ReputationRecord(string ProviderId, double Successes, double Failures, long Outcomes, long UpdatedAt);
+
+/// <summary>Attributes an auditor signed for a provider (the latest statement per auditor).</summary>
+public sealed record AttestationRecord(string ProviderId, string Auditor, string AttributesJson, string Envelope, long At);
 
 /// <summary>The ledger's view of a lease, kept with the lease so the ledger can catch up after any interruption.</summary>
 public static class LedgerPhases

@@ -10,8 +10,9 @@ namespace Kumo.Hub.Storage.Sqlite;
 /// <summary>A connection, and a transaction when writing. The SQL is plain enough to carry over to PostgreSQL.</summary>
 internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose, bool batched = false) : IHubTransaction
 {
-    private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded";
-    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase";
+    private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded, attempt, order_opened_at, explanation";
+    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase, attempt, node_rank, bid_id";
+    private const string BidColumns = "id, job_id, attempt, provider_id, state, price_per_hour_micros, nodes_json, envelope, received_at, expires_at, detail";
     private const string ProviderColumns = "id, name, public_key, registration_envelope, inventory_json, pricing_json, sandbox, simulated, status, registered_at, last_heartbeat_at, last_heartbeat_seq";
 
     private bool _committed;
@@ -37,6 +38,14 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         [.. (await Query<JobRow>(
             $"SELECT {JobColumns} FROM jobs WHERE state = @state ORDER BY seq LIMIT @limit",
             new { state = (int)JobState.Queued, limit })).Select(r => r.ToRecord())];
+
+    public async Task<IReadOnlyList<JobRecord>> ListOpenOrdersAsync(int limit) =>
+        [.. (await Query<JobRow>(
+            $"SELECT {JobColumns} FROM jobs WHERE state IN (@queued, @bidding) ORDER BY seq LIMIT @limit",
+            new { queued = (int)JobState.Queued, bidding = (int)JobState.Bidding, limit })).Select(r => r.ToRecord())];
+
+    public async Task<IReadOnlyDictionary<JobState, long>> CountJobsByStateAsync() =>
+        (await Query<(long State, long Count)>("SELECT state, COUNT(*) FROM jobs GROUP BY state")).ToDictionary(r => (JobState)r.State, r => r.Count);
 
     public async Task<LeaseRecord?> GetLeaseAsync(string id) =>
         (await Query<LeaseRow>($"SELECT {LeaseColumns} FROM leases WHERE id = @id", new { id })).FirstOrDefault()?.ToRecord();
@@ -137,8 +146,43 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     public async Task<IReadOnlyList<JobRecord>> ListJobsToRefundAsync() =>
         [.. (await Query<JobRow>(
-            $"SELECT {JobColumns} FROM jobs WHERE refunded = 0 AND state IN (@succeeded, @failed, @cancelled) ORDER BY seq",
-            new { succeeded = (int)JobState.Succeeded, failed = (int)JobState.Failed, cancelled = (int)JobState.Cancelled })).Select(r => r.ToRecord())];
+            $"SELECT {JobColumns} FROM jobs WHERE refunded = 0 AND state IN (@succeeded, @failed, @cancelled, @expired) ORDER BY seq",
+            new { succeeded = (int)JobState.Succeeded, failed = (int)JobState.Failed, cancelled = (int)JobState.Cancelled, expired = (int)JobState.Expired })).Select(r => r.ToRecord())];
+
+    public async Task<BidRecord?> GetBidAsync(string id) =>
+        (await Query<BidRow>($"SELECT {BidColumns} FROM bids WHERE id = @id", new { id })).FirstOrDefault()?.ToRecord();
+
+    public async Task<IReadOnlyList<BidRecord>> ListBidsAsync(string jobId) =>
+        [.. (await Query<BidRow>($"SELECT {BidColumns} FROM bids WHERE job_id = @jobId ORDER BY received_at, id", new { jobId })).Select(r => r.ToRecord())];
+
+    public async Task<IReadOnlyList<BidRecord>> ListOpenBidsAsync() =>
+        [.. (await Query<BidRow>($"SELECT {BidColumns} FROM bids WHERE state = @open ORDER BY received_at, id", new { open = (int)BidState.Open })).Select(r => r.ToRecord())];
+
+    public async Task<CheckpointRecord?> GetLatestCheckpointAsync(string jobId) =>
+        (await Query<CheckpointRecord>(
+            "SELECT job_id AS JobId, lease_id AS LeaseId, at AS At, files_json AS FilesJson, envelope AS Envelope FROM checkpoints WHERE job_id = @jobId ORDER BY at DESC LIMIT 1",
+            new { jobId })).FirstOrDefault();
+
+    public async Task<CheckpointRecord?> GetLatestCheckpointOfLeaseAsync(string leaseId) =>
+        (await Query<CheckpointRecord>(
+            "SELECT job_id AS JobId, lease_id AS LeaseId, at AS At, files_json AS FilesJson, envelope AS Envelope FROM checkpoints WHERE lease_id = @leaseId ORDER BY at DESC LIMIT 1",
+            new { leaseId })).FirstOrDefault();
+
+    public async Task<IReadOnlyList<ReputationRecord>> ListReputationAsync() =>
+        [.. await Query<ReputationRecord>("SELECT provider_id AS ProviderId, successes AS Successes, failures AS Failures, outcomes AS Outcomes, updated_at AS UpdatedAt FROM reputation ORDER BY provider_id")];
+
+    public async Task<ReputationRecord?> GetReputationAsync(string providerId) =>
+        (await Query<ReputationRecord>(
+            "SELECT provider_id AS ProviderId, successes AS Successes, failures AS Failures, outcomes AS Outcomes, updated_at AS UpdatedAt FROM reputation WHERE provider_id = @providerId",
+            new { providerId })).FirstOrDefault();
+
+    public async Task<IReadOnlyList<AttestationRecord>> ListAttestationsAsync() =>
+        [.. await Query<AttestationRecord>("SELECT provider_id AS ProviderId, auditor AS Auditor, attributes_json AS AttributesJson, envelope AS Envelope, at AS At FROM attestations ORDER BY provider_id, auditor")];
+
+    public async Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit) =>
+        [.. (await Query<LeaseRow>(
+            $"SELECT {LeaseColumns} FROM leases WHERE accepted_at >= @since ORDER BY accepted_at DESC LIMIT @limit",
+            new { since, limit })).Select(r => r.ToRecord())];
 
     // ---- writes ------------------------------------------------------------------------------------------
 
@@ -185,15 +229,16 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     public Task InsertJobAsync(JobRecord j) => Execute(
         """
-        INSERT INTO jobs(id, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers)
-        VALUES (@Id, @Tenant, @Name, @State, @SpecJson, @SubmissionEnvelope, @CreatedAt, @UpdatedAt, @FailureReason, @FailureDetail, @NextLogSeq, @ExcludedProviders)
+        INSERT INTO jobs(id, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, attempt, order_opened_at, explanation)
+        VALUES (@Id, @Tenant, @Name, @State, @SpecJson, @SubmissionEnvelope, @CreatedAt, @UpdatedAt, @FailureReason, @FailureDetail, @NextLogSeq, @ExcludedProviders, @Attempt, @OrderOpenedAt, @Explanation)
         """,
         JobRow.Parameters(j));
 
     public Task UpdateJobAsync(JobRecord j) => Execute(
         """
         UPDATE jobs SET state = @State, updated_at = @UpdatedAt, failure_reason = @FailureReason, failure_detail = @FailureDetail,
-            next_log_seq = @NextLogSeq, excluded_providers = @ExcludedProviders
+            next_log_seq = @NextLogSeq, excluded_providers = @ExcludedProviders, attempt = @Attempt, order_opened_at = @OrderOpenedAt,
+            explanation = @Explanation
         WHERE id = @Id
         """,
         JobRow.Parameters(j));
@@ -202,7 +247,8 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         $"""
         INSERT INTO leases({LeaseColumns})
         VALUES (@Id, @JobId, @ProviderId, @State, @AllocationJson, @PricePerHourMicros, @SimulatedGpus, @OfferedAt, @AcceptedAt, @StartedAt,
-                @FirstLogAt, @ClosedAt, @CloseReason, @CloseDetail, @ExitCode, @AcceptanceEnvelope, @ResultEnvelope, @LogLinesReceived, @LedgerPhase)
+                @FirstLogAt, @ClosedAt, @CloseReason, @CloseDetail, @ExitCode, @AcceptanceEnvelope, @ResultEnvelope, @LogLinesReceived, @LedgerPhase,
+                @Attempt, @NodeRank, @BidId)
         """,
         LeaseRow.Parameters(l));
 
@@ -284,6 +330,32 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     public Task MarkJobRefundedAsync(string jobId) => Execute(
         "UPDATE jobs SET refunded = 1 WHERE id = @jobId", new { jobId });
+
+    public Task InsertBidAsync(BidRecord b) => Execute(
+        $"""
+        INSERT INTO bids({BidColumns})
+        VALUES (@Id, @JobId, @Attempt, @ProviderId, @State, @PricePerHourMicros, @NodesJson, @Envelope, @ReceivedAt, @ExpiresAt, @Detail)
+        """,
+        new { b.Id, b.JobId, b.Attempt, b.ProviderId, State = (int)b.State, b.PricePerHourMicros, b.NodesJson, b.Envelope, b.ReceivedAt, b.ExpiresAt, b.Detail });
+
+    public Task UpdateBidStateAsync(string id, BidState state, string detail) => Execute(
+        "UPDATE bids SET state = @state, detail = @detail WHERE id = @id", new { id, state = (int)state, detail });
+
+    public Task InsertCheckpointAsync(CheckpointRecord c) => Execute(
+        "INSERT INTO checkpoints(job_id, lease_id, at, files_json, envelope) VALUES (@JobId, @LeaseId, @At, @FilesJson, @Envelope) ON CONFLICT DO NOTHING", c);
+
+    public Task UpsertReputationAsync(ReputationRecord r) => Execute(
+        """
+        INSERT INTO reputation(provider_id, successes, failures, outcomes, updated_at) VALUES (@ProviderId, @Successes, @Failures, @Outcomes, @UpdatedAt)
+        ON CONFLICT(provider_id) DO UPDATE SET successes = excluded.successes, failures = excluded.failures,
+            outcomes = excluded.outcomes, updated_at = excluded.updated_at
+        """, r);
+
+    public Task UpsertAttestationAsync(AttestationRecord a) => Execute(
+        """
+        INSERT INTO attestations(provider_id, auditor, attributes_json, envelope, at) VALUES (@ProviderId, @Auditor, @AttributesJson, @Envelope, @At)
+        ON CONFLICT(provider_id, auditor) DO UPDATE SET attributes_json = excluded.attributes_json, envelope = excluded.envelope, at = excluded.at
+        """, a);
 
     public Task CommitAsync()
     {
@@ -370,7 +442,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         };
     }
 
-    private sealed record JobRow(string Id, long Seq, string Tenant, string Name, long State, string SpecJson, string SubmissionEnvelope, long CreatedAt, long UpdatedAt, long? FailureReason, string? FailureDetail, long NextLogSeq, string ExcludedProviders, long Refunded)
+    private sealed record JobRow(string Id, long Seq, string Tenant, string Name, long State, string SpecJson, string SubmissionEnvelope, long CreatedAt, long UpdatedAt, long? FailureReason, string? FailureDetail, long NextLogSeq, string ExcludedProviders, long Refunded, long Attempt, long OrderOpenedAt, string? Explanation)
     {
         public JobRecord ToRecord() => new()
         {
@@ -378,16 +450,18 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             SubmissionEnvelope = SubmissionEnvelope, CreatedAt = CreatedAt, UpdatedAt = UpdatedAt,
             FailureReason = FailureReason is null ? null : (CloseReason)FailureReason, FailureDetail = FailureDetail,
             NextLogSeq = NextLogSeq, ExcludedProviders = ExcludedProviders, Refunded = Refunded != 0,
+            Attempt = (int)Attempt, OrderOpenedAt = OrderOpenedAt, Explanation = Explanation,
         };
 
         public static object Parameters(JobRecord j) => new
         {
             j.Id, j.Tenant, j.Name, State = (int)j.State, j.SpecJson, j.SubmissionEnvelope, j.CreatedAt, j.UpdatedAt,
             FailureReason = (int?)j.FailureReason, j.FailureDetail, j.NextLogSeq, j.ExcludedProviders,
+            j.Attempt, j.OrderOpenedAt, j.Explanation,
         };
     }
 
-    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase)
+    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase, long Attempt, long NodeRank, string? BidId)
     {
         public LeaseRecord ToRecord() => new()
         {
@@ -396,7 +470,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             AcceptedAt = AcceptedAt, StartedAt = StartedAt, FirstLogAt = FirstLogAt, ClosedAt = ClosedAt,
             CloseReason = (Kumo.Leases.CloseReason)CloseReason, CloseDetail = CloseDetail, ExitCode = (int?)ExitCode,
             AcceptanceEnvelope = AcceptanceEnvelope, ResultEnvelope = ResultEnvelope, LogLinesReceived = LogLinesReceived,
-            LedgerPhase = (int)LedgerPhase,
+            LedgerPhase = (int)LedgerPhase, Attempt = (int)Attempt, NodeRank = (int)NodeRank, BidId = BidId,
         };
 
         public static object Parameters(LeaseRecord l) => new
@@ -404,6 +478,17 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             l.Id, l.JobId, l.ProviderId, State = (int)l.State, l.AllocationJson, l.PricePerHourMicros,
             SimulatedGpus = l.SimulatedGpus ? 1 : 0, l.OfferedAt, l.AcceptedAt, l.StartedAt, l.FirstLogAt, l.ClosedAt,
             CloseReason = (int)l.CloseReason, l.CloseDetail, l.ExitCode, l.AcceptanceEnvelope, l.ResultEnvelope, l.LogLinesReceived, l.LedgerPhase,
+            l.Attempt, l.NodeRank, l.BidId,
+        };
+    }
+
+    private sealed record BidRow(string Id, string JobId, long Attempt, string ProviderId, long State, long PricePerHourMicros, string NodesJson, string? Envelope, long ReceivedAt, long ExpiresAt, string Detail)
+    {
+        public BidRecord ToRecord() => new()
+        {
+            Id = Id, JobId = JobId, Attempt = (int)Attempt, ProviderId = ProviderId, State = (BidState)State,
+            PricePerHourMicros = PricePerHourMicros, NodesJson = NodesJson, Envelope = Envelope, ReceivedAt = ReceivedAt,
+            ExpiresAt = ExpiresAt, Detail = Detail,
         };
     }
 

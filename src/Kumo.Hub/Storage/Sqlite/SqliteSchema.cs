@@ -147,5 +147,51 @@ internal static class SqliteSchema
                 line    TEXT PRIMARY KEY
             ) WITHOUT ROWID;
             """),
+        (3, "market: order attempts and explanations, cluster leases, bids, checkpoints, reputation, attestations", """
+            ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE jobs ADD COLUMN order_opened_at INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE jobs ADD COLUMN explanation TEXT;
+            ALTER TABLE leases ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE leases ADD COLUMN node_rank INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE leases ADD COLUMN bid_id TEXT;
+            CREATE TABLE bids (
+                id                      TEXT PRIMARY KEY,
+                job_id                  TEXT NOT NULL REFERENCES jobs(id),
+                attempt                 INTEGER NOT NULL,
+                provider_id             TEXT NOT NULL,
+                state                   INTEGER NOT NULL,
+                price_per_hour_micros   INTEGER NOT NULL,
+                nodes_json              TEXT NOT NULL,
+                envelope                TEXT,
+                received_at             INTEGER NOT NULL,
+                expires_at              INTEGER NOT NULL,
+                detail                  TEXT NOT NULL DEFAULT ''
+            );
+            CREATE INDEX bids_by_job ON bids(job_id, attempt);
+            CREATE INDEX bids_open ON bids(state, expires_at);
+            CREATE TABLE checkpoints (
+                job_id      TEXT NOT NULL REFERENCES jobs(id),
+                lease_id    TEXT NOT NULL,
+                at          INTEGER NOT NULL,
+                files_json  TEXT NOT NULL,
+                envelope    TEXT NOT NULL,
+                PRIMARY KEY (job_id, at, lease_id)
+            ) WITHOUT ROWID;
+            CREATE TABLE reputation (
+                provider_id TEXT PRIMARY KEY,
+                successes   REAL NOT NULL,
+                failures    REAL NOT NULL,
+                outcomes    INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL
+            );
+            CREATE TABLE attestations (
+                provider_id     TEXT NOT NULL,
+                auditor         TEXT NOT NULL,
+                attributes_json TEXT NOT NULL,
+                envelope        TEXT NOT NULL,
+                at              INTEGER NOT NULL,
+                PRIMARY KEY (provider_id, auditor)
+            ) WITHOUT ROWID;
+            """),
     ];
 }
