@@ -10,6 +10,8 @@ using Kumo.Ledger.Transactions;
 using Kumo.Protocol;
 using Kumo.Provider.Control;
 using Kumo.Provider.Leases;
+using Kumo.Provider.Market;
+using Kumo.Provider.Pricing;
 using Kumo.Provider.Sandbox;
 using Kumo.Serialization;
 using Kumo.Signing;
@@ -34,6 +36,8 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly HubChannel _channel;
     private readonly ConcurrentDictionary<string, LeaseRunner> _running = new(StringComparer.Ordinal);
     private readonly object _capacityLock = new();
+    private readonly Reservations _reservations = new();
+    private readonly BidResponder _bids;
     private long _heartbeatSeq;
 
     public ProviderAgent(ProviderAgentOptions options, ISandbox sandbox, TimeProvider time, ILoggerFactory loggers)
@@ -47,7 +51,17 @@ public sealed class ProviderAgent : IAsyncDisposable
         _signer = new RequestSigner(_key, time);
         _hub = new HubClient(options.HubUrl);
         _channel = new HubChannel(_signer);
+        IPricingPolicy pricing = options.PricingScript is { } script
+            ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
+            : new LinearPricing(options.Pricing);
+        _bids = new BidResponder(options.Inventory, pricing, options.PerformanceTier, _reservations, time)
+        {
+            Running = () => [.. _running.Values.Select(r => r.Allocation)],
+        };
     }
+
+    /// <summary>Bids outstanding (capacity promised to orders that have not chosen yet).</summary>
+    public int OutstandingBids => _reservations.Count;
 
     public AccountId AccountId => _key.AccountId;
 
@@ -149,7 +163,13 @@ public sealed class ProviderAgent : IAsyncDisposable
 
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
-        var registration = new ProviderRegistration(_options.Name, _options.Inventory, _sandbox.Name, _options.Pricing, _options.AgentVersion);
+        var registration = new ProviderRegistration(_options.Name, _options.Inventory, _sandbox.Name, _options.Pricing, _options.AgentVersion)
+        {
+            Region = _options.Region,
+            LatencyZone = _options.LatencyZone,
+            PerformanceTier = _options.PerformanceTier,
+            Address = _options.Address,
+        };
         await _hub.RegisterProviderAsync(_signer, registration, cancellationToken);
         _logger.LogInformation("registered {Name} ({Id}) with {Hub}: {Cores} cores, {Memory} MiB, {Gpus}",
             _options.Name, AccountId, _options.HubUrl, _options.Inventory.Cpu.LogicalCores, _options.Inventory.MemoryBytes >> 20,
@@ -195,6 +215,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         using var timer = new PeriodicTimer(interval, _time);
         do
         {
+            _reservations.Expire(_time.GetUtcNow().ToUnixTimeMilliseconds());
             _channel.SendSigned(ChannelMessageTypes.Heartbeat, MessageTypes.ProviderHeartbeat,
                 new Heartbeat(Interlocked.Increment(ref _heartbeatSeq), [.. _running.Keys]));
         }
@@ -207,6 +228,16 @@ public sealed class ProviderAgent : IAsyncDisposable
         {
             case ChannelMessageTypes.LeaseOffer:
                 HandleOffer(message.Body.Deserialize<LeaseOffer>(KumoJson.Options)!);
+                break;
+            case ChannelMessageTypes.BidRequest:
+                BidRequest request = message.Body.Deserialize<BidRequest>(KumoJson.Options)!;
+                // Pricing may run an external program: answer off the receive loop so heartbeats and offers keep flowing.
+                _ = Task.Run(() => AnswerBidAsync(request));
+                break;
+            case ChannelMessageTypes.BidLost:
+                BidLost lost = message.Body.Deserialize<BidLost>(KumoJson.Options)!;
+                _reservations.Release(lost.BidId);
+                _logger.LogDebug("bid {Bid} for {Order} released: {Reason}", lost.BidId, lost.OrderId, lost.Reason);
                 break;
             case ChannelMessageTypes.LeaseCancel:
                 LeaseCancel cancel = message.Body.Deserialize<LeaseCancel>(KumoJson.Options)!;
@@ -227,6 +258,32 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
     }
 
+    private async Task AnswerBidAsync(BidRequest request)
+    {
+        BidPayload? bid;
+        string? declined;
+        try
+        {
+            (bid, declined) = await _bids.RespondAsync(request, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "answering the bid request for {Order} failed", request.OrderId);
+            (bid, declined) = (null, $"the bid engine failed: {e.Message}");
+        }
+
+        if (bid is not null)
+        {
+            _channel.SendSigned(ChannelMessageTypes.Bid, MessageTypes.MarketBid, bid);
+            _logger.LogInformation("bid {Bid} for {Order}: {Nodes} node(s) at {Price} µKUMO/h", bid.BidId, request.OrderId, bid.Nodes.Count, bid.PricePerHour);
+        }
+        else
+        {
+            _channel.Send(ChannelMessageTypes.BidDecline, new BidDecline(request.OrderId, declined ?? "no bid"));
+            _logger.LogInformation("no bid for {Order}: {Reason}", request.OrderId, declined);
+        }
+    }
+
     private void HandleOffer(LeaseOffer offer)
     {
         string? refusal = Check(offer, out JobSpec? spec, out List<GpuDevice> gpus);
@@ -241,15 +298,21 @@ public sealed class ProviderAgent : IAsyncDisposable
             Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories);
         lock (_capacityLock)
         {
-            string? over = CapacityProblem(offer.Allocation);
+            string? over = CapacityProblem(offer.Allocation, offer.BidId);
             if (over is not null)
             {
+                _logger.LogWarning("rejecting lease {Lease}: {Reason}", offer.LeaseId, over);
                 _channel.SendSigned(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, over));
                 return;
             }
 
-            // Listed as running before the acceptance is sent, so no heartbeat after it can omit the lease.
+            // Listed as running before the acceptance is sent, so no heartbeat after it can omit the lease; the bid's
+            // reservation becomes this lease.
             _running[offer.LeaseId] = runner;
+            if (offer.BidId is { } bidId)
+            {
+                _reservations.Release(bidId);
+            }
         }
 
         _channel.SendSigned(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept,
@@ -324,10 +387,13 @@ public sealed class ProviderAgent : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Null when the allocation fits beside the running leases (the hub should never over-commit; the agent checks anyway).</summary>
-    private string? CapacityProblem(Allocation allocation)
+    /// <summary>
+    /// Null when the allocation fits beside the running leases and the capacity promised in other bids (the hub should
+    /// never over-commit; the agent checks anyway). The offer's own bid is not counted against it.
+    /// </summary>
+    private string? CapacityProblem(Allocation allocation, string? bidId)
     {
-        List<Allocation> held = [.. _running.Values.Select(r => r.Allocation), allocation];
+        List<Allocation> held = [.. _running.Values.Select(r => r.Allocation), .. _reservations.Held(exceptBid: bidId), allocation];
         if (held.Sum(a => (long)a.CpuMillicores) > _options.Inventory.Cpu.LogicalCores * 1000L)
         {
             return "not enough free CPU on this machine";
@@ -338,8 +404,13 @@ public sealed class ProviderAgent : IAsyncDisposable
             return "not enough free memory on this machine";
         }
 
+        if (held.Sum(a => a.DiskBytes) > _options.Inventory.DiskBytes)
+        {
+            return "not enough free disk on this machine";
+        }
+
         List<string> gpus = [.. held.SelectMany(a => a.GpuUuids)];
-        return gpus.Count != gpus.Distinct(StringComparer.Ordinal).Count() ? "a GPU of the offer is already leased" : null;
+        return gpus.Count != gpus.Distinct(StringComparer.Ordinal).Count() ? "a GPU of the offer is already leased or promised in another bid" : null;
     }
 
     public ValueTask DisposeAsync()

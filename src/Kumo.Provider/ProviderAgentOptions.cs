@@ -20,6 +20,24 @@ public sealed record ProviderAgentOptions
 
     public ProviderPricing Pricing { get; init; } = ProviderPricing.Default;
 
+    /// <summary>An external pricing program (JSON of the allocated resources on stdin, price on stdout); null for the linear scale.</summary>
+    public string? PricingScript { get; init; }
+
+    /// <summary>How long the pricing program may take before the bid is declined.</summary>
+    public TimeSpan PricingScriptTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where the machine is, e.g. "eu-west" (orders may require regions).</summary>
+    public string Region { get; init; } = "";
+
+    /// <summary>A data centre or rack: machines in one zone are close to each other.</summary>
+    public string LatencyZone { get; init; } = "";
+
+    /// <summary>Benchmark units of one device (the performance pricing mode); 0 = unmeasured.</summary>
+    public int PerformanceTier { get; init; }
+
+    /// <summary>host:port cluster peers use to reach this machine.</summary>
+    public string Address { get; init; } = "";
+
     /// <summary>At start, bond the stake the network requires for this machine's devices if less is bonded.</summary>
     public bool EnsureStake { get; init; }
 

@@ -85,7 +85,7 @@ public static class JobSpecLimits
 
     public static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMinutes(5);
 
-    public static readonly TimeSpan MinCheckpointInterval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan MinCheckpointInterval = TimeSpan.FromSeconds(1);
 
     public static readonly TimeSpan MaxCheckpointInterval = TimeSpan.FromHours(24);
 

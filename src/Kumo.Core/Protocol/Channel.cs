@@ -65,6 +65,9 @@ public sealed record LeaseOffer(
 
     /// <summary>The files of the job's last checkpoint, to restore under the checkpoint path before it starts (failover).</summary>
     public IReadOnlyList<OutputFile> Checkpoint { get; init; } = [];
+
+    /// <summary>The provider's bid this lease comes from: its reservation becomes the lease. Null when offered without a bid.</summary>
+    public string? BidId { get; init; }
 }
 
 /// <summary>A node of a cluster lease: its rank, provider, and the address the provider advertised for peer traffic.</summary>

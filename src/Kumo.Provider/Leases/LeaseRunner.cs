@@ -107,6 +107,15 @@ internal sealed class LeaseRunner
         Directory.CreateDirectory(Path.Combine(jobDirectory, "inputs")); // the mount point for the read-only inputs
         Directory.CreateDirectory(inputsDirectory);
 
+        if (_offer.Checkpoint.Count > 0)
+        {
+            string? restoreError = await RestoreCheckpointAsync(jobDirectory, ct);
+            if (restoreError is not null)
+            {
+                return Result(CloseReason.InputUnavailable, null, restoreError, [], startedAt);
+            }
+        }
+
         foreach (JobInput input in _spec.Workload.Inputs)
         {
             SystemLine($"[kumo] fetching input {input.Name} ({input.Cid})");
@@ -127,7 +136,21 @@ internal sealed class LeaseRunner
             ["KUMO_JOB_ID"] = _offer.JobId,
             ["KUMO_LEASE_ID"] = _offer.LeaseId,
             ["KUMO_GPU_COUNT"] = _gpus.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["KUMO_NODE_RANK"] = _offer.NodeRank.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["KUMO_NODE_COUNT"] = Math.Max(1, _offer.Peers.Count).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (_offer.Peers.Count > 0)
+        {
+            // "0=host:port,1=host:port": each node finds the others (rank 0 is the conventional coordinator).
+            environment["KUMO_PEERS"] = string.Join(',', _offer.Peers.OrderBy(p => p.Rank).Select(p => $"{p.Rank}={p.Address}"));
+        }
+
+        if (_spec.Checkpoint is { } checkpoint)
+        {
+            environment["KUMO_CHECKPOINT_DIR"] = "/job/" + checkpoint.Path;
+            environment["KUMO_RESTORED"] = _offer.Checkpoint.Count > 0 ? "1" : "0";
+            Directory.CreateDirectory(Path.Combine(jobDirectory, checkpoint.Path));
+        }
         var request = new SandboxRequest
         {
             JobDirectory = jobDirectory,
@@ -159,8 +182,12 @@ internal sealed class LeaseRunner
         }
 
         _channel.Send(ChannelMessageTypes.LeaseStarted, new LeaseStarted(LeaseId));
+        using var checkpoints = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task checkpointing = _spec.Checkpoint is { } policy ? CheckpointLoopAsync(jobDirectory, policy, checkpoints.Token) : Task.CompletedTask;
         await PumpOutputAsync(process);
         SandboxExit exit = await process.Completion;
+        await checkpoints.CancelAsync();
+        await checkpointing;
         ct.ThrowIfCancellationRequested();
 
         (CloseReason reason, string detail) = exit.Outcome switch
@@ -187,6 +214,97 @@ internal sealed class LeaseRunner
         catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException)
         {
             return Result(CloseReason.ProviderUploadFailed, 0, $"outputs could not be uploaded: {e.Message}", [], startedAt);
+        }
+    }
+
+    /// <summary>
+    /// Puts the job's last checkpoint (taken by an earlier lease, before a failover) back under the checkpoint path.
+    /// Every file is fetched by CID and verified; a path outside the checkpoint directory is refused.
+    /// </summary>
+    private async Task<string?> RestoreCheckpointAsync(string jobDirectory, CancellationToken ct)
+    {
+        if (_spec.Checkpoint is not { } policy)
+        {
+            return "the offer carries a checkpoint but the job declares no checkpoint path";
+        }
+
+        string root = Path.GetFullPath(Path.Combine(jobDirectory, policy.Path));
+        SystemLine($"[kumo] restoring checkpoint: {_offer.Checkpoint.Count} file(s) into /job/{policy.Path}");
+        foreach (OutputFile file in _offer.Checkpoint)
+        {
+            string target = Path.GetFullPath(Path.Combine(jobDirectory, file.Path));
+            if (!target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || file.Path.Split('/').Any(s => s is "" or "." or ".."))
+            {
+                return $"checkpoint file '{file.Path}' lies outside the checkpoint path {policy.Path}";
+            }
+
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                await _hub.DownloadAsync(file.Cid, target, progress: null, ct);
+            }
+            catch (Exception e) when (e is HubApiException or HubUnreachableException or InvalidDataException or IOException)
+            {
+                return $"checkpoint file {file.Path} ({file.Cid}) could not be fetched: {e.Message}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Every <see cref="CheckpointPolicy.Every"/>, uploads what changed under the checkpoint path and reports the set
+    /// (signed). The workload should write checkpoints atomically (write, then rename) so a copy is never half-written.
+    /// </summary>
+    private async Task CheckpointLoopAsync(string jobDirectory, CheckpointPolicy policy, CancellationToken ct)
+    {
+        string root = Path.Combine(jobDirectory, policy.Path);
+        var uploaded = new Dictionary<string, (long Size, DateTime Modified, OutputFile File)>(StringComparer.Ordinal);
+        string lastReported = "";
+        using var timer = new PeriodicTimer(policy.Every, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                var files = new List<OutputFile>();
+                foreach (string file in Directory.Exists(root) ? SafeFiles(root) : [])
+                {
+                    if (files.Count >= MaxOutputs)
+                    {
+                        break;
+                    }
+
+                    var info = new FileInfo(file);
+                    string relative = Path.GetRelativePath(jobDirectory, file).Replace(Path.DirectorySeparatorChar, '/');
+                    if (!uploaded.TryGetValue(relative, out var known) || known.Size != info.Length || known.Modified != info.LastWriteTimeUtc)
+                    {
+                        ContentManifest manifest = await _hub.UploadFileAsync(_signer, file, progress: null, ct);
+                        known = (info.Length, info.LastWriteTimeUtc, new OutputFile(relative, manifest.Root.ToString(), manifest.Size));
+                        uploaded[relative] = known;
+                    }
+
+                    files.Add(known.File);
+                }
+
+                string fingerprint = string.Join('\n', files.Select(f => f.Path + " " + f.Cid));
+                if (files.Count == 0 || fingerprint == lastReported)
+                {
+                    continue;
+                }
+
+                lastReported = fingerprint;
+                _channel.SendSigned(ChannelMessageTypes.LeaseCheckpoint, MessageTypes.LeaseCheckpoint,
+                    new LeaseCheckpointReport(LeaseId, files, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+                SystemLine($"[kumo] checkpoint: {files.Count} file(s), {files.Sum(f => f.Size)} bytes");
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The workload ended.
+        }
+        catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException)
+        {
+            SystemLine($"[kumo] checkpointing stopped: {e.Message}");
         }
     }
 

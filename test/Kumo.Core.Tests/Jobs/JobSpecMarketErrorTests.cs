@@ -517,7 +517,7 @@ public class JobSpecMarketErrorTests
               attested: {tier: datacenter}
             checkpoint:
               path: inputs/ckpt
-              every: 1s
+              every: 0s
             retries: 11
             """).Replace("disk: 0", "disk: 0\n  gpu: {count: 1, interface: nvlink}", StringComparison.Ordinal);
 
