@@ -129,6 +129,31 @@ public class LedgerRulesTests
     }
 
     [Fact]
+    public void A_settlement_until_a_checkpoint_pays_only_the_checkpointed_time_and_never_before_the_lease_opened()
+    {
+        var h = new LedgerHarness();
+        using var tenant = AccountKey.Create();
+        using var provider = AccountKey.Create();
+        h.Faucet(tenant, 100);
+        (_, string lease) = h.OpenLease(tenant, provider, maxPerHour: 10, pricePerHour: 3_600_000); // 1 µKUMO per ms
+        long opened = h.Now;
+
+        h.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(h.Protocol(ProtocolTypes.Settle, new SettleBody(lease, opened + 4_000)).Applied);
+        Assert.Equal(opened + 4_000, h.State.Lease(lease)!.SettledUntil);
+        Assert.Equal(4_000, h.State.Lease(lease)!.GrossPaid);
+
+        // Later than the block time: capped at the block time.
+        Assert.True(h.Protocol(ProtocolTypes.Settle, new SettleBody(lease, h.Now + 60_000)).Applied);
+        Assert.Equal(h.Now, h.State.Lease(lease)!.SettledUntil);
+
+        ApplyResult early = h.Protocol(ProtocolTypes.Settle, new SettleBody(lease, opened - 1));
+        Assert.False(early.Applied);
+        Assert.Contains("before it opened", early.Error, StringComparison.Ordinal);
+        Assert.True(h.State.Totals().Conserved);
+    }
+
+    [Fact]
     public void An_escrow_that_runs_dry_closes_its_lease_and_says_so()
     {
         var h = new LedgerHarness();

@@ -44,8 +44,11 @@ public sealed record JobRecord
     /// <summary>The order's escrow has been refunded in the ledger (after the job ended).</summary>
     public bool Refunded { get; init; }
 
-    /// <summary>How many times the order was re-opened after a provider fault (failover); 0 for the first order.</summary>
+    /// <summary>The order round: 0 for the first order, +1 each time it is re-opened (failover, or a winner turning the offer down).</summary>
     public int Attempt { get; init; }
+
+    /// <summary>How many times the job was re-ordered after a provider fault (bounded by the spec's retries).</summary>
+    public int Failovers { get; init; }
 
     /// <summary>When the current order opened: its bidding window runs from here.</summary>
     public long OrderOpenedAt { get; init; }

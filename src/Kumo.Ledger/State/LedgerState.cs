@@ -361,7 +361,12 @@ public sealed partial class LedgerState
             {
                 SettleBody body = tx.ReadBody<SettleBody>();
                 LeaseCursor lease = _leases.GetValueOrDefault(body.LeaseId) ?? throw new LedgerRefusal($"lease {body.LeaseId} is not open");
-                Settle(change, lease, change.At, close: false, reason: null);
+                if (body.Until is { } until && until < lease.OpenedAt)
+                {
+                    throw new LedgerRefusal($"lease {body.LeaseId} cannot be settled until {until}, before it opened at {lease.OpenedAt}");
+                }
+
+                Settle(change, lease, Math.Min(body.Until ?? change.At, change.At), close: false, reason: null);
                 break;
             }
 

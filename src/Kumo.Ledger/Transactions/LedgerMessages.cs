@@ -69,7 +69,11 @@ public sealed record SlashReportPayload(string Offender, string Kind, IReadOnlyL
 /// <summary>The lease started drawing at <see cref="At"/>: when the provider's acceptance arrived (not when this was recorded).</summary>
 public sealed record LeaseOpenBody(string OrderId, string LeaseId, long At, SignedEnvelope Acceptance);
 
-public sealed record SettleBody(string LeaseId);
+/// <summary>
+/// Pays a lease up to the block time, or up to <paramref name="Until"/> when earlier: a job that checkpoints is paid
+/// only for checkpointed progress, so a provider fault never bills work the tenant loses.
+/// </summary>
+public sealed record SettleBody(string LeaseId, long? Until = null);
 
 public sealed record LeaseCloseBody(string LeaseId, long At, string Reason);
 

@@ -10,7 +10,7 @@ namespace Kumo.Hub.Storage.Sqlite;
 /// <summary>A connection, and a transaction when writing. The SQL is plain enough to carry over to PostgreSQL.</summary>
 internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose, bool batched = false) : IHubTransaction
 {
-    private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded, attempt, order_opened_at, explanation";
+    private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded, attempt, failovers, order_opened_at, explanation";
     private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase, attempt, node_rank, bid_id";
     private const string BidColumns = "id, job_id, attempt, provider_id, state, price_per_hour_micros, nodes_json, envelope, received_at, expires_at, detail";
     private const string ProviderColumns = "id, name, public_key, registration_envelope, inventory_json, pricing_json, sandbox, simulated, status, registered_at, last_heartbeat_at, last_heartbeat_seq";
@@ -229,15 +229,15 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     public Task InsertJobAsync(JobRecord j) => Execute(
         """
-        INSERT INTO jobs(id, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, attempt, order_opened_at, explanation)
-        VALUES (@Id, @Tenant, @Name, @State, @SpecJson, @SubmissionEnvelope, @CreatedAt, @UpdatedAt, @FailureReason, @FailureDetail, @NextLogSeq, @ExcludedProviders, @Attempt, @OrderOpenedAt, @Explanation)
+        INSERT INTO jobs(id, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, attempt, failovers, order_opened_at, explanation)
+        VALUES (@Id, @Tenant, @Name, @State, @SpecJson, @SubmissionEnvelope, @CreatedAt, @UpdatedAt, @FailureReason, @FailureDetail, @NextLogSeq, @ExcludedProviders, @Attempt, @Failovers, @OrderOpenedAt, @Explanation)
         """,
         JobRow.Parameters(j));
 
     public Task UpdateJobAsync(JobRecord j) => Execute(
         """
         UPDATE jobs SET state = @State, updated_at = @UpdatedAt, failure_reason = @FailureReason, failure_detail = @FailureDetail,
-            next_log_seq = @NextLogSeq, excluded_providers = @ExcludedProviders, attempt = @Attempt, order_opened_at = @OrderOpenedAt,
+            next_log_seq = @NextLogSeq, excluded_providers = @ExcludedProviders, attempt = @Attempt, failovers = @Failovers, order_opened_at = @OrderOpenedAt,
             explanation = @Explanation
         WHERE id = @Id
         """,
@@ -442,7 +442,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         };
     }
 
-    private sealed record JobRow(string Id, long Seq, string Tenant, string Name, long State, string SpecJson, string SubmissionEnvelope, long CreatedAt, long UpdatedAt, long? FailureReason, string? FailureDetail, long NextLogSeq, string ExcludedProviders, long Refunded, long Attempt, long OrderOpenedAt, string? Explanation)
+    private sealed record JobRow(string Id, long Seq, string Tenant, string Name, long State, string SpecJson, string SubmissionEnvelope, long CreatedAt, long UpdatedAt, long? FailureReason, string? FailureDetail, long NextLogSeq, string ExcludedProviders, long Refunded, long Attempt, long Failovers, long OrderOpenedAt, string? Explanation)
     {
         public JobRecord ToRecord() => new()
         {
@@ -450,14 +450,14 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             SubmissionEnvelope = SubmissionEnvelope, CreatedAt = CreatedAt, UpdatedAt = UpdatedAt,
             FailureReason = FailureReason is null ? null : (CloseReason)FailureReason, FailureDetail = FailureDetail,
             NextLogSeq = NextLogSeq, ExcludedProviders = ExcludedProviders, Refunded = Refunded != 0,
-            Attempt = (int)Attempt, OrderOpenedAt = OrderOpenedAt, Explanation = Explanation,
+            Attempt = (int)Attempt, Failovers = (int)Failovers, OrderOpenedAt = OrderOpenedAt, Explanation = Explanation,
         };
 
         public static object Parameters(JobRecord j) => new
         {
             j.Id, j.Tenant, j.Name, State = (int)j.State, j.SpecJson, j.SubmissionEnvelope, j.CreatedAt, j.UpdatedAt,
             FailureReason = (int?)j.FailureReason, j.FailureDetail, j.NextLogSeq, j.ExcludedProviders,
-            j.Attempt, j.OrderOpenedAt, j.Explanation,
+            j.Attempt, j.Failovers, j.OrderOpenedAt, j.Explanation,
         };
     }
 

@@ -149,6 +149,7 @@ internal static class SqliteSchema
             """),
         (3, "market: order attempts and explanations, cluster leases, bids, checkpoints, reputation, attestations", """
             ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE jobs ADD COLUMN failovers INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE jobs ADD COLUMN order_opened_at INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE jobs ADD COLUMN explanation TEXT;
             ALTER TABLE leases ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
