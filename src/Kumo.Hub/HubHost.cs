@@ -6,7 +6,7 @@ using Kumo.Hub.Jobs;
 using Kumo.Hub.Leases;
 using Kumo.Hub.Ledger;
 using Kumo.Hub.Providers;
-using Kumo.Hub.Scheduling;
+using Kumo.Hub.Market;
 using Kumo.Hub.Storage;
 using Kumo.Hub.Storage.Sqlite;
 using Kumo.Protocol;
@@ -66,14 +66,14 @@ public static class HubHost
         services.AddSingleton<LeaseCoordinator>();
         services.AddSingleton<JobService>();
         services.AddSingleton<ControlChannel>();
-        services.AddSingleton<ILeaseMatcher, FirstFitMatcher>();
-        services.AddSingleton<Scheduler>();
+        services.AddSingleton<ReputationKeeper>();
+        services.AddSingleton<MarketService>();
         services.AddSingleton<LeaseWatchdog>();
         services.AddSingleton<LedgerService>();
         services.AddSingleton<LedgerReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
-        services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
+        services.AddHostedService(sp => sp.GetRequiredService<MarketService>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
@@ -89,6 +89,7 @@ public static class HubHost
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHubApi();
         app.MapLedgerApi();
+        app.MapMarketApi();
         return app;
     }
 

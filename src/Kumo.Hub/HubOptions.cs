@@ -42,6 +42,21 @@ public sealed record HubOptions
     /// <summary>A block is sealed early when it holds this many transactions.</summary>
     public int MaxBlockTransactions { get; init; } = 4000;
 
+    /// <summary>How long a bid stays valid after the bidding window closes, for an order that accepts automatically.</summary>
+    public TimeSpan BidValidity { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long bids stay valid after the window closes for a tenant who accepts by hand (kumo job accept).</summary>
+    public TimeSpan ManualAcceptTime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long an order that providers could run but are busy with other leases keeps bidding again; an order nobody
+    /// could run even when idle expires when its first window closes.
+    /// </summary>
+    public TimeSpan OrderTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Most providers asked to bid on one order round (the best candidates by reputation-adjusted price).</summary>
+    public int MaxBidRequests { get; init; } = 20;
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -54,7 +54,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         IPricingPolicy pricing = options.PricingScript is { } script
             ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
             : new LinearPricing(options.Pricing);
-        _bids = new BidResponder(options.Inventory, pricing, options.PerformanceTier, _reservations, time)
+        _bids = new BidResponder(_key.AccountId, options.Inventory, Registration(), pricing, _reservations, time)
         {
             Running = () => [.. _running.Values.Select(r => r.Allocation)],
         };
@@ -161,15 +161,18 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
     }
 
-    private async Task RegisterAsync(CancellationToken cancellationToken)
-    {
-        var registration = new ProviderRegistration(_options.Name, _options.Inventory, _sandbox.Name, _options.Pricing, _options.AgentVersion)
+    private ProviderRegistration Registration() =>
+        new(_options.Name, _options.Inventory, _sandbox.Name, _options.Pricing, _options.AgentVersion)
         {
             Region = _options.Region,
             LatencyZone = _options.LatencyZone,
             PerformanceTier = _options.PerformanceTier,
             Address = _options.Address,
         };
+
+    private async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        ProviderRegistration registration = Registration();
         await _hub.RegisterProviderAsync(_signer, registration, cancellationToken);
         _logger.LogInformation("registered {Name} ({Id}) with {Hub}: {Cores} cores, {Memory} MiB, {Gpus}",
             _options.Name, AccountId, _options.HubUrl, _options.Inventory.Cpu.LogicalCores, _options.Inventory.MemoryBytes >> 20,

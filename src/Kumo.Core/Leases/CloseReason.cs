@@ -60,6 +60,14 @@ public static class CloseReasonExtensions
         _ => FaultParty.None,
     };
 
+    /// <summary>
+    /// A fault of the provider while it held the lease (lost, crashed, broke its sandbox or upload): the job fails
+    /// over to other providers, the provider's reputation suffers and the ledger slashes part of its bond. Turning an
+    /// offer down (or letting it expire) before accepting is not a fault of this kind.
+    /// </summary>
+    public static bool IsProviderFault(this CloseReason reason) =>
+        reason.Party() == FaultParty.Provider && !reason.IsRetryableElsewhere();
+
     /// <summary>True when another provider may succeed where this one did not (the job should be offered again).</summary>
     public static bool IsRetryableElsewhere(this CloseReason reason) =>
         reason is CloseReason.ProviderRejected or CloseReason.ProviderOfferExpired;

@@ -74,17 +74,16 @@ public sealed record LeaseOffer(
 public sealed record ClusterPeer(int Rank, string LeaseId, string ProviderId, string Address);
 
 /// <summary>
-/// The hub asks a provider for a bid. <see cref="Submission"/> is the tenant's signed submission (the node
-/// requirement and maximum price are in its spec); <see cref="MarketPricePerGpuHour"/> is set in market mode.
+/// The hub asks a provider for a bid on an order: one round (<paramref name="OrderId"/> names the job and its attempt)
+/// of the job whose tenant signed <paramref name="Submission"/> — the node requirement, node count, pricing mode and
+/// maximum price are in its spec. <paramref name="MarketPrices"/> holds the network's current price per GPU-hour of
+/// each model (per core-hour for "cpu"), which market-mode orders pay.
 /// </summary>
 public sealed record BidRequest(
     string OrderId,
+    string JobId,
     SignedEnvelope Submission,
-    int Nodes,
-    long MaxPricePerHour,
-    string Mode,
-    long? MarketPricePerGpuHour,
-    long? PerformanceRatePerTierHour,
+    IReadOnlyDictionary<string, long> MarketPrices,
     long RespondBy,
     long BidTtlMs);
 

@@ -43,7 +43,7 @@ public sealed record ProviderPricing(long PerGpuHourMicros, long PerCpuCoreHourM
 
     public long PerGibDiskHourMicros { get; init; }
 
-    /// <summary>The least this provider takes per lease-hour, whatever it allocates.</summary>
+    /// <summary>The least this provider takes per node-hour, whatever it allocates.</summary>
     public long FloorPerHourMicros { get; init; }
 
     /// <summary>Per GPU-hour of <paramref name="model"/>.</summary>
@@ -94,7 +94,25 @@ public sealed record ProviderView(
     DateTimeOffset RegisteredAt,
     DateTimeOffset? LastHeartbeatAt,
     int ActiveLeases,
-    ResourceAmounts Free);
+    ResourceAmounts Free)
+{
+    /// <summary>Where the machine says it is ("" when it did not say).</summary>
+    public string Region { get; init; } = "";
+
+    public string LatencyZone { get; init; } = "";
+
+    /// <summary>Benchmark units per device (the performance pricing mode); 0 = unmeasured.</summary>
+    public int PerformanceTier { get; init; }
+
+    /// <summary>Beta reputation from lease outcomes (forgetting factor 0.95); 1 for a provider without a record.</summary>
+    public double Reputation { get; init; } = 1;
+
+    /// <summary>Lease outcomes behind the reputation.</summary>
+    public long Outcomes { get; init; }
+
+    /// <summary>Auditor account → attributes it signed for this machine.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Attested { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, string>>();
+}
 
 /// <summary>An amount of node resources.</summary>
 public sealed record ResourceAmounts(int CpuMillicores, long MemoryBytes, long DiskBytes, int Gpus);

@@ -25,6 +25,7 @@ public sealed class ControlChannel(
     ProviderSessions sessions,
     ProviderService providers,
     LeaseCoordinator leases,
+    Market.MarketService market,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
@@ -181,6 +182,15 @@ public sealed class ControlChannel(
                 break;
             case ChannelMessageTypes.LeaseResult:
                 await leases.ResultAsync(providerId, ReadEnvelope(message), cancellationToken);
+                break;
+            case ChannelMessageTypes.LeaseCheckpoint:
+                await leases.CheckpointAsync(providerId, ReadEnvelope(message), cancellationToken);
+                break;
+            case ChannelMessageTypes.Bid:
+                await market.OnBidAsync(providerId, ReadEnvelope(message), cancellationToken);
+                break;
+            case ChannelMessageTypes.BidDecline:
+                await market.OnDeclineAsync(providerId, Read<BidDecline>(message), cancellationToken);
                 break;
             default:
                 throw ApiProblem.BadRequest("unknown_message", $"unknown channel message type '{message.Type}'");

@@ -4,7 +4,6 @@ using Kumo.Hub.Auth;
 using Kumo.Hub.Content;
 using Kumo.Hub.Leases;
 using Kumo.Hub.Ledger;
-using Kumo.Hub.Scheduling;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
 using Kumo.Leases;
@@ -22,7 +21,7 @@ public sealed class JobService(
     IHubStore store,
     EnvelopeAuthenticator auth,
     ContentStore content,
-    ILeaseMatcher matcher,
+    Market.MarketService market,
     LeaseCoordinator leases,
     LedgerService ledger,
     HubSignals signals,
@@ -101,7 +100,7 @@ public sealed class JobService(
             await auth.RecordNonceAsync(tx, envelope);
             foreach (LeaseRecord lease in (await tx.ListLeasesForJobAsync(jobId)).Where(l => l.State.IsOpen()))
             {
-                closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.Cancel, CloseReason.TenantCancelled, "cancelled by the tenant", null, now));
+                closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.Cancel, CloseReason.TenantCancelled, "cancelled by the tenant", null, now, closed));
             }
 
             JobRecord after = (await tx.GetJobAsync(jobId))!;
@@ -187,22 +186,21 @@ public sealed class JobService(
         }
     }
 
+    /// <summary>
+    /// Feasibility before money: a job nobody registered could run even when idle (no such GPU, too little of
+    /// something, a region or attestation nobody has) is refused before any escrow is locked, with the count of
+    /// providers each constraint excluded.
+    /// </summary>
     private async Task CheckFeasibleAsync(JobSpec spec, CancellationToken cancellationToken)
     {
-        List<ProviderCapacity> everyone;
-        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
+        (bool possible, PlanView plan) = await market.CheckPossibleAsync(spec, cancellationToken);
+        if (!possible)
         {
-            everyone = [.. (await reader.ListProvidersAsync()).Select(p => ProviderCapacity.From(p, []).WithStake(ledger))];
-        }
-
-        Match match = matcher.Find(spec, everyone);
-        if (match.Placement is null)
-        {
-            string detail = everyone.Count == 0
+            string detail = plan.Providers == 0
                 ? "no provider has registered with this hub yet, so nothing could run the job"
-                : $"no registered provider could run this job even when idle: {match.Explain()}";
+                : $"no registered provider could run this job even when idle: {plan.Explanation}";
             throw ApiProblem.Unprocessable("infeasible", detail, "payload.spec.resources",
-                new { exclusions = match.Exclusions, providers = everyone.Count });
+                new { exclusions = plan.Exclusions, providers = plan.Providers });
         }
     }
 

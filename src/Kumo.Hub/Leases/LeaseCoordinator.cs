@@ -3,7 +3,7 @@ using System.Text.Json;
 using Kumo.Hub.Api;
 using Kumo.Hub.Auth;
 using Kumo.Hub.Control;
-using Kumo.Hub.Scheduling;
+using Kumo.Hub.Jobs;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
 using Kumo.Leases;
@@ -27,52 +27,143 @@ public sealed class LeaseCoordinator(
     HubOptions options,
     HubSignals signals,
     ProviderSessions sessions,
+    Market.ReputationKeeper reputation,
     ILogger<LeaseCoordinator> logger)
 {
-    /// <summary>Offers a queued job to the provider the matcher chose. Returns null if the job moved on meanwhile.</summary>
-    public async Task<LeaseRecord?> OfferAsync(string jobId, Placement placement, CancellationToken cancellationToken)
+    /// <summary>
+    /// Offers the nodes of a job's order to the providers whose bids won, in one store transaction: one lease per node
+    /// (ranked, all of the same attempt), the winning bids marked won and <paramref name="lostBids"/> lost, the job
+    /// leased. Every node's offer names its peers and carries the job's last checkpoint (after a failover). Returns
+    /// null, changing nothing, when the job's order is no longer open at <paramref name="attempt"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<LeaseRecord>?> OfferGroupAsync(string jobId, int attempt, IReadOnlyList<Market.NodeOffer> nodes,
+        IReadOnlyList<(string BidId, string Reason)> lostBids, CancellationToken cancellationToken)
     {
         long now = Now();
-        LeaseRecord lease;
+        var created = new List<LeaseRecord>();
         JobRecord job;
+        IReadOnlyList<OutputFile> checkpoint = [];
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
             JobRecord? current = await tx.GetJobAsync(jobId);
-            if (current is null || current.State != JobState.Queued)
+            if (current is null || !current.State.IsOrderOpen() || current.Attempt != attempt)
             {
                 return null;
             }
 
-            lease = new LeaseRecord
+            foreach (Market.NodeOffer node in nodes)
             {
-                Id = "l-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
-                JobId = jobId,
-                ProviderId = placement.Provider.ProviderId,
-                State = LeaseState.Offered,
-                AllocationJson = JsonSerializer.Serialize(placement.Allocation, KumoJson.Options),
-                PricePerHourMicros = placement.PricePerHourMicros,
-                SimulatedGpus = placement.SimulatedGpus,
-                OfferedAt = now,
-            };
-            await tx.InsertLeaseAsync(lease);
-            job = current with { State = JobState.Leased, UpdatedAt = now };
+                var lease = new LeaseRecord
+                {
+                    Id = node.LeaseId,
+                    JobId = jobId,
+                    ProviderId = node.ProviderId,
+                    State = LeaseState.Offered,
+                    AllocationJson = JsonSerializer.Serialize(node.Allocation, KumoJson.Options),
+                    PricePerHourMicros = node.PricePerHourMicros,
+                    SimulatedGpus = node.SimulatedGpus,
+                    OfferedAt = now,
+                    Attempt = attempt,
+                    NodeRank = node.Rank,
+                    BidId = node.BidId,
+                };
+                await tx.InsertLeaseAsync(lease);
+                created.Add(lease);
+                string gpus = node.Allocation.GpuUuids.Count == 0 ? "" :
+                    $", {node.Allocation.GpuUuids.Count}× {node.Allocation.GpuModel}{(node.SimulatedGpus ? " (simulated)" : "")}";
+                string rank = nodes.Count > 1 ? $"node {node.Rank}: " : "";
+                await tx.AddJobEventAsync(new JobEventRecord(jobId, now, "offered",
+                    $"{rank}lease {lease.Id} offered to {node.ProviderName} ({node.ProviderId}){gpus} at {node.PricePerHourMicros} µKUMO/h (bid {node.BidId})"));
+            }
+
+            foreach (string bidId in nodes.Select(n => n.BidId).Distinct(StringComparer.Ordinal))
+            {
+                await tx.UpdateBidStateAsync(bidId, BidState.Won, "");
+            }
+
+            foreach ((string bidId, string reason) in lostBids)
+            {
+                await tx.UpdateBidStateAsync(bidId, BidState.Lost, reason);
+            }
+
+            job = current with { State = JobState.Leased, UpdatedAt = now, Explanation = null };
             await tx.UpdateJobAsync(job);
-            string gpus = placement.Allocation.GpuUuids.Count == 0 ? "" :
-                $", {placement.Allocation.GpuUuids.Count}× {placement.Allocation.GpuModel}{(placement.SimulatedGpus ? " (simulated)" : "")}";
-            await tx.AddJobEventAsync(new JobEventRecord(jobId, now, "offered",
-                $"lease {lease.Id} offered to {placement.Provider.Name} ({placement.Provider.ProviderId}){gpus} at {placement.PricePerHourMicros} µKUMO/h"));
+            if (await tx.GetLatestCheckpointAsync(jobId) is { } latest && JobService.ParseSpec(job.SpecJson).Checkpoint is not null)
+            {
+                checkpoint = JsonSerializer.Deserialize<List<OutputFile>>(latest.FilesJson, KumoJson.Options)!;
+            }
+
             await tx.CommitAsync();
         }
 
         signals.JobChanged(jobId);
         SignedEnvelope submission = JsonSerializer.Deserialize<SignedEnvelope>(job.SubmissionEnvelope, KumoJson.Options)!;
-        var offer = new LeaseOffer(lease.Id, jobId, submission, placement.Allocation, lease.PricePerHourMicros, (int)options.OfferTimeout.TotalMilliseconds);
-        if (!await sessions.TrySendAsync(lease.ProviderId, ChannelMessageTypes.LeaseOffer, offer, cancellationToken))
+        List<ClusterPeer> peers = nodes.Count > 1 ? [.. nodes.Select(n => new ClusterPeer(n.Rank, n.LeaseId, n.ProviderId, n.Address))] : [];
+        foreach ((LeaseRecord lease, Market.NodeOffer node) in created.Zip(nodes))
         {
-            logger.LogWarning("could not deliver offer {Lease} to {Provider}; it will expire", lease.Id, lease.ProviderId);
+            var offer = new LeaseOffer(lease.Id, jobId, submission, node.Allocation, lease.PricePerHourMicros, (int)options.OfferTimeout.TotalMilliseconds)
+            {
+                NodeRank = node.Rank,
+                Peers = peers,
+                Checkpoint = checkpoint,
+                BidId = node.BidId,
+            };
+            if (!await sessions.TrySendAsync(lease.ProviderId, ChannelMessageTypes.LeaseOffer, offer, cancellationToken))
+            {
+                logger.LogWarning("could not deliver offer {Lease} to {Provider}; it will expire", lease.Id, lease.ProviderId);
+            }
         }
 
-        return lease;
+        return created;
+    }
+
+    /// <summary>
+    /// A node's signed checkpoint: the files under the job's checkpoint path as uploaded to this hub. Kept as the job's
+    /// latest checkpoint (what a failover restarts from, and how far a failed lease is billed).
+    /// </summary>
+    public async Task CheckpointAsync(string providerId, SignedEnvelope envelope, CancellationToken cancellationToken)
+    {
+        auth.Verify(envelope, MessageTypes.LeaseCheckpoint);
+        RequireSigner(envelope, providerId);
+        LeaseCheckpointReport report = envelope.ReadPayload<LeaseCheckpointReport>();
+        if (report.Files is null || report.Files.Count is 0 or > 1000)
+        {
+            throw ApiProblem.BadRequest("invalid_checkpoint", "a checkpoint lists 1 to 1000 files");
+        }
+
+        long now = Now();
+        await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+        await auth.RecordNonceAsync(tx, envelope);
+        LeaseRecord lease = await RequireLeaseAsync(tx, report.LeaseId, providerId);
+        if (lease.State is not (LeaseState.Accepted or LeaseState.Running))
+        {
+            throw ApiProblem.Conflict("lease_not_running", $"lease {lease.Id} is {Names.Of(lease.State)}; only a running lease checkpoints");
+        }
+
+        JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
+        CheckpointPolicy policy = JobService.ParseSpec(job.SpecJson).Checkpoint
+            ?? throw ApiProblem.BadRequest("no_checkpoint_path", $"job {job.Id} declares no checkpoint path");
+        foreach (OutputFile file in report.Files)
+        {
+            CheckOutput(file);
+            if (!file.Path.StartsWith(policy.Path + "/", StringComparison.Ordinal))
+            {
+                throw ApiProblem.BadRequest("invalid_checkpoint", $"checkpoint file '{file.Path}' is not under the job's checkpoint path '{policy.Path}'");
+            }
+
+            if (await tx.GetContentAsync(file.Cid) is null)
+            {
+                throw ApiProblem.BadRequest("unknown_cid", $"checkpoint file '{file.Path}': no content {file.Cid} is stored on this hub; upload it first");
+            }
+        }
+
+        // The hub's clock, not the provider's, says when the checkpoint existed: billing after a failover stops here.
+        await tx.InsertCheckpointAsync(new CheckpointRecord(job.Id, lease.Id, now, JsonSerializer.Serialize(report.Files, KumoJson.Options), envelope.ToJson()));
+        await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "checkpoint",
+            $"node {lease.NodeRank} checkpointed {report.Files.Count} file(s), {report.Files.Sum(f => f.Size)} bytes"));
+        await tx.CommitAsync();
+        signals.JobChanged(job.Id);
+        signals.WakeLedger(); // checkpointed time can be settled
     }
 
     /// <summary>The provider signed its acceptance.</summary>
@@ -124,13 +215,14 @@ public sealed class LeaseCoordinator(
         RequireSigner(envelope, providerId);
         LeaseRejection rejection = envelope.ReadPayload<LeaseRejection>();
         LeaseRecord? closed = null;
+        var siblings = new List<LeaseRecord>();
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
             await auth.RecordNonceAsync(tx, envelope);
             LeaseRecord lease = await RequireLeaseAsync(tx, rejection.LeaseId, providerId);
             if (lease.State == LeaseState.Offered)
             {
-                closed = await CloseInAsync(tx, lease, LeaseEvent.Reject, CloseReason.ProviderRejected, Shorten(rejection.Reason), null, Now());
+                closed = await CloseInAsync(tx, lease, LeaseEvent.Reject, CloseReason.ProviderRejected, Shorten(rejection.Reason), null, Now(), siblings);
             }
 
             await tx.CommitAsync();
@@ -139,6 +231,7 @@ public sealed class LeaseCoordinator(
         if (closed is not null)
         {
             AfterClose(closed, notifyProvider: false);
+            siblings.ForEach(s => AfterClose(s));
         }
     }
 
@@ -231,6 +324,7 @@ public sealed class LeaseCoordinator(
         }
 
         LeaseRecord? closed = null;
+        var siblings = new List<LeaseRecord>();
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
         {
             await auth.RecordNonceAsync(tx, envelope);
@@ -239,11 +333,13 @@ public sealed class LeaseCoordinator(
             {
                 if (result.Reason == CloseReason.Completed)
                 {
-                    await tx.InsertOutputsAsync([.. result.Outputs.Select(o => new OutputRecord(lease.JobId, o.Path, o.Cid, o.Size))]);
+                    // A cluster's nodes may write the same file names: node 0's outputs keep their paths, node N's go under node-N/.
+                    string prefix = lease.NodeRank == 0 ? "" : $"node-{lease.NodeRank}/";
+                    await tx.InsertOutputsAsync([.. result.Outputs.Select(o => new OutputRecord(lease.JobId, prefix + o.Path, o.Cid, o.Size))]);
                 }
 
                 closed = await CloseInAsync(tx, lease with { ResultEnvelope = envelope.ToJson() }, LeaseEvent.Finish, result.Reason,
-                    Shorten(result.Detail), result.ExitCode, Now());
+                    Shorten(result.Detail), result.ExitCode, Now(), siblings);
             }
             else
             {
@@ -256,15 +352,32 @@ public sealed class LeaseCoordinator(
         if (closed is not null)
         {
             AfterClose(closed, notifyProvider: false);
+            siblings.ForEach(s => AfterClose(s));
         }
     }
 
     /// <summary>
-    /// Closes <paramref name="lease"/> inside <paramref name="tx"/> and moves its job on: success, back to the
-    /// queue (when another provider may do better), cancelled, or failed with the lease's reason.
+    /// Closes <paramref name="lease"/> inside <paramref name="tx"/> and moves its job on, treating the leases of one
+    /// order attempt as one group (a cluster: all nodes or none):
+    /// <list type="bullet">
+    /// <item>completed: the job succeeds when every node of the group has completed;</item>
+    /// <item>cancelled by the tenant: the job is cancelled;</item>
+    /// <item>a provider fault (heartbeat lost, unstable, sandbox or upload failure, an accepted offer left to expire):
+    /// failover — the other nodes stop and the whole group is re-ordered from the last checkpoint, up to the spec's
+    /// retries; after that the job fails with the story of every fault;</item>
+    /// <item>a provider turning its offer down: the other nodes' offers are withdrawn and the order re-opens without it;</item>
+    /// <item>anything else (the workload failed, the escrow ran dry): the job fails and the other nodes stop.</item>
+    /// </list>
+    /// Other nodes closed here are returned through <paramref name="alsoClosed"/> so the caller can tell their providers.
     /// </summary>
-    public async Task<LeaseRecord> CloseInAsync(IHubTransaction tx, LeaseRecord lease, LeaseEvent @event, CloseReason reason, string detail, int? exitCode, long now)
+    public async Task<LeaseRecord> CloseInAsync(IHubTransaction tx, LeaseRecord lease, LeaseEvent @event, CloseReason reason, string detail, int? exitCode, long now,
+        List<LeaseRecord>? alsoClosed = null)
     {
+        if (await tx.GetLeaseAsync(lease.Id) is { State: LeaseState.Closed } already)
+        {
+            return already; // closed earlier in this transaction with another node of its cluster
+        }
+
         LeaseStateMachine.Transition(lease.State, @event);
         LeaseRecord closed = lease with
         {
@@ -277,36 +390,101 @@ public sealed class LeaseCoordinator(
         await tx.UpdateLeaseAsync(closed);
         await tx.AddJobEventAsync(new JobEventRecord(lease.JobId, now, "lease_closed",
             $"lease {lease.Id} closed: {Names.Of(reason)} ({reason.Party().ToString().ToLowerInvariant()} side){(detail.Length > 0 ? ": " + detail : "")}"));
+        await reputation.RecordInAsync(tx, closed, now);
 
         JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
-        if (job.State.IsFinal())
+        if (job.State.IsFinal() || lease.Attempt != job.Attempt)
         {
+            return closed; // a lease of an earlier attempt, or of a job that already ended
+        }
+
+        List<LeaseRecord> group = [.. (await tx.ListLeasesForJobAsync(job.Id)).Where(l => l.Attempt == job.Attempt && l.Id != lease.Id)];
+        if (reason == CloseReason.Completed)
+        {
+            if (group.All(l => l.State == LeaseState.Closed && l.CloseReason == CloseReason.Completed))
+            {
+                await tx.UpdateJobAsync(job with { State = JobState.Succeeded, UpdatedAt = now });
+                await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "succeeded", group.Count == 0 ? "completed" : $"all {group.Count + 1} nodes completed"));
+            }
+
             return closed;
         }
 
-        JobRecord next;
-        string kind;
-        if (reason == CloseReason.Completed)
+        if (reason == CloseReason.TenantCancelled)
         {
-            (next, kind) = (job with { State = JobState.Succeeded }, "succeeded");
-        }
-        else if (reason == CloseReason.TenantCancelled)
-        {
-            (next, kind) = (job with { State = JobState.Cancelled }, "cancelled");
-        }
-        else if (reason.IsRetryableElsewhere())
-        {
-            string excluded = string.IsNullOrEmpty(job.ExcludedProviders) ? lease.ProviderId : job.ExcludedProviders + "," + lease.ProviderId;
-            (next, kind) = (job with { State = JobState.Queued, ExcludedProviders = excluded }, "requeued");
-        }
-        else
-        {
-            (next, kind) = (job with { State = JobState.Failed, FailureReason = reason, FailureDetail = detail }, "failed");
+            await CloseSiblingsAsync(tx, group, CloseReason.TenantCancelled, "cancelled by the tenant", now, alsoClosed);
+            await tx.UpdateJobAsync(job with { State = JobState.Cancelled, UpdatedAt = now });
+            await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "cancelled", Names.Of(reason)));
+            return closed;
         }
 
-        await tx.UpdateJobAsync(next with { UpdatedAt = now });
-        await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, kind, kind == "requeued" ? "offering the job to another provider" : Names.Of(reason)));
+        JobSpec spec = JobService.ParseSpec(job.SpecJson);
+        string excluded = string.IsNullOrEmpty(job.ExcludedProviders) ? lease.ProviderId : job.ExcludedProviders + "," + lease.ProviderId;
+        if (reason.IsRetryableElsewhere())
+        {
+            // The winner turned its offer down (or never answered): the order re-opens without it.
+            await CloseSiblingsAsync(tx, group, CloseReason.NetworkClusterEnded, $"node {lease.NodeRank}'s provider did not take its offer", now, alsoClosed);
+            await tx.UpdateJobAsync(job with { State = JobState.Queued, Attempt = job.Attempt + 1, OrderOpenedAt = now, ExcludedProviders = excluded, UpdatedAt = now });
+            await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "reordered", $"the order re-opens without {lease.ProviderId} ({Names.Of(reason)})"));
+            return closed;
+        }
+
+        if (reason.IsProviderFault())
+        {
+            await CloseSiblingsAsync(tx, group, CloseReason.NetworkClusterFailover, $"node {lease.NodeRank} failed on its provider's side; the group is re-ordered", now, alsoClosed);
+            if (job.Failovers < spec.Retries)
+            {
+                CheckpointRecord? checkpoint = spec.Checkpoint is null ? null : await tx.GetLatestCheckpointAsync(job.Id);
+                string from = checkpoint is null
+                    ? spec.Checkpoint is null ? "from the start (the job declares no checkpoint)" : "from the start (no checkpoint was taken yet)"
+                    : $"from the checkpoint of {DateTimeOffset.FromUnixTimeMilliseconds(checkpoint.At):u}";
+                await tx.UpdateJobAsync(job with
+                {
+                    State = JobState.Queued,
+                    Attempt = job.Attempt + 1,
+                    Failovers = job.Failovers + 1,
+                    OrderOpenedAt = now,
+                    ExcludedProviders = excluded,
+                    UpdatedAt = now,
+                });
+                await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "failover",
+                    $"failover {job.Failovers + 1} of {spec.Retries}: {group.Count + 1} node(s) re-ordered {from}, without {lease.ProviderId}"));
+                return closed;
+            }
+
+            string story = await FailoverStoryAsync(tx, job.Id);
+            string failure = $"gave up after {job.Failovers + 1} provider fault(s) (retries: {spec.Retries}): {story}";
+            await tx.UpdateJobAsync(job with { State = JobState.Failed, FailureReason = reason, FailureDetail = Shorten(failure), UpdatedAt = now });
+            await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "failed", Shorten(failure)));
+            return closed;
+        }
+
+        await CloseSiblingsAsync(tx, group, CloseReason.NetworkClusterEnded, $"node {lease.NodeRank} ended the job: {Names.Of(reason)}", now, alsoClosed);
+        await tx.UpdateJobAsync(job with { State = JobState.Failed, FailureReason = reason, FailureDetail = detail, UpdatedAt = now });
+        await tx.AddJobEventAsync(new JobEventRecord(job.Id, now, "failed", Names.Of(reason)));
         return closed;
+    }
+
+    private async Task CloseSiblingsAsync(IHubTransaction tx, List<LeaseRecord> group, CloseReason reason, string detail, long now, List<LeaseRecord>? alsoClosed)
+    {
+        foreach (LeaseRecord sibling in group.Where(l => l.State.IsOpen()))
+        {
+            LeaseRecord closed = sibling with { State = LeaseState.Closed, ClosedAt = now, CloseReason = reason, CloseDetail = detail };
+            LeaseStateMachine.Transition(sibling.State, LeaseEvent.Cancel);
+            await tx.UpdateLeaseAsync(closed);
+            await tx.AddJobEventAsync(new JobEventRecord(sibling.JobId, now, "lease_closed", $"lease {sibling.Id} closed: {Names.Of(reason)}: {detail}"));
+            alsoClosed?.Add(closed);
+        }
+    }
+
+    /// <summary>"attempt 1: l-… on kumo1… closed provider_heartbeat_lost (…); attempt 2: …".</summary>
+    private static async Task<string> FailoverStoryAsync(IHubReader reader, string jobId)
+    {
+        IEnumerable<string> faults = (await reader.ListLeasesForJobAsync(jobId))
+            .Where(l => l.State == LeaseState.Closed && l.CloseReason.IsProviderFault())
+            .OrderBy(l => l.ClosedAt)
+            .Select(l => $"attempt {l.Attempt + 1}: lease {l.Id} on {l.ProviderId} closed {Names.Of(l.CloseReason)}{(string.IsNullOrEmpty(l.CloseDetail) ? "" : $" ({l.CloseDetail})")}");
+        return string.Join("; ", faults);
     }
 
     /// <summary>After the closing transaction committed: wake followers and the scheduler, and stop the provider if it did not end the lease itself.</summary>

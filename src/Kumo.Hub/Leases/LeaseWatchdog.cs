@@ -85,6 +85,7 @@ public sealed class LeaseWatchdog(
         foreach (ProviderRecord provider in silent)
         {
             var closed = new List<LeaseRecord>();
+            var siblings = new List<LeaseRecord>(); // other nodes of its clusters, on providers that are still there
             await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
             {
                 ProviderRecord? current = await tx.GetProviderAsync(provider.Id);
@@ -97,7 +98,7 @@ public sealed class LeaseWatchdog(
                 string detail = $"no heartbeat from {provider.Name} for {options.HeartbeatTimeout.TotalSeconds:0} s";
                 foreach (LeaseRecord lease in await tx.ListOpenLeasesAsync(provider.Id))
                 {
-                    closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.HeartbeatLost, CloseReason.ProviderHeartbeatLost, detail, null, now));
+                    closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.HeartbeatLost, CloseReason.ProviderHeartbeatLost, detail, null, now, siblings));
                 }
 
                 await tx.CommitAsync();
@@ -108,6 +109,11 @@ public sealed class LeaseWatchdog(
             foreach (LeaseRecord lease in closed)
             {
                 leases.AfterClose(lease, notifyProvider: false);
+            }
+
+            foreach (LeaseRecord lease in siblings.Where(s => s.ProviderId != provider.Id))
+            {
+                leases.AfterClose(lease);
             }
         }
     }
@@ -143,12 +149,13 @@ public sealed class LeaseWatchdog(
             }
 
             LeaseRecord? closed = null;
+            var siblings = new List<LeaseRecord>();
             await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
             {
                 LeaseRecord? current = await tx.GetLeaseAsync(lease.Id);
                 if (current is not null && current.State == lease.State)
                 {
-                    closed = await leases.CloseInAsync(tx, current, v.Event, v.Reason, v.Detail, null, now);
+                    closed = await leases.CloseInAsync(tx, current, v.Event, v.Reason, v.Detail, null, now, siblings);
                     await tx.CommitAsync();
                 }
             }
@@ -157,6 +164,7 @@ public sealed class LeaseWatchdog(
             {
                 logger.LogInformation("lease {Lease} closed by the watchdog: {Reason}", closed.Id, v.Reason);
                 leases.AfterClose(closed);
+                siblings.ForEach(s => leases.AfterClose(s));
             }
         }
     }

@@ -107,7 +107,7 @@ public sealed class LedgerReconciler(
 
         if (lease.State == LeaseState.Closed)
         {
-            var close = new LeaseCloseBody(lease.Id, lease.ClosedAt ?? time.GetUtcNow().ToUnixTimeMilliseconds(), Names.Of(lease.CloseReason));
+            var close = new LeaseCloseBody(lease.Id, await BillableUntilAsync(lease, cancellationToken), Names.Of(lease.CloseReason));
             await TrySubmitAsync(ProtocolTypes.LeaseClose, close, (tx, _) => tx.SetLeaseLedgerPhaseAsync(lease.Id, LedgerPhases.Closed), lease.Id, cancellationToken);
             signals.WakeLedger(); // its order may now be refundable
             return;
@@ -116,8 +116,19 @@ public sealed class LedgerReconciler(
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (now - settledUntil >= ledger.Genesis.SettlementIntervalMs)
         {
+            // A job that checkpoints is paid for checkpointed progress only: what a provider fault would lose is never billed.
+            long? until = null;
+            if (await CheckpointsAsync(lease, cancellationToken))
+            {
+                until = (await LatestCheckpointAsync(lease, lease.AcceptedAt!.Value, now, cancellationToken))?.At;
+                if (until is null || until <= settledUntil)
+                {
+                    return;
+                }
+            }
+
             var exhausted = new List<LeaseRecord>();
-            await TrySubmitAsync(ProtocolTypes.Settle, new SettleBody(lease.Id), async (tx, result) =>
+            await TrySubmitAsync(ProtocolTypes.Settle, new SettleBody(lease.Id, until), async (tx, result) =>
             {
                 if (result.Effects.OfType<LeaseExhausted>().Any())
                 {
@@ -125,7 +136,7 @@ public sealed class LedgerReconciler(
                     if (current.State.IsOpen())
                     {
                         exhausted.Add(await leases.CloseInAsync(tx, current, LeaseEvent.Fail, CloseReason.NetworkInsufficientFunds,
-                            $"the escrow of {lease.JobId} ran dry; top it up with `kumo wallet escrow-topup {lease.JobId} AMOUNT`", null, now));
+                            $"the escrow of {lease.JobId} ran dry; top it up with `kumo wallet escrow-topup {lease.JobId} AMOUNT`", null, now, exhausted));
                     }
 
                     await tx.SetLeaseLedgerPhaseAsync(lease.Id, LedgerPhases.Closed);
@@ -136,6 +147,37 @@ public sealed class LedgerReconciler(
                 leases.AfterClose(closedLease);
             }
         }
+    }
+
+    /// <summary>
+    /// Until when a closed lease is billed: its close time, except when it ended in a provider fault (or was stopped
+    /// because another node of its cluster did): then only up to the job's last checkpoint taken during the lease —
+    /// the failover restarts from there — or nothing beyond what was settled when there was none.
+    /// </summary>
+    private async Task<long> BillableUntilAsync(LeaseRecord lease, CancellationToken cancellationToken)
+    {
+        long closedAt = lease.ClosedAt ?? time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (!lease.CloseReason.IsProviderFault() && lease.CloseReason != CloseReason.NetworkClusterFailover)
+        {
+            return closedAt;
+        }
+
+        long acceptedAt = lease.AcceptedAt ?? closedAt;
+        return (await LatestCheckpointAsync(lease, acceptedAt, closedAt, cancellationToken))?.At ?? acceptedAt;
+    }
+
+    private async Task<CheckpointRecord?> LatestCheckpointAsync(LeaseRecord lease, long from, long to, CancellationToken cancellationToken)
+    {
+        await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+        CheckpointRecord? latest = await reader.GetLatestCheckpointBeforeAsync(lease.JobId, to);
+        return latest is not null && latest.At >= from ? latest : null;
+    }
+
+    private async Task<bool> CheckpointsAsync(LeaseRecord lease, CancellationToken cancellationToken)
+    {
+        await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+        JobRecord? job = await reader.GetJobAsync(lease.JobId);
+        return job is not null && Jobs.JobService.ParseSpec(job.SpecJson).Checkpoint is not null;
     }
 
     private async Task RefundAsync(JobRecord job, CancellationToken cancellationToken)

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Kumo.Hub.Api;
 using Kumo.Hub.Auth;
 using Kumo.Hub.Leases;
-using Kumo.Hub.Scheduling;
+using Kumo.Hardware;
 using Kumo.Hub.Storage;
 using Kumo.Leases;
 using Kumo.Protocol;
@@ -31,6 +31,16 @@ public sealed class ProviderService(
         {
             await auth.RecordNonceAsync(tx, envelope);
             ProviderRecord? existing = await tx.GetProviderAsync(envelope.Signer.Value);
+            var mine = registration.Inventory.Gpus.Select(g => g.Uuid).ToHashSet(StringComparer.Ordinal);
+            foreach (ProviderRecord other in (await tx.ListProvidersAsync()).Where(p => p.Id != envelope.Signer.Value))
+            {
+                HardwareInventory theirs = JsonSerializer.Deserialize<HardwareInventory>(other.InventoryJson, KumoJson.Options)!;
+                if (theirs.Gpus.FirstOrDefault(g => mine.Contains(g.Uuid)) is { } claimed)
+                {
+                    throw ApiProblem.Conflict("gpu_claimed", $"GPU {claimed.Uuid} is already registered by provider {other.Id}; one device cannot be offered twice", "payload.inventory.gpus");
+                }
+            }
+
             record = new ProviderRecord
             {
                 Id = envelope.Signer.Value,
@@ -80,7 +90,7 @@ public sealed class ProviderService(
                 {
                     LeaseRecord lease = (await tx.GetLeaseAsync(open.Id))!;
                     closed.Add(await leases.CloseInAsync(tx, lease, LeaseEvent.Fail, CloseReason.ProviderUnstable,
-                        "the provider's heartbeat no longer lists this lease (agent restarted or lost it)", exitCode: null, now));
+                        "the provider's heartbeat no longer lists this lease (agent restarted or lost it)", exitCode: null, now, alsoClosed: closed));
                 }
             }
 
@@ -105,7 +115,8 @@ public sealed class ProviderService(
         await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
         ProviderRecord provider = await reader.GetProviderAsync(id)
             ?? throw ApiProblem.NotFound("unknown_provider", $"no provider {id} is registered");
-        return ToView(provider, await reader.ListOpenLeasesAsync(id));
+        return ToView(provider, await reader.ListOpenLeasesAsync(id), await reader.GetReputationAsync(id),
+            [.. (await reader.ListAttestationsAsync()).Where(a => a.ProviderId == id)]);
     }
 
     public async Task<IReadOnlyList<ProviderView>> ListAsync(CancellationToken cancellationToken)
@@ -113,24 +124,48 @@ public sealed class ProviderService(
         await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
         IReadOnlyList<LeaseRecord> open = await reader.ListOpenLeasesAsync(null);
         ILookup<string, LeaseRecord> byProvider = open.ToLookup(l => l.ProviderId, StringComparer.Ordinal);
-        return [.. (await reader.ListProvidersAsync()).Select(p => ToView(p, [.. byProvider[p.Id]]))];
+        var reputation = (await reader.ListReputationAsync()).ToDictionary(r => r.ProviderId, StringComparer.Ordinal);
+        ILookup<string, AttestationRecord> attested = (await reader.ListAttestationsAsync()).ToLookup(a => a.ProviderId, StringComparer.Ordinal);
+        return [.. (await reader.ListProvidersAsync()).Select(p => ToView(p, [.. byProvider[p.Id]], reputation.GetValueOrDefault(p.Id), [.. attested[p.Id]]))];
     }
 
-    internal static ProviderView ToView(ProviderRecord provider, IReadOnlyList<LeaseRecord> openLeases)
+    internal static ProviderView ToView(ProviderRecord provider, IReadOnlyList<LeaseRecord> openLeases, ReputationRecord? reputation,
+        IReadOnlyList<AttestationRecord> attestations)
     {
-        ProviderCapacity capacity = ProviderCapacity.From(provider, openLeases);
+        HardwareInventory inventory = JsonSerializer.Deserialize<HardwareInventory>(provider.InventoryJson, KumoJson.Options)!;
+        ProviderPricing pricing = JsonSerializer.Deserialize<ProviderPricing>(provider.PricingJson, KumoJson.Options)!;
+        ProviderRegistration registration = JsonSerializer.Deserialize<SignedEnvelope>(provider.RegistrationEnvelope, KumoJson.Options)!
+            .PayloadAs<ProviderRegistration>();
+        List<Allocation> held = [.. openLeases.Select(l => JsonSerializer.Deserialize<Allocation>(l.AllocationJson, KumoJson.Options)!)];
+        var usedGpus = held.SelectMany(a => a.GpuUuids).ToHashSet(StringComparer.Ordinal);
+        var free = new ResourceAmounts(
+            (int)Math.Max(0, (inventory.Cpu.LogicalCores * 1000L) - held.Sum(a => (long)a.CpuMillicores)),
+            Math.Max(0, inventory.MemoryBytes - held.Sum(a => a.MemoryBytes)),
+            Math.Max(0, inventory.DiskBytes - held.Sum(a => a.DiskBytes)),
+            inventory.Gpus.Count(g => !usedGpus.Contains(g.Uuid)));
         return new ProviderView(
             Kumo.Crypto.AccountId.Parse(provider.Id),
             provider.Name,
             provider.Status,
             provider.Simulated,
-            capacity.Inventory,
+            inventory,
             provider.Sandbox,
-            capacity.Pricing,
+            pricing,
             DateTimeOffset.FromUnixTimeMilliseconds(provider.RegisteredAt),
             provider.LastHeartbeatAt is { } at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null,
             openLeases.Count,
-            capacity.Free);
+            free)
+        {
+            Region = registration.Region,
+            LatencyZone = registration.LatencyZone,
+            PerformanceTier = registration.PerformanceTier,
+            Reputation = Market.ReputationKeeper.Score(reputation),
+            Outcomes = reputation?.Outcomes ?? 0,
+            Attested = attestations.ToDictionary(
+                a => a.Auditor,
+                a => (IReadOnlyDictionary<string, string>)JsonSerializer.Deserialize<Dictionary<string, string>>(a.AttributesJson, KumoJson.Options)!,
+                StringComparer.Ordinal),
+        };
     }
 
     private static void Validate(ProviderRegistration registration)
@@ -150,11 +185,31 @@ public sealed class ProviderService(
             throw ApiProblem.BadRequest("invalid_registration", "two GPUs share a UUID", "payload.inventory.gpus");
         }
 
-        if (registration.Pricing.PerGpuHourMicros < 0 || registration.Pricing.PerCpuCoreHourMicros < 0 || registration.Pricing.PerGibMemoryHourMicros < 0)
+        ProviderPricing pricing = registration.Pricing;
+        if (pricing.PerGpuHourMicros < 0 || pricing.PerCpuCoreHourMicros < 0 || pricing.PerGibMemoryHourMicros < 0 || pricing.PerGibDiskHourMicros < 0
+            || pricing.FloorPerHourMicros < 0 || pricing.PerGpuModel.Any(p => p.PerHourMicros < 0))
         {
             throw ApiProblem.BadRequest("invalid_registration", "prices cannot be negative", "payload.pricing");
         }
+
+        if (pricing.PerGpuModel.Count > 64 || pricing.PerGpuModel.Any(p => string.IsNullOrWhiteSpace(p.Pattern) || p.Pattern.Length > 128))
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "per-model GPU prices: at most 64, each with a pattern of 1–128 characters", "payload.pricing.perGpuModel");
+        }
+
+        if (!IsName(registration.Region) || !IsName(registration.LatencyZone))
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "region and latency zone are 0–32 lower-case letters, digits and '-' (eu-west)", "payload.region");
+        }
+
+        if (registration.PerformanceTier is < 0 or > 1_000_000 || registration.Address.Length > 255)
+        {
+            throw ApiProblem.BadRequest("invalid_registration", "performance tier must be 0–1,000,000 and the address at most 255 characters", "payload.performanceTier");
+        }
     }
+
+    private static bool IsName(string value) =>
+        value.Length <= 32 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -118,8 +118,8 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>The job's latest checkpoint, or null.</summary>
     Task<CheckpointRecord?> GetLatestCheckpointAsync(string jobId);
 
-    /// <summary>A lease's latest checkpoint, or null.</summary>
-    Task<CheckpointRecord?> GetLatestCheckpointOfLeaseAsync(string leaseId);
+    /// <summary>The job's latest checkpoint taken at or before <paramref name="atOrBefore"/>, or null.</summary>
+    Task<CheckpointRecord?> GetLatestCheckpointBeforeAsync(string jobId, long atOrBefore);
 
     Task<IReadOnlyList<ReputationRecord>> ListReputationAsync();
 

@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Kumo.Crypto;
 using Kumo.Hardware;
 using Kumo.Jobs;
+using Kumo.Market;
 using Kumo.Protocol;
 using Kumo.Provider.Pricing;
 using Kumo.Signing;
@@ -9,13 +11,17 @@ using Kumo.Signing;
 namespace Kumo.Provider.Market;
 
 /// <summary>
-/// Answers the hub's bid requests: checks the tenant's signature on the order, finds what this machine can offer
-/// beside its running leases and outstanding bids (GPUs of one model per node), prices it — auction: the pricing
-/// policy; market: the network's price per GPU-hour; performance: this machine's tier × the order's rate — never
-/// below the floor nor above the order's maximum, reserves it, and returns the bid (or the reason it will not bid).
+/// Answers the hub's bid requests. It checks the tenant's signature on the order, then lets the market's
+/// <see cref="BidEngine"/> — the same code the hub ranks candidates with — choose what this machine can offer beside
+/// its running leases and outstanding bids, and price it by the order's mode. An external pricing script, when the
+/// operator set one, replaces the auction price for the allocated resources. The price is never below the floor
+/// nor above the order's maximum; the capacity is reserved before the bid is returned, so no GPU is promised twice.
 /// </summary>
-public sealed class BidResponder(HardwareInventory inventory, IPricingPolicy pricing, int performanceTier, Reservations reservations, TimeProvider time)
+public sealed class BidResponder(AccountId self, HardwareInventory inventory, ProviderRegistration registration, IPricingPolicy pricing,
+    Reservations reservations, TimeProvider time)
 {
+    private readonly MarketProvider _asMarket = ProtocolMapping.ToMarketProvider(self.Value, registration with { Inventory = inventory });
+
     /// <summary>Leases running now (their allocations are not offered again).</summary>
     public Func<IReadOnlyList<Allocation>> Running { get; init; } = () => [];
 
@@ -42,89 +48,59 @@ public sealed class BidResponder(HardwareInventory inventory, IPricingPolicy pri
             return (null, $"the order's submission is malformed: {e.Message}");
         }
 
-        List<Allocation> held = [.. Running(), .. reservations.Held()];
-        List<Allocation> nodes = Allocate(spec.Resources, request.Nodes, held);
-        if (nodes.Count == 0)
+        if (request.BidTtlMs <= 0)
         {
-            return (null, "no room: " + WhyNot(spec.Resources, held));
+            return (null, "the request asks for a bid that expires at once");
         }
 
-        (long? price, string? declined) = await PriceAsync(request, nodes, cancellationToken);
-        if (price is not { } perHour)
-        {
-            return (null, declined ?? "no price");
-        }
-
-        if (perHour < pricing.FloorPerHour)
-        {
-            return (null, $"the price {perHour} µKUMO/h is below this provider's floor {pricing.FloorPerHour}");
-        }
-
-        long maxForMyNodes = (long)((Int128)request.MaxPricePerHour * nodes.Count / request.Nodes);
-        if (perHour > maxForMyNodes)
-        {
-            return (null, $"asks {perHour} µKUMO/h for {nodes.Count} node(s); the order allows {maxForMyNodes}");
-        }
-
+        OrderRequest order = ProtocolMapping.ToProviderView(ProtocolMapping.ToOrder(request.OrderId, spec));
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var bid = new BidPayload("b-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), request.OrderId, nodes, perHour, now + request.BidTtlMs);
+        string bidId = "b-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        IReadOnlyList<Allocation> held = [.. Running(), .. reservations.Held()];
+        Bid? quoted = BidEngine.Quote(_asMarket, order, new LocalMarketView(self.Value, Free(held), request.MarketPrices), now, request.BidTtlMs, bidId);
+        if (quoted is null)
+        {
+            return (null, WhyNot(order, held));
+        }
+
+        List<Allocation> nodes = [.. quoted.Nodes.Select(ProtocolMapping.ToAllocation)];
+        long price = quoted.PricePerHour;
+        if (order.Mode == PricingMode.Auction && pricing is not LinearPricing)
+        {
+            Quote quote = await pricing.QuoteAsync(new QuoteRequest(request.OrderId, nodes, order.MaxPricePerHour, order.Nodes), cancellationToken);
+            if (quote.PricePerHour is not { } scripted)
+            {
+                return (null, quote.Declined ?? "the pricing policy gave no price");
+            }
+
+            price = scripted;
+        }
+
+        if (price < pricing.FloorPerHour * nodes.Count)
+        {
+            return (null, $"the price {price} µKUMO/h is below this provider's floor of {pricing.FloorPerHour} per node");
+        }
+
+        long allowed = (long)Math.Min(long.MaxValue, (Int128)order.MaxPerNodeHour * nodes.Count);
+        if (price > allowed)
+        {
+            return (null, $"asks {price} µKUMO/h for {nodes.Count} node(s); the order allows {allowed}");
+        }
+
+        var bid = new BidPayload(bidId, request.OrderId, nodes, price, quoted.ExpiresAt);
         bool reserved = reservations.TryReserve(bid.BidId, nodes, bid.ExpiresAt, others => Fits(nodes, [.. Running(), .. others]));
         return reserved ? (bid, null) : (null, "the capacity was promised to another order meanwhile");
     }
 
-    /// <summary>The price for <paramref name="nodes"/> in the order's mode, or why there is none. Market mode without a
-    /// market price yet (or for CPU-only orders) falls back to the policy.</summary>
-    private async Task<(long? Price, string? Declined)> PriceAsync(BidRequest request, List<Allocation> nodes, CancellationToken cancellationToken)
+    /// <summary>What is free after <paramref name="held"/>.</summary>
+    private FreeCapacity Free(IReadOnlyList<Allocation> held)
     {
-        int gpus = nodes.Sum(n => n.GpuUuids.Count);
-        switch (request.Mode)
-        {
-            case "market" when request.MarketPricePerGpuHour is { } market && gpus > 0:
-                return (checked(market * gpus), null);
-            case "performance":
-                return performanceTier <= 0 || request.PerformanceRatePerTierHour is not { } rate
-                    ? (null, "this machine has no measured performance tier")
-                    : (checked(performanceTier * rate * Math.Max(1, gpus)), null);
-            default:
-                Quote quote = await pricing.QuoteAsync(new QuoteRequest(request.OrderId, nodes, request.MaxPricePerHour, request.Nodes), cancellationToken);
-                return (quote.PricePerHour, quote.Declined);
-        }
-    }
-
-    /// <summary>As many nodes as this machine can host (up to <paramref name="wanted"/>), each with GPUs of one model.</summary>
-    internal List<Allocation> Allocate(ResourceRequest want, int wanted, IReadOnlyList<Allocation> held)
-    {
-        var nodes = new List<Allocation>();
-        var usedGpus = held.SelectMany(a => a.GpuUuids).ToHashSet(StringComparer.Ordinal);
-        long cpu = (inventory.Cpu.LogicalCores * 1000L) - held.Sum(a => (long)a.CpuMillicores);
-        long memory = inventory.MemoryBytes - held.Sum(a => a.MemoryBytes);
-        long disk = inventory.DiskBytes - held.Sum(a => a.DiskBytes);
-        while (nodes.Count < wanted && cpu >= want.CpuMillicores && memory >= want.MemoryBytes && disk >= want.DiskBytes)
-        {
-            List<GpuDevice> gpus = [];
-            if (want.Gpu is { } gpu)
-            {
-                List<GpuDevice>? group = inventory.Gpus
-                    .Where(d => !usedGpus.Contains(d.Uuid) && Suits(gpu, d))
-                    .GroupBy(d => d.Model, StringComparer.Ordinal)
-                    .Select(g => g.OrderBy(d => d.Index).Take(gpu.Count).ToList())
-                    .FirstOrDefault(g => g.Count == gpu.Count);
-                if (group is null)
-                {
-                    break;
-                }
-
-                gpus = group;
-            }
-
-            nodes.Add(new Allocation(want.CpuMillicores, want.MemoryBytes, want.DiskBytes, [.. gpus.Select(g => g.Uuid)], gpus.FirstOrDefault()?.Model));
-            usedGpus.UnionWith(gpus.Select(g => g.Uuid));
-            cpu -= want.CpuMillicores;
-            memory -= want.MemoryBytes;
-            disk -= want.DiskBytes;
-        }
-
-        return nodes;
+        var used = held.SelectMany(a => a.GpuUuids).ToHashSet(StringComparer.Ordinal);
+        return new FreeCapacity(
+            (int)Math.Max(0, (inventory.Cpu.LogicalCores * 1000L) - held.Sum(a => (long)a.CpuMillicores)),
+            Math.Max(0, inventory.MemoryBytes - held.Sum(a => a.MemoryBytes)),
+            Math.Max(0, inventory.DiskBytes - held.Sum(a => a.DiskBytes)),
+            inventory.Gpus.Select(g => g.Uuid).Where(u => !used.Contains(u)).ToHashSet(StringComparer.Ordinal));
     }
 
     private bool Fits(IReadOnlyList<Allocation> mine, IReadOnlyList<Allocation> others)
@@ -141,19 +117,25 @@ public sealed class BidResponder(HardwareInventory inventory, IPricingPolicy pri
             && all.Sum(a => a.DiskBytes) <= inventory.DiskBytes;
     }
 
-    private static bool Suits(GpuRequest gpu, GpuDevice device) =>
-        (gpu.Vendor is null || string.Equals(device.Vendor, gpu.Vendor, StringComparison.OrdinalIgnoreCase))
-        && GpuModelPattern.MatchesAny(gpu.Models, device.Model)
-        && device.VramBytes >= gpu.MinVramBytes
-        && (gpu.Interface is null || string.Equals(device.Interface, gpu.Interface, StringComparison.OrdinalIgnoreCase));
-
-    private string WhyNot(ResourceRequest want, IReadOnlyList<Allocation> held)
+    /// <summary>Why the engine made no bid: the same quote against an idle machine tells "busy" from "cannot".</summary>
+    private string WhyNot(OrderRequest order, IReadOnlyList<Allocation> held)
     {
-        if (want.Gpu is { } gpu && !inventory.Gpus.Any(d => Suits(gpu, d)))
+        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        Bid? idle = BidEngine.Quote(_asMarket, order, new LocalMarketView(_asMarket.Id, Free([]), new Dictionary<string, long>()), now, 1);
+        if (idle is not null)
         {
-            return "no GPU here matches";
+            return held.Count > 0 ? "busy: what matches is leased or promised to other orders" : "no price within the order's terms";
         }
 
-        return held.Count > 0 ? "what matches is leased or promised to other orders" : "the machine is too small for one node";
+        if (order.Node.Gpus > 0 && !inventory.Gpus.Any(g => GpuModelPattern.MatchesAny(order.Node.Models, g.Model)))
+        {
+            return $"no GPU here matches {order.Node.DescribeGpu()}";
+        }
+
+        return order.Mode switch
+        {
+            PricingMode.Performance when _asMarket.PerformanceTier <= 0 => "this machine has no measured performance tier",
+            _ => "the machine cannot host a node of this order within its terms (size, floor or maximum price)",
+        };
     }
 }

@@ -163,10 +163,10 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             "SELECT job_id AS JobId, lease_id AS LeaseId, at AS At, files_json AS FilesJson, envelope AS Envelope FROM checkpoints WHERE job_id = @jobId ORDER BY at DESC LIMIT 1",
             new { jobId })).FirstOrDefault();
 
-    public async Task<CheckpointRecord?> GetLatestCheckpointOfLeaseAsync(string leaseId) =>
+    public async Task<CheckpointRecord?> GetLatestCheckpointBeforeAsync(string jobId, long atOrBefore) =>
         (await Query<CheckpointRecord>(
-            "SELECT job_id AS JobId, lease_id AS LeaseId, at AS At, files_json AS FilesJson, envelope AS Envelope FROM checkpoints WHERE lease_id = @leaseId ORDER BY at DESC LIMIT 1",
-            new { leaseId })).FirstOrDefault();
+            "SELECT job_id AS JobId, lease_id AS LeaseId, at AS At, files_json AS FilesJson, envelope AS Envelope FROM checkpoints WHERE job_id = @jobId AND at <= @atOrBefore ORDER BY at DESC LIMIT 1",
+            new { jobId, atOrBefore })).FirstOrDefault();
 
     public async Task<IReadOnlyList<ReputationRecord>> ListReputationAsync() =>
         [.. await Query<ReputationRecord>("SELECT provider_id AS ProviderId, successes AS Successes, failures AS Failures, outcomes AS Outcomes, updated_at AS UpdatedAt FROM reputation ORDER BY provider_id")];
