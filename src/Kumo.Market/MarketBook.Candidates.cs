@@ -129,7 +129,7 @@ public sealed partial class MarketBook
                 double bound = stream.Bound;
                 // Stop when nobody further can beat the hits, or (raw quote = bound × weight ≥ bound × the least weight
                 // the order admits) nobody further can ask within the per-node share.
-                if (double.IsPositiveInfinity(bound) || (hits.Count >= limit && bound >= worst) || bound * minWeight > shareLimit)
+                if (double.IsPositiveInfinity(bound) || (hits.Count >= limit && bound > worst * (1 + 1e-12)) || bound * minWeight > shareLimit)
                 {
                     stream.Bound = double.PositiveInfinity;
                     break;
@@ -156,7 +156,7 @@ public sealed partial class MarketBook
                 {
                     // The policy quote without rounding, from the mirrors: a lower bound that spares most evaluations.
                     double quote = Math.Max(info.Floor, (g * (double)posting.Raw) + (cpuCores * info.PerCoreHour) + (memoryGib * info.PerGibMemoryHour) + (diskGib * info.PerGibDiskHour));
-                    if (quote * (1 - 1e-12) / info.Weight >= worst)
+                    if (quote * (1 - 1e-12) / info.Weight > worst * (1 + 1e-12))
                     {
                         continue;
                     }
