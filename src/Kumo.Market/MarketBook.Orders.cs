@@ -53,6 +53,9 @@ public sealed partial class MarketBook
     /// <summary>The open order with this id, or null.</summary>
     public OrderRequest? GetOrder(string orderId) => _orders.TryGetValue(orderId, out OrderState? o) ? o.Order : null;
 
+    /// <summary>When the open order was opened (Unix ms), for the hub's order expiry; null if not open.</summary>
+    public long? OrderOpenedAt(string orderId) => _orders.TryGetValue(orderId, out OrderState? o) ? o.OpenedAt : null;
+
     /// <summary>Whether the bid holds a reservation now.</summary>
     public bool IsReserved(string bidId) => _reservations.ContainsKey(bidId);
 

@@ -307,6 +307,4 @@ internal sealed class Hold
 
     /// <summary>Reservations: when the bid lapses.</summary>
     public long ExpiresAt { get; init; }
-
-    public string Describe() => IsLease ? $"lease {Id}" : $"bid {Id}";
 }

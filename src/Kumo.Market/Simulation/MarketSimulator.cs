@@ -57,6 +57,7 @@ public static class MarketSimulator
         var orderMs = new List<double>(o.Orders);
         var clusterMs = new List<double>();
         var missed = new List<string>();
+        var infeasibleBy = new Dictionary<string, int>(StringComparer.Ordinal);
         long matchingTicks = 0;
         int leased = 0, feasible = 0, infeasible = 0, clusters = 0, clustersLeased = 0, secondRounds = 0;
         long candidatesSeen = 0;
@@ -114,7 +115,7 @@ public static class MarketSimulator
             {
                 infeasible++;
             }
-            else if (WasFeasible(book, order, now))
+            else if (WasFeasible(book, order, now, out string why))
             {
                 // The failed attempt changed nothing (all or nothing), so the book is as it was at submission.
                 feasible++;
@@ -123,6 +124,7 @@ public static class MarketSimulator
             else
             {
                 infeasible++;
+                infeasibleBy[why] = infeasibleBy.GetValueOrDefault(why) + 1;
             }
 
             if ((i & 255) == 0 || i == o.Orders - 1)
@@ -165,6 +167,7 @@ public static class MarketSimulator
             BuildFleetMs = buildMs,
             Seed = o.Seed,
             Missed = missed,
+            InfeasibleBy = infeasibleBy,
         };
     }
 
@@ -219,11 +222,15 @@ public static class MarketSimulator
     /// zone, one region, or everyone, by the bound) can host all its nodes now, each node within its share of the
     /// maximum — which is also all the bid rules allow.
     /// </summary>
-    private static bool WasFeasible(MarketBook book, OrderRequest order, long now)
+    private static bool WasFeasible(MarketBook book, OrderRequest order, long now, out string why)
     {
         if (order.Nodes == 1)
         {
-            return book.Explain(order, now).CanRunNow > 0;
+            Feasibility f = book.Explain(order, now);
+            why = f.CanRunWhenIdle > 0 ? "every capable provider is busy"
+                : f.Exclusions.Any(e => e.Reason.Contains("price", StringComparison.Ordinal)) ? "nobody who could host it asks within its price"
+                : "no provider matches its hardware, region, reputation and attestation needs";
+            return f.CanRunNow > 0;
         }
 
         double bound = order.MaxRttMs ?? double.PositiveInfinity;
@@ -238,7 +245,9 @@ public static class MarketSimulator
             groups[group] = groups.GetValueOrDefault(group) + c.NodesPossible;
         }
 
-        return groups.Values.Any(n => n >= order.Nodes);
+        long most = groups.Count == 0 ? 0 : groups.Values.Max();
+        why = $"cluster: too few nodes within {order.MaxRttMs} ms of each other";
+        return most >= order.Nodes;
     }
 
     private static double Utilization(MarketBook book, int totalGpus) => totalGpus == 0 ? 0 : book.Stats(0).LeasedGpus / (double)totalGpus;

@@ -9,7 +9,6 @@ namespace Kumo.Market.Simulation;
 internal static class SimulatedFleet
 {
     public const long Gib = 1L << 30;
-    public const long K = 1_000_000;
 
     public static readonly string[] Regions = ["us-east", "us-west", "eu-central", "eu-west", "ap-northeast", "ap-southeast"];
     public const string Auditor0 = "kumo1auditor0confidential";

@@ -57,6 +57,9 @@ public sealed record SimulationResult
     /// <summary>Feasible orders that were not filled, with why Select failed: empty when the engine kept its promise.</summary>
     public IReadOnlyList<string> Missed { get; init; } = [];
 
+    /// <summary>Infeasible orders by the constraint that excluded the most providers (for one node) or the largest latency group (clusters).</summary>
+    public IReadOnlyDictionary<string, int> InfeasibleBy { get; init; } = new Dictionary<string, int>();
+
     /// <summary>One JSON object on one line, snake_case keys.</summary>
     public string ToJsonLine()
     {
