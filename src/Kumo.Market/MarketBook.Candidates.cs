@@ -16,7 +16,6 @@ public sealed partial class MarketBook
     /// <summary>Index entries the last <see cref="FindCandidates"/> walked, and providers it evaluated (for tests and profiling).</summary>
     internal (int Walked, int Evaluated) LastWalk { get; private set; }
 
-
     /// <summary>
     /// Providers that could host at least one node of the order now, best first by reputation-adjusted quote
     /// (<see cref="MarketRules.Adjusted"/>; ties: lower quote, then provider id), at most <paramref name="limit"/>.
@@ -45,12 +44,20 @@ public sealed partial class MarketBook
                     continue;
                 }
 
-                streams.Add(order.Mode switch
+                for (int size = ModelInfo.SizeClass(g); size < ModelInfo.SizeClasses; size++)
                 {
-                    PricingMode.Market when query.MarketPrice(model) is { } price => new Stream(model.ByReputation, (double)price * g, false) { FixedQuote = price * (double)g },
-                    PricingMode.Performance => new Stream(model.ByPerformance, (double)order.PerformanceRatePerTierHour!.Value * g, false),
-                    _ => new Stream(model.ByPrice, g, true),
-                });
+                    if (model.ByPrice[size].Count == 0)
+                    {
+                        continue;
+                    }
+
+                    streams.Add(order.Mode switch
+                    {
+                        PricingMode.Market when query.MarketPrice(model) is { } price => new Stream(model.ByReputation[size], (double)price * g, false) { FixedQuote = price * (double)g },
+                        PricingMode.Performance => new Stream(model.ByPerformance[size], (double)order.PerformanceRatePerTierHour!.Value * g, false),
+                        _ => new Stream(model.ByPrice[size], g, true),
+                    });
+                }
             }
         }
         else
@@ -373,6 +380,19 @@ public sealed partial class MarketBook
         _ => $"{ms / 3_600_000} h {ms % 3_600_000 / 60_000} min",
     };
 
+    /// <summary>The bid engine's fast path: the provider is the book's current record, so its live state is used directly.</summary>
+    internal bool TryQuoteInBook(MarketProvider provider, OrderRequest order, long expiresAt, string bidId, out Bid? bid)
+    {
+        bid = null;
+        if (!_providers.TryGetValue(provider.Id, out ProviderState? state) || !ReferenceEquals(state.Provider, provider))
+        {
+            return false;
+        }
+
+        bid = BidEngine.Build(Query(order), state, expiresAt, bidId);
+        return true;
+    }
+
     /// <summary>
     /// The prepared query of an order, reused while the same order object is asked about again (candidates, then
     /// each bid and reservation) and nothing it caches — GPU kinds, regions, market prices — has changed.
@@ -452,21 +472,5 @@ public sealed partial class MarketBook
             c = y.Evaluation.Quote.CompareTo(x.Evaluation.Quote);
             return c != 0 ? c : string.CompareOrdinal(y.State.Provider.Id, x.State.Provider.Id);
         }
-    }
-}
-
-public sealed partial class MarketBook
-{
-    /// <summary>The bid engine's fast path: the provider is the book's current record, so its live state is used directly.</summary>
-    internal bool TryQuoteInBook(MarketProvider provider, OrderRequest order, long expiresAt, string bidId, out Bid? bid)
-    {
-        bid = null;
-        if (!_providers.TryGetValue(provider.Id, out ProviderState? state) || !ReferenceEquals(state.Provider, provider))
-        {
-            return false;
-        }
-
-        bid = BidEngine.Build(Query(order), state, expiresAt, bidId);
-        return true;
     }
 }

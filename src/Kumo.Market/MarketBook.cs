@@ -287,9 +287,10 @@ public sealed partial class MarketBook : IMarketView
             g.ByPrice = new Posting(g.PerGpuHour / w, s.Slot, i, g.Gid, g.PerGpuHour);
             g.ByReputation = new Posting(1 / w, s.Slot, i, g.Gid, 0);
             g.ByPerformance = new Posting(perf, s.Slot, i, g.Gid, tier);
-            g.Model.ByPrice.Add(g.ByPrice);
-            g.Model.ByReputation.Add(g.ByReputation);
-            g.Model.ByPerformance.Add(g.ByPerformance);
+            int size = ModelInfo.SizeClass(g.Gpus.Length);
+            g.Model.ByPrice[size].Add(g.ByPrice);
+            g.Model.ByReputation[size].Add(g.ByReputation);
+            g.Model.ByPerformance[size].Add(g.ByPerformance);
         }
 
         s.CpuByPrice = new Posting(s.Provider.Pricing.PerCpuCoreHour / w, s.Slot, -1, -1, s.Provider.Pricing.PerCpuCoreHour);
@@ -305,9 +306,10 @@ public sealed partial class MarketBook : IMarketView
     {
         foreach (GpuGroup g in s.Groups)
         {
-            g.Model.ByPrice.Remove(g.ByPrice);
-            g.Model.ByReputation.Remove(g.ByReputation);
-            g.Model.ByPerformance.Remove(g.ByPerformance);
+            int size = ModelInfo.SizeClass(g.Gpus.Length);
+            g.Model.ByPrice[size].Remove(g.ByPrice);
+            g.Model.ByReputation[size].Remove(g.ByReputation);
+            g.Model.ByPerformance[size].Remove(g.ByPerformance);
         }
 
         _cpuByPrice[s.CpuBucket].Remove(s.CpuByPrice);

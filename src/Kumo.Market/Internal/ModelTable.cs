@@ -17,14 +17,25 @@ internal sealed class ModelInfo(int id, string vendor, string model, long vramBy
     public bool IsH100 { get; } = GpuModelPattern.Matches("H100", model);
     public bool IsA100 { get; } = GpuModelPattern.Matches("A100", model);
 
-    /// <summary>By per-GPU policy price / reputation weight (auction mode).</summary>
-    public PostingList ByPrice { get; } = new();
+    /// <summary>
+    /// Groups are indexed apart by size class — 1, 2–3, 4–7, 8 or more GPUs — so an order for n GPUs per node never
+    /// walks groups too small to hold a node (cheap consumer cards would otherwise head every list).
+    /// </summary>
+    public const int SizeClasses = 4;
 
-    /// <summary>By 1 / reputation weight (market mode: everyone asks the same price).</summary>
-    public PostingList ByReputation { get; } = new();
+    /// <summary>By per-GPU policy price / reputation weight (auction mode), per size class.</summary>
+    public PostingList[] ByPrice { get; } = NewLists();
 
-    /// <summary>By performance tier / reputation weight (performance mode; tier 0 last).</summary>
-    public PostingList ByPerformance { get; } = new();
+    /// <summary>By 1 / reputation weight (market mode: everyone asks the same price), per size class.</summary>
+    public PostingList[] ByReputation { get; } = NewLists();
+
+    /// <summary>By performance tier / reputation weight (performance mode; tier 0 last), per size class.</summary>
+    public PostingList[] ByPerformance { get; } = NewLists();
+
+    /// <summary>The size class of a group of <paramref name="gpus"/>; a node of n GPUs can only come from classes ≥ SizeClass(n).</summary>
+    public static int SizeClass(int gpus) => gpus >= 8 ? 3 : gpus >= 4 ? 2 : gpus >= 2 ? 1 : 0;
+
+    private static PostingList[] NewLists() => [.. Enumerable.Range(0, SizeClasses).Select(_ => new PostingList())];
 
     public bool Fits(NodeRequirement r) =>
         (r.Vendor is null || string.Equals(r.Vendor, Vendor, StringComparison.OrdinalIgnoreCase))

@@ -53,6 +53,7 @@ public static class MarketSimulator
             clusterAt.Add((int)((c + 0.5) * o.Orders / Math.Min(o.Clusters64, o.Orders)));
         }
 
+        TimeSpan pausedBefore = GC.GetTotalPauseDuration();
         var ends = new PriorityQueue<string, long>();
         var orderMs = new List<double>(o.Orders);
         var clusterMs = new List<double>();
@@ -164,6 +165,7 @@ public static class MarketSimulator
             GpuUtilizationEnd = utilizationEnd,
             PeakMemoryMb = process.PeakWorkingSet64 / (1024.0 * 1024.0),
             GcHeapPeakMb = Math.Max(gcPeak, GC.GetTotalMemory(false)) / (1024.0 * 1024.0),
+            GcPauseMs = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds,
             BuildFleetMs = buildMs,
             Seed = o.Seed,
             Missed = missed,

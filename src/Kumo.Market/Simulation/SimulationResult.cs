@@ -48,6 +48,9 @@ public sealed record SimulationResult
 
     /// <summary>Largest managed heap seen (sampled), MB.</summary>
     public double GcHeapPeakMb { get; init; }
+
+    /// <summary>Time the garbage collector paused the process during the measured run (feasibility checks included), ms.</summary>
+    public double GcPauseMs { get; init; }
     public double BuildFleetMs { get; init; }
 
     /// <summary>Orders of the unmeasured warm-up run.</summary>
@@ -78,6 +81,7 @@ public sealed record SimulationResult
             json.WriteNumber("feasible_filled_fraction", Round(FeasibleFilledFraction, 6));
             json.WriteNumber("peak_memory_mb", Round(PeakMemoryMb, 1));
             json.WriteNumber("gc_heap_peak_mb", Round(GcHeapPeakMb, 1));
+            json.WriteNumber("gc_pause_ms", Round(GcPauseMs, 1));
             json.WriteNumber("providers", Providers);
             json.WriteNumber("gpus", Gpus);
             json.WriteNumber("cpu_only_providers", CpuOnlyProviders);
