@@ -344,6 +344,20 @@ public sealed partial class MarketBook
         };
     }
 
+    /// <summary>"are offline" → "is offline", "have …" → "has …", "lack …" → "lacks …", "ask …" → "asks …".</summary>
+    internal static string Singular(string reason)
+    {
+        int space = reason.IndexOf(' ', StringComparison.Ordinal);
+        string verb = space < 0 ? reason : reason[..space];
+        string rest = space < 0 ? "" : reason[space..];
+        return verb switch
+        {
+            "are" => "is",
+            "have" => "has",
+            _ => verb + "s",
+        } + rest;
+    }
+
     private static string Attributes(OrderRequest o) => string.Join(", ", o.Attested.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}={a.Value}"));
 
     private static string Sentence(int canNow, int canIdle, List<Exclusion> exclusions, string? model, PriceRange? prices, long? wait)
@@ -353,7 +367,7 @@ public sealed partial class MarketBook
         text.Append(CultureInfo.InvariantCulture, $"{total} provider{(total == 1 ? "" : "s")}, {canNow} can run it now and {canIdle} when idle");
         if (exclusions.Count > 0)
         {
-            text.Append(": ").AppendJoin(", ", exclusions.Select(e => $"{e.Count} {e.Reason}"));
+            text.Append(": ").AppendJoin(", ", exclusions.Select(e => $"{e.Count} {(e.Count == 1 ? Singular(e.Reason) : e.Reason)}"));
         }
 
         if (model is not null && prices is not null)

@@ -129,7 +129,7 @@ public sealed partial class MarketBook
         Verdict verdict = query.CheckProvider(state.Provider);
         if (verdict != Verdict.Ok)
         {
-            return $"provider {bid.ProviderId} {Reason(verdict, query).Replace("are ", "is ", StringComparison.Ordinal).Replace("have ", "has ", StringComparison.Ordinal).Replace("lack ", "lacks ", StringComparison.Ordinal)}";
+            return $"provider {bid.ProviderId} {Singular(Reason(verdict, query))}";
         }
 
         int k = bid.Nodes.Count;

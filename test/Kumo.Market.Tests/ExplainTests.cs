@@ -20,7 +20,7 @@ public sealed class ExplainTests
         Assert.Equal(
             [new Exclusion("lack a GPU matching H100", 28), new Exclusion("are below reputation 0.8", 2), new Exclusion("have too little disk", 1)],
             f.Exclusions);
-        Assert.StartsWith("32 providers, 1 can run it now and 1 when idle: 28 lack a GPU matching H100, 2 are below reputation 0.8, 1 have too little disk", f.Explanation, StringComparison.Ordinal);
+        Assert.StartsWith("32 providers, 1 can run it now and 1 when idle: 28 lack a GPU matching H100, 2 are below reputation 0.8, 1 has too little disk", f.Explanation, StringComparison.Ordinal);
         Assert.Equal(H100, f.Model);
         Assert.Equal(0, f.ExpectedWaitMs);
         Assert.EndsWith("it can start now", f.Explanation, StringComparison.Ordinal);

@@ -15,7 +15,8 @@ public sealed class MatchingTests
         Exclusion exclusion = Assert.Single(f.Exclusions);
         Assert.Equal(expectedReason, exclusion.Reason);
         Assert.Equal(book.ProviderCount - stillIn.Length, exclusion.Count);
-        Assert.Contains(expectedReason, f.Explanation, StringComparison.Ordinal);
+        int count = book.ProviderCount - stillIn.Length;
+        Assert.Contains($"{count} {(count == 1 ? MarketBook.Singular(expectedReason) : expectedReason)}", f.Explanation, StringComparison.Ordinal);
     }
 
     [Fact]
