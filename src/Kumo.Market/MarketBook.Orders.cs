@@ -414,6 +414,64 @@ public sealed partial class MarketBook
         return null;
     }
 
+    /// <summary>
+    /// Holds the capacity of a lease made outside this book — one the hub's store already had when it (re)built the
+    /// book — like any lease of its own. Refused (changing nothing) for a lease id in use, an unknown provider, a
+    /// GPU the provider does not have or one another hold has. Host resources are taken even beyond what is free: the
+    /// lease runs whatever the book thinks, so the provider is full rather than promised twice.
+    /// </summary>
+    public bool AdoptLease(LeaseHandle lease, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        reason = null;
+        if (_leases.ContainsKey(lease.LeaseId))
+        {
+            reason = $"lease {lease.LeaseId} is already in the book";
+            return false;
+        }
+
+        if (!_providers.TryGetValue(lease.ProviderId, out ProviderState? state))
+        {
+            reason = $"unknown provider {lease.ProviderId}";
+            return false;
+        }
+
+        NodeAllocation node = lease.Allocation;
+        int[] indices = new int[node.GpuUuids.Count];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            if (!state.GpuIndex.TryGetValue(node.GpuUuids[i], out int index))
+            {
+                reason = $"GPU {node.GpuUuids[i]} is not on provider {lease.ProviderId}";
+                return false;
+            }
+
+            if (state.Holder[index] is { } holder)
+            {
+                reason = $"GPU {node.GpuUuids[i]} is already held by {holder.Id}";
+                return false;
+            }
+
+            indices[i] = index;
+        }
+
+        var hold = new Hold
+        {
+            Id = lease.LeaseId,
+            OrderId = lease.OrderId,
+            IsLease = true,
+            Provider = state,
+            Lease = lease,
+            Gpus = [indices],
+            Cpu = node.CpuMillicores,
+            Memory = node.MemoryBytes,
+            Disk = node.DiskBytes,
+        };
+        state.Attach(hold);
+        _leases.Add(lease.LeaseId, hold);
+        return true;
+    }
+
     /// <summary>Ends a lease and frees its capacity. False if no such lease runs.</summary>
     public bool EndLease(string leaseId)
     {

@@ -55,7 +55,6 @@ public class JobSubmissionTests
         var error = await Assert.ThrowsAsync<HubApiException>(async () => await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec));
 
         Assert.Equal("infeasible", error.Code);
-        Assert.Contains("2 providers considered", error.Message, StringComparison.Ordinal);
         Assert.Contains("2 lack a GPU matching H100", error.Message, StringComparison.Ordinal);
     }
 

@@ -45,7 +45,7 @@ public class LeaseFlowTests
         Assert.Equal(0, lease.ExitCode);
         Assert.NotNull(lease.FirstLogAt);
         Assert.Equal([new OutputFile("out/result.txt", cid, 6)], done.Outputs);
-        Assert.Equal(["submitted", "offered", "accepted", "started", "lease_closed", "succeeded"], done.Events.Select(e => e.Kind));
+        Assert.Equal(["submitted", "bidding", "offered", "accepted", "started", "lease_closed", "succeeded"], done.Events.Select(e => e.Kind));
         Assert.Equal(["hello", "world"], (await hub.Client.GetLogsAsync(accepted.JobId)).Select(l => l.Text));
     }
 
@@ -71,7 +71,7 @@ public class LeaseFlowTests
         Assert.Equal(CloseReason.ProviderRejected, declined.CloseReason);
         Assert.Equal(declining.Id, declined.ProviderId.Value);
         Assert.Contains("maintenance window", declined.CloseDetail, StringComparison.Ordinal);
-        Assert.Contains(job.Events, e => e.Kind == "requeued");
+        Assert.Contains(job.Events, e => e.Kind == "reordered");
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public class LeaseFlowTests
         await hub.SweepAsync();
 
         JobView job = await hub.Client.GetJobAsync(accepted.JobId);
-        Assert.Equal(JobState.Queued, job.State);
+        Assert.True(job.State.IsOrderOpen(), $"the order re-opens, not {job.State}");
         Assert.Equal(CloseReason.ProviderOfferExpired, job.Leases[0].CloseReason);
         LeaseCancel cancel = await silent.ExpectAsync<LeaseCancel>(ChannelMessageTypes.LeaseCancel);
         Assert.Equal(offer.LeaseId, cancel.LeaseId);
@@ -104,7 +104,7 @@ public class LeaseFlowTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub);
-        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Wire(Specs.Yaml() + "\nretries: 0"));
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         await provider.AcceptAsync(offer);
         await provider.StartedAsync(offer.LeaseId);
@@ -119,9 +119,11 @@ public class LeaseFlowTests
         await hub.SweepAsync();
 
         JobView job = await hub.Client.GetJobAsync(accepted.JobId);
-        Assert.Equal(JobState.Failed, job.State);
+        Assert.Equal(JobState.Failed, job.State); // no retries: no failover
         Assert.Equal(CloseReason.ProviderHeartbeatLost, job.Failure!.Reason);
         Assert.Equal(FaultParty.Provider, job.Failure.Party);
+        Assert.Contains("gave up after 1 provider fault", job.Failure.Detail, StringComparison.Ordinal);
+        Assert.Contains("provider_heartbeat_lost", job.Failure.Detail, StringComparison.Ordinal);
         Assert.Equal(FaultParty.Provider, job.Leases[0].ClosedBy);
         Assert.Equal(ProviderStatus.Offline, (await hub.Client.ListProvidersAsync()).Single().Status);
     }
@@ -141,8 +143,11 @@ public class LeaseFlowTests
         Assert.True((await hub.Client.GetJobAsync(accepted.JobId)).Leases[0].State.IsOpen());
         await provider.HeartbeatAsync(); // gone: the agent restarted and forgot it
 
-        JobView job = await WaitForJobAsync(hub, accepted.JobId, j => j.State.IsFinal(), "to fail");
-        Assert.Equal(CloseReason.ProviderUnstable, job.Failure!.Reason);
+        // A provider fault: the job fails over (re-ordered without that provider) rather than failing.
+        JobView job = await WaitForJobAsync(hub, accepted.JobId, j => j.Events.Any(e => e.Kind == "failover"), "to fail over");
+        Assert.Equal(CloseReason.ProviderUnstable, job.Leases[0].CloseReason);
+        Assert.True(job.State.IsOrderOpen(), $"re-ordered, not {job.State}");
+        Assert.Contains("without " + provider.Id, job.Events.Single(e => e.Kind == "failover").Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -298,7 +303,7 @@ public class LeaseFlowTests
         JobAccepted third = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), spec);
         await Task.Delay(300);
         await hub.ScheduleAsync();
-        Assert.Equal(JobState.Queued, (await hub.Client.GetJobAsync(third.JobId)).State); // both H100s are held
+        Assert.True((await hub.Client.GetJobAsync(third.JobId)).State.IsOrderOpen()); // both H100s are held: it waits
         JobView first = (await hub.Client.ListJobsAsync(null)).Last();
         Assert.True(first.Leases[0].SimulatedGpus);
     }

@@ -178,7 +178,7 @@ public class LedgerApiTests
 
         var refused = await Assert.ThrowsAsync<HubApiException>(() => hub.Client.SubmitJobAsync(tenant, Specs.Simple));
         Assert.Equal("infeasible", refused.Code);
-        Assert.Contains("too little bonded stake", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("too little stake bonded", refused.Message, StringComparison.Ordinal);
 
         await hub.Client.SubmitLedgerAsync(provider.Signer, LedgerMessageTypes.Faucet, new FaucetPayload(100 * K));
         await hub.Client.SubmitLedgerAsync(provider.Signer, LedgerMessageTypes.Bond, new BondPayload(100 * K));

@@ -12,10 +12,11 @@ public sealed record BidAcceptance(string JobId, IReadOnlyList<string> BidIds);
 /// </summary>
 public sealed record AttestationStatement(string ProviderId, IReadOnlyDictionary<string, string> Attributes);
 
-/// <summary>A provider's answer to a bid request, as a tenant sees it.</summary>
-/// <param name="State">open, won, lost, expired, declined or refused.</param>
-/// <param name="Nodes">The allocations offered (the actual GPU model, never the order's pattern).</param>
-/// <param name="Detail">Why it was declined, refused or lost.</param>
+/// <summary>
+/// A provider's answer to a bid request, as a tenant sees it. <c>State</c> is open, won, lost, expired, declined or
+/// refused; <c>Nodes</c> are the allocations offered (the actual GPU model, never the order's pattern); <c>Detail</c>
+/// says why it was declined, refused or lost.
+/// </summary>
 public sealed record BidView(
     string Id,
     string JobId,

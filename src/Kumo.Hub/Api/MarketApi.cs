@@ -3,7 +3,6 @@ using Kumo.Hub.Auth;
 using Kumo.Hub.Jobs;
 using Kumo.Hub.Market;
 using Kumo.Hub.Storage;
-using Kumo.Jobs;
 using Kumo.Protocol;
 using Kumo.Serialization;
 using Kumo.Signing;
@@ -67,7 +66,7 @@ public static class MarketApi
                 await using IHubTransaction tx = await store.BeginAsync(ct);
                 await auth.RecordNonceAsync(tx, envelope);
                 _ = await tx.GetProviderAsync(statement.ProviderId)
-                    ?? throw ApiProblem.NotFound("unknown_provider", $"no provider {statement.ProviderId} is registered", "payload.providerId");
+                    ?? throw ApiProblem.NotFound("unknown_provider", $"no provider {statement.ProviderId} is registered");
                 var sorted = new SortedDictionary<string, string>(statement.Attributes.ToDictionary(), StringComparer.Ordinal);
                 await tx.UpsertAttestationAsync(new AttestationRecord(statement.ProviderId, envelope.Signer.Value,
                     JsonSerializer.Serialize(sorted, KumoJson.Options), envelope.ToJson(), time.GetUtcNow().ToUnixTimeMilliseconds()));

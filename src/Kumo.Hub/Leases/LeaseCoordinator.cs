@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Kumo.Hub.Api;
 using Kumo.Hub.Auth;

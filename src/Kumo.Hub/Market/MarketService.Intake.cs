@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Kumo.Hub.Api;
+using Kumo.Hub.Auth;
+using Kumo.Hub.Leases;
+using Kumo.Jobs;
 using Kumo.Hub.Storage;
 using Kumo.Market;
 using Kumo.Protocol;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Kumo.Hub.Api;
+using Kumo.Hub.Leases;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
 using Kumo.Market;
@@ -31,9 +32,9 @@ public sealed partial class MarketService
     internal async Task<(bool Possible, PlanView Plan)> CheckPossibleAsync(JobSpec spec, CancellationToken cancellationToken)
     {
         PlanView plan = await PlanAsync(spec, cancellationToken);
-        // Providers that are offline or unbonded might run it once they are back: only a plan where every registered
-        // provider fails on hardware, price, region, reputation or attestation is impossible.
-        bool someAbsent = plan.Exclusions.Any(e => e.Reason.Contains("offline", StringComparison.Ordinal) || e.Reason.Contains("bond", StringComparison.Ordinal));
+        // Providers that are offline might run it once they are back; one that has not bonded its stake is not a
+        // provider the market offers work to.
+        bool someAbsent = plan.Exclusions.Any(e => e.Reason.Contains("offline", StringComparison.Ordinal));
         return (plan.CanRunWhenIdle > 0 || someAbsent, plan);
     }
 

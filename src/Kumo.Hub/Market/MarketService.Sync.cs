@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Kumo.Hub.Storage;
-using Kumo.Leases;
 using Kumo.Market;
 using Kumo.Protocol;
 using Kumo.Serialization;

@@ -81,7 +81,7 @@ public sealed class BidResponder(AccountId self, HardwareInventory inventory, Pr
             return (null, $"the price {price} µKUMO/h is below this provider's floor of {pricing.FloorPerHour} per node");
         }
 
-        long allowed = (long)Math.Min(long.MaxValue, (Int128)order.MaxPerNodeHour * nodes.Count);
+        long allowed = (long)Int128.Min(long.MaxValue, (Int128)order.MaxPerNodeHour * nodes.Count);
         if (price > allowed)
         {
             return (null, $"asks {price} µKUMO/h for {nodes.Count} node(s); the order allows {allowed}");

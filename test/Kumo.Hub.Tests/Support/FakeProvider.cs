@@ -3,7 +3,9 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Kumo.Client;
 using Kumo.Hardware;
+using Kumo.Jobs;
 using Kumo.Leases;
+using Kumo.Market;
 using Kumo.Protocol;
 using Kumo.Serialization;
 using Kumo.Signing;
@@ -22,15 +24,29 @@ public sealed class FakeProvider : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Task _receiving;
+    private readonly Dictionary<string, Allocation> _held = new(StringComparer.Ordinal);
     private long _heartbeats;
 
-    private FakeProvider(RequestSigner signer, ClientWebSocket socket, string name)
+    private FakeProvider(RequestSigner signer, ClientWebSocket socket, string name, ProviderRegistration registration, bool autoBid)
     {
         Signer = signer;
         _socket = socket;
         Name = name;
+        Registration = registration;
+        AutoBid = autoBid;
         _receiving = ReceiveLoopAsync();
     }
+
+    public ProviderRegistration Registration { get; }
+
+    /// <summary>
+    /// Answer bid requests at once with what the market's own bid engine quotes for this machine (as if idle), so tests
+    /// about leases need not play the auction by hand. Bid requests still reach <see cref="ExpectAsync{T}"/>.
+    /// </summary>
+    public bool AutoBid { get; set; }
+
+    /// <summary>Bids this provider sent automatically.</summary>
+    public List<BidPayload> SentBids { get; } = [];
 
     public RequestSigner Signer { get; }
 
@@ -45,11 +61,13 @@ public sealed class FakeProvider : IAsyncDisposable
         new(index, "nvidia", model, vramGiB << 30, $"GPU-test-{Guid.NewGuid():N}", "550.54", "12.4", null, simulated);
 
     /// <summary>Registers and opens the control channel (challenge, signed hello, welcome).</summary>
-    public static async Task<FakeProvider> JoinAsync(HubFixture hub, string name = "fake", HardwareInventory? inventory = null, ProviderPricing? pricing = null)
+    public static async Task<FakeProvider> JoinAsync(HubFixture hub, string name = "fake", HardwareInventory? inventory = null, ProviderPricing? pricing = null,
+        bool autoBid = true, Func<ProviderRegistration, ProviderRegistration>? registration = null)
     {
         RequestSigner signer = HubFixture.NewSigner();
-        await hub.Client.RegisterProviderAsync(signer,
-            new ProviderRegistration(name, inventory ?? Inventory(), "fake", pricing ?? ProviderPricing.Default, "test"));
+        var registered = new ProviderRegistration(name, inventory ?? Inventory(), "fake", pricing ?? ProviderPricing.Default, "test");
+        registered = registration?.Invoke(registered) ?? registered;
+        await hub.Client.RegisterProviderAsync(signer, registered);
         var socket = new ClientWebSocket();
         await socket.ConnectAsync(hub.Client.ChannelUri, CancellationToken.None);
         ChannelMessage challenge = (await ChannelFraming.ReceiveAsync(socket, CancellationToken.None))!;
@@ -59,7 +77,7 @@ public sealed class FakeProvider : IAsyncDisposable
             signer.Sign(MessageTypes.ChannelHello, new ChannelHello(nonce))), CancellationToken.None);
         ChannelMessage welcome = (await ChannelFraming.ReceiveAsync(socket, CancellationToken.None))!;
         Assert.True(welcome.Type == ChannelMessageTypes.Welcome, $"expected a welcome, got {welcome.Type}: {welcome.Body}");
-        return new FakeProvider(signer, socket, name);
+        return new FakeProvider(signer, socket, name, registered, autoBid);
     }
 
     /// <summary>The next message of <paramref name="type"/>; other messages before it are skipped.</summary>
@@ -91,7 +109,7 @@ public sealed class FakeProvider : IAsyncDisposable
             new LeaseAcceptance(offer.LeaseId, offer.JobId, offer.Submission.Digest(), offer.PricePerHourMicros));
 
     public Task RejectAsync(LeaseOffer offer, string reason) =>
-        SendSignedAsync(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, reason));
+        Release(offer.LeaseId).SendSignedAsync(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, reason));
 
     public Task StartedAsync(string leaseId) => SendAsync(ChannelMessageTypes.LeaseStarted, new LeaseStarted(leaseId));
 
@@ -100,8 +118,19 @@ public sealed class FakeProvider : IAsyncDisposable
             [.. lines.Select(l => new LeaseLogLine(LogStream.Stdout, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), l))]));
 
     public Task ResultAsync(string leaseId, CloseReason reason, int? exitCode, params OutputFile[] outputs) =>
-        SendSignedAsync(ChannelMessageTypes.LeaseResult, MessageTypes.LeaseResult,
+        Release(leaseId).SendSignedAsync(ChannelMessageTypes.LeaseResult, MessageTypes.LeaseResult,
             new LeaseResult(leaseId, reason, exitCode, reason.ToString(), outputs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+
+    /// <summary>Forgets a lease's allocation (its capacity may be bid again).</summary>
+    public FakeProvider Release(string leaseId)
+    {
+        lock (_held)
+        {
+            _held.Remove(leaseId);
+        }
+
+        return this;
+    }
 
     public Task SendSignedAsync<T>(string channelType, string messageType, T payload) =>
         SendAsync(channelType, Signer.Sign(messageType, payload));
@@ -153,7 +182,55 @@ public sealed class FakeProvider : IAsyncDisposable
                 return;
             }
 
+            if (message.Type == ChannelMessageTypes.LeaseOffer)
+            {
+                LeaseOffer offer = message.Body.Deserialize<LeaseOffer>(KumoJson.Options)!;
+                lock (_held)
+                {
+                    _held[offer.LeaseId] = offer.Allocation;
+                }
+            }
+
+            if (AutoBid && message.Type == ChannelMessageTypes.BidRequest)
+            {
+                await BidAsync(message.Body.Deserialize<BidRequest>(KumoJson.Options)!);
+            }
+
             await _inbox.Writer.WriteAsync(message);
         }
+    }
+
+    /// <summary>Bids on <paramref name="request"/> with the market's quote for this machine, or declines.</summary>
+    public async Task<BidPayload?> BidAsync(BidRequest request, long? price = null)
+    {
+        JobSpec spec = JobSpecReader.ReadWireForm(request.Submission.PayloadAs<JobSubmission>().Spec.GetRawText(), "spec").Spec!;
+        OrderRequest order = ProtocolMapping.ToProviderView(ProtocolMapping.ToOrder(request.OrderId, spec));
+        MarketProvider self = ProtocolMapping.ToMarketProvider(Id, Registration);
+        List<Allocation> held;
+        lock (_held)
+        {
+            held = [.. _held.Values];
+        }
+
+        var used = held.SelectMany(a => a.GpuUuids).ToHashSet(StringComparer.Ordinal);
+        var free = new FreeCapacity(self.CpuMillicores - held.Sum(a => a.CpuMillicores), self.MemoryBytes - held.Sum(a => a.MemoryBytes),
+            self.DiskBytes - held.Sum(a => a.DiskBytes), self.Gpus.Select(g => g.Uuid).Where(u => !used.Contains(u)).ToHashSet(StringComparer.Ordinal));
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Bid? quote = BidEngine.Quote(self, order, new LocalMarketView(Id, free, request.MarketPrices), now, request.BidTtlMs,
+            "b-" + Guid.NewGuid().ToString("N")[..12]);
+        if (quote is null)
+        {
+            await SendAsync(ChannelMessageTypes.BidDecline, new BidDecline(request.OrderId, "the fake cannot host it"));
+            return null;
+        }
+
+        var bid = new BidPayload(quote.Id, request.OrderId, [.. quote.Nodes.Select(ProtocolMapping.ToAllocation)], price ?? quote.PricePerHour, quote.ExpiresAt);
+        lock (SentBids)
+        {
+            SentBids.Add(bid);
+        }
+
+        await SendSignedAsync(ChannelMessageTypes.Bid, MessageTypes.MarketBid, bid);
+        return bid;
     }
 }

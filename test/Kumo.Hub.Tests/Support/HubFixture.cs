@@ -1,7 +1,7 @@
 using Kumo.Client;
 using Kumo.Crypto;
 using Kumo.Hub.Leases;
-using Kumo.Hub.Scheduling;
+using Kumo.Hub.Market;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -78,8 +78,11 @@ public sealed class HubFixture : IAsyncDisposable
     /// <summary>Runs one ledger reconciliation pass now (open, settle, close, refund).</summary>
     public Task ReconcileAsync() => Services.GetRequiredService<Kumo.Hub.Ledger.LedgerReconciler>().RunOnceAsync(CancellationToken.None);
 
-    /// <summary>Runs one scheduling pass now.</summary>
-    public Task<int> ScheduleAsync() => Services.GetRequiredService<Scheduler>().RunOnceAsync(CancellationToken.None);
+    /// <summary>The hub's market.</summary>
+    public MarketService Market => Services.GetRequiredService<MarketService>();
+
+    /// <summary>Runs one market pass now (sync the book, ask for bids, lease, re-bid or expire).</summary>
+    public Task<int> ScheduleAsync() => Market.RunOnceAsync(CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {
