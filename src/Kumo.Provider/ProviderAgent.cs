@@ -96,6 +96,7 @@ public sealed class ProviderAgent : IAsyncDisposable
                     Connected?.Invoke(welcome);
                     using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     Task heartbeats = HeartbeatLoopAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), connection.Token);
+                    Task stake = StakeLoopAsync(connection.Token);
                     try
                     {
                         await _channel.PumpAsync(socket, OnMessageAsync, connection.Token);
@@ -104,6 +105,7 @@ public sealed class ProviderAgent : IAsyncDisposable
                     {
                         await connection.CancelAsync();
                         await heartbeats.ContinueWith(_ => { }, TaskScheduler.Default);
+                        await stake.ContinueWith(_ => { }, TaskScheduler.Default);
                     }
                 }
             }
@@ -211,6 +213,31 @@ public sealed class ProviderAgent : IAsyncDisposable
 
         await _hub.SubmitLedgerAsync(_signer, LedgerMessageTypes.Bond, new BondPayload(missing), cancellationToken);
         _logger.LogInformation("bonded {Amount} (the network's minimum for {Devices} device(s))", Amounts.Format(missing), Math.Max(1, _options.Inventory.Gpus.Count));
+    }
+
+    /// <summary>
+    /// A slash (a fault, a proven cheat) can take the bond below the network's minimum, and then the market offers this
+    /// machine no work: while connected, the agent checks its stake now and then and bonds what is missing.
+    /// </summary>
+    private async Task StakeLoopAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.EnsureStake)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(_options.StakeCheckInterval, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            try
+            {
+                await EnsureStakeAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is HubApiException or HubUnreachableException or HttpRequestException)
+            {
+                _logger.LogWarning("could not check the stake: {Error}", e.Message);
+            }
+        }
     }
 
     private async Task HeartbeatLoopAsync(TimeSpan interval, CancellationToken cancellationToken)

@@ -41,6 +41,9 @@ public sealed record ProviderAgentOptions
     /// <summary>At start, bond the stake the network requires for this machine's devices if less is bonded.</summary>
     public bool EnsureStake { get; init; }
 
+    /// <summary>How often a connected agent checks that its bond still meets the minimum (a slash may have cut it).</summary>
+    public TimeSpan StakeCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Devnet: take what bonding needs from the hub's faucet first.</summary>
     public bool UseFaucet { get; init; }
 

@@ -254,11 +254,15 @@ internal sealed class LeaseRunner
 
     /// <summary>
     /// Every <see cref="CheckpointPolicy.Every"/>, uploads what changed under the checkpoint path and reports the set
-    /// (signed). The workload should write checkpoints atomically (write, then rename) so a copy is never half-written.
+    /// (signed). Each changed file is first copied aside through one open handle, so the upload hashes and sends the
+    /// same bytes even while the workload rewrites the file; a workload that replaces files atomically (write, then
+    /// rename) never has a half-written file in a checkpoint. A tick that fails is retried at the next one.
     /// </summary>
     private async Task CheckpointLoopAsync(string jobDirectory, CheckpointPolicy policy, CancellationToken ct)
     {
         string root = Path.Combine(jobDirectory, policy.Path);
+        string snapshots = Path.Combine(_directory, "checkpoint-copies");
+        Directory.CreateDirectory(snapshots);
         var uploaded = new Dictionary<string, (long Size, DateTime Modified, OutputFile File)>(StringComparer.Ordinal);
         string lastReported = "";
         using var timer = new PeriodicTimer(policy.Every, _time);
@@ -266,46 +270,70 @@ internal sealed class LeaseRunner
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
-                var files = new List<OutputFile>();
-                foreach (string file in Directory.Exists(root) ? SafeFiles(root) : [])
+                try
                 {
-                    if (files.Count >= MaxOutputs)
+                    List<OutputFile> files = await SnapshotAsync(jobDirectory, root, snapshots, uploaded, ct);
+                    string fingerprint = string.Join('\n', files.Select(f => f.Path + " " + f.Cid));
+                    if (files.Count == 0 || fingerprint == lastReported)
                     {
-                        break;
+                        continue;
                     }
 
-                    var info = new FileInfo(file);
-                    string relative = Path.GetRelativePath(jobDirectory, file).Replace(Path.DirectorySeparatorChar, '/');
-                    if (!uploaded.TryGetValue(relative, out var known) || known.Size != info.Length || known.Modified != info.LastWriteTimeUtc)
-                    {
-                        ContentManifest manifest = await _hub.UploadFileAsync(_signer, file, progress: null, ct);
-                        known = (info.Length, info.LastWriteTimeUtc, new OutputFile(relative, manifest.Root.ToString(), manifest.Size));
-                        uploaded[relative] = known;
-                    }
-
-                    files.Add(known.File);
+                    lastReported = fingerprint;
+                    _channel.SendSigned(ChannelMessageTypes.LeaseCheckpoint, MessageTypes.LeaseCheckpoint,
+                        new LeaseCheckpointReport(LeaseId, files, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+                    SystemLine($"[kumo] checkpoint: {files.Count} file(s), {files.Sum(f => f.Size)} bytes");
                 }
-
-                string fingerprint = string.Join('\n', files.Select(f => f.Path + " " + f.Cid));
-                if (files.Count == 0 || fingerprint == lastReported)
+                catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException or UnauthorizedAccessException)
                 {
-                    continue;
+                    SystemLine($"[kumo] checkpoint skipped, retrying at the next interval: {e.Message}");
                 }
-
-                lastReported = fingerprint;
-                _channel.SendSigned(ChannelMessageTypes.LeaseCheckpoint, MessageTypes.LeaseCheckpoint,
-                    new LeaseCheckpointReport(LeaseId, files, _time.GetUtcNow().ToUnixTimeMilliseconds()));
-                SystemLine($"[kumo] checkpoint: {files.Count} file(s), {files.Sum(f => f.Size)} bytes");
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The workload ended.
         }
-        catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException)
+    }
+
+    private async Task<List<OutputFile>> SnapshotAsync(string jobDirectory, string root, string snapshots,
+        Dictionary<string, (long Size, DateTime Modified, OutputFile File)> uploaded, CancellationToken ct)
+    {
+        var files = new List<OutputFile>();
+        foreach (string file in Directory.Exists(root) ? SafeFiles(root) : [])
         {
-            SystemLine($"[kumo] checkpointing stopped: {e.Message}");
+            if (files.Count >= MaxOutputs)
+            {
+                break;
+            }
+
+            var info = new FileInfo(file);
+            string relative = Path.GetRelativePath(jobDirectory, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (!uploaded.TryGetValue(relative, out var known) || known.Size != info.Length || known.Modified != info.LastWriteTimeUtc)
+            {
+                string copy = Path.Combine(snapshots, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(relative)))[..16]);
+                try
+                {
+                    await using (FileStream source = new(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                    await using (FileStream target = new(copy, FileMode.Create, FileAccess.Write))
+                    {
+                        await source.CopyToAsync(target, ct);
+                    }
+                }
+                catch (FileNotFoundException)
+                {
+                    continue; // replaced or removed between listing and reading: the next tick sees the new one
+                }
+
+                ContentManifest manifest = await _hub.UploadFileAsync(_signer, copy, progress: null, ct);
+                known = (info.Length, info.LastWriteTimeUtc, new OutputFile(relative, manifest.Root.ToString(), manifest.Size));
+                uploaded[relative] = known;
+            }
+
+            files.Add(known.File);
         }
+
+        return files;
     }
 
     /// <summary>Forwards output lines in batches: whatever has accumulated goes out at once, so the first line is not held back.</summary>
