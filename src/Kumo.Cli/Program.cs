@@ -27,6 +27,8 @@ root.Subcommands.Add(LedgerCommands.Create());
 root.Subcommands.Add(LedgerCommands.Audit());
 root.Subcommands.Add(DevnetCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
+root.Subcommands.Add(MarketCommands.Stats());
+root.Subcommands.Add(MarketCommands.Simulate());
 
 ParseResult parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)

@@ -77,6 +77,30 @@ public sealed class HubClient : IDisposable
     public Task<JobView> CancelJobAsync(RequestSigner signer, string jobId, CancellationToken ct = default) =>
         PostAsync<JobView>($"v1/jobs/{Uri.EscapeDataString(jobId)}/cancel", signer.Sign(MessageTypes.JobCancel, new JobCancellation(jobId)), ct);
 
+    // ---- market ----------------------------------------------------------------------------------------------
+
+    /// <summary>Feasibility before money for a normalized spec: who could run it, what excludes the rest, prices, wait.</summary>
+    public async Task<PlanView> PlanAsync(string normalizedSpecJson, CancellationToken ct = default)
+    {
+        using var spec = JsonDocument.Parse(normalizedSpecJson);
+        using var content = new StringContent(JsonSerializer.Serialize(new { spec = spec.RootElement }, KumoJson.Options), System.Text.Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, "v1/plan")) { Content = content }, ct);
+        return await ReadAsync<PlanView>(response, ct);
+    }
+
+    public Task<IReadOnlyList<BidView>> ListBidsAsync(string jobId, CancellationToken ct = default) =>
+        GetAsync<IReadOnlyList<BidView>>($"v1/jobs/{Uri.EscapeDataString(jobId)}/bids", ct);
+
+    /// <summary>Accepts bids by hand; together they must cover the order's nodes.</summary>
+    public Task<JobView> AcceptBidsAsync(RequestSigner signer, string jobId, IReadOnlyList<string> bidIds, CancellationToken ct = default) =>
+        PostAsync<JobView>($"v1/jobs/{Uri.EscapeDataString(jobId)}/accept", signer.Sign(MessageTypes.MarketAccept, new BidAcceptance(jobId, bidIds)), ct);
+
+    public Task<NetworkStats> GetStatsAsync(CancellationToken ct = default) => GetAsync<NetworkStats>("v1/stats", ct);
+
+    /// <summary>Signs, as an auditor, attributes of a provider machine (an empty set withdraws them).</summary>
+    public Task AttestAsync(RequestSigner auditor, string providerId, IReadOnlyDictionary<string, string> attributes, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/attestations", Json(auditor.Sign(MessageTypes.Attestation, new AttestationStatement(providerId, attributes))), ct);
+
     public Task<IReadOnlyList<LogEntry>> GetLogsAsync(string jobId, long after = 0, int limit = 1000, CancellationToken ct = default) =>
         GetAsync<IReadOnlyList<LogEntry>>($"v1/jobs/{Uri.EscapeDataString(jobId)}/logs?after={after}&limit={limit}", ct);
 

@@ -21,6 +21,7 @@ public static class JobCommands
         job.Subcommands.Add(Logs());
         job.Subcommands.Add(Cancel());
         job.Subcommands.Add(Get());
+        MarketCommands.AddToJob(job);
         return job;
     }
 

@@ -23,13 +23,21 @@ public static class ProviderCommands
         var priceGpu = new Option<decimal>("--price-gpu") { Description = "Asking price per GPU-hour in KUMO", DefaultValueFactory = _ => 1.2m };
         var priceCpu = new Option<decimal>("--price-cpu") { Description = "Asking price per core-hour in KUMO", DefaultValueFactory = _ => 0.02m };
         var priceMemory = new Option<decimal>("--price-memory") { Description = "Asking price per GiB-hour of memory in KUMO", DefaultValueFactory = _ => 0.005m };
+        var priceModel = new Option<string?>("--price-gpu-model") { Description = "Per-model GPU prices in KUMO per GPU-hour, first match wins, e.g. \"H100*=2.1,A100*=1.1\" (others: --price-gpu)" };
+        var priceDisk = new Option<decimal>("--price-disk") { Description = "Asking price per GiB-hour of disk in KUMO", DefaultValueFactory = _ => 0m };
+        var floor = new Option<decimal>("--floor") { Description = "Least this machine takes per node-hour in KUMO, in every pricing mode", DefaultValueFactory = _ => 0m };
+        var script = new Option<string?>("--pricing-script") { Description = "A program that prices bids: JSON of the allocated resources on stdin, KUMO per hour (or NNNu µKUMO) on stdout; runs sandboxed, 5 s limit" };
+        var region = new Option<string>("--region") { Description = "Where the machine is, e.g. eu-west (orders may require regions)", DefaultValueFactory = _ => "" };
+        var zone = new Option<string>("--zone") { Description = "Data centre or rack: machines in one zone are < 1 ms apart (cluster latency)", DefaultValueFactory = _ => "" };
+        var tier = new Option<int>("--performance-tier") { Description = "Benchmark units per device, for performance-priced orders (0: none)", DefaultValueFactory = _ => 0 };
+        var address = new Option<string>("--address") { Description = "host:port cluster peers use to reach this machine", DefaultValueFactory = _ => "" };
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
         var bond = new Option<bool>("--bond") { Description = "At start, bond the network's minimum stake for this machine from its wallet if less is bonded" };
         var faucet = new Option<bool>("--faucet") { Description = "Devnet: take what --bond needs from the hub's faucet" };
         var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceCpu, priceMemory, keep, bond, faucet, sandboxUid, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, keep, bond, faucet, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -38,7 +46,17 @@ public static class ProviderCommands
         {
             string dataDirectory = Path.GetFullPath(parse.GetValue(data)!);
             HardwareInventory inventory = await DetectInventoryAsync(dataDirectory, parse.GetValue(simulate), parse.GetValue(name)!, quiet: false, ct);
-            var pricing = new ProviderPricing(ToMicros(parse.GetValue(priceGpu)), ToMicros(parse.GetValue(priceCpu)), ToMicros(parse.GetValue(priceMemory)));
+            var pricing = new ProviderPricing(ToMicros(parse.GetValue(priceGpu)), ToMicros(parse.GetValue(priceCpu)), ToMicros(parse.GetValue(priceMemory)))
+            {
+                PerGpuModel = ParseModelPrices(parse.GetValue(priceModel)),
+                PerGibDiskHourMicros = ToMicros(parse.GetValue(priceDisk)),
+                FloorPerHourMicros = ToMicros(parse.GetValue(floor)),
+            };
+            string? pricingScript = parse.GetValue(script) is { } scriptPath ? Path.GetFullPath(scriptPath) : null;
+            if (pricingScript is not null && !File.Exists(pricingScript))
+            {
+                throw new CliException($"--pricing-script: {pricingScript} does not exist", ExitCodes.Usage);
+            }
             using ILoggerFactory loggers = LoggerFactory.Create(b => b
                 .AddSimpleConsole(o =>
                 {
@@ -70,6 +88,11 @@ public static class ProviderCommands
                 Name = parse.GetValue(name)!,
                 Inventory = inventory,
                 Pricing = pricing,
+                PricingScript = pricingScript,
+                Region = parse.GetValue(region)!,
+                LatencyZone = parse.GetValue(zone)!,
+                PerformanceTier = parse.GetValue(tier),
+                Address = parse.GetValue(address)!,
                 KeepLeaseDirectories = parse.GetValue(keep),
                 EnsureStake = parse.GetValue(bond),
                 UseFaucet = parse.GetValue(faucet),
@@ -129,6 +152,7 @@ public static class ProviderCommands
         provider.Subcommands.Add(start);
         provider.Subcommands.Add(show);
         provider.Subcommands.Add(list);
+        provider.Subcommands.Add(MarketCommands.Attest());
         return provider;
     }
 
@@ -162,6 +186,29 @@ public static class ProviderCommands
 
         // Simulated devices are numbered after the real ones; they have no device node either way.
         return detected with { Gpus = [.. detected.Gpus, .. fake.Select((g, i) => g with { Index = detected.Gpus.Count + i })] };
+    }
+
+    /// <summary>"H100*=2.1,A100*=1.1" → per-model prices in order.</summary>
+    internal static IReadOnlyList<GpuModelPrice> ParseModelPrices(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        var prices = new List<GpuModelPrice>();
+        foreach (string entry in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int equals = entry.LastIndexOf('=');
+            if (equals <= 0 || !decimal.TryParse(entry[(equals + 1)..], System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out decimal kumo))
+            {
+                throw new CliException($"--price-gpu-model: '{entry}' is not PATTERN=KUMO (e.g. H100*=2.1)", ExitCodes.Usage);
+            }
+
+            prices.Add(new GpuModelPrice(entry[..equals].Trim(), ToMicros(kumo)));
+        }
+
+        return prices;
     }
 
     private static long ToMicros(decimal kumo)

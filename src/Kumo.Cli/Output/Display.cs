@@ -32,6 +32,8 @@ public static class Display
         JobState.Succeeded => "[green]succeeded[/]",
         JobState.Failed => "[red]failed[/]",
         JobState.Cancelled => "[yellow]cancelled[/]",
+        JobState.Expired => "[yellow]expired[/]",
+        JobState.Bidding => "[blue]bidding[/]",
         JobState.Running => "[blue]running[/]",
         _ => Name(state),
     };
@@ -48,6 +50,16 @@ public static class Display
             grid.AddRow("[bold]failure[/]", Markup.Escape($"{Name(failure.Reason)} ({Name(failure.Party)} side): {failure.Detail}"));
         }
 
+        if (job.Explanation is not null && (!job.State.IsFinal() || job.State == JobState.Expired))
+        {
+            grid.AddRow("[bold]market[/]", Markup.Escape(job.Explanation ?? ""));
+        }
+
+        if (job.Failovers > 0)
+        {
+            grid.AddRow("[bold]failovers[/]", job.Failovers.ToString(CultureInfo.InvariantCulture));
+        }
+
         AnsiConsole.Write(grid);
         if (job.Leases.Count > 0)
         {
@@ -61,7 +73,7 @@ public static class Display
                     ? $"{Name(lease.CloseReason)}{(lease.ExitCode is { } code ? $" (exit {code})" : "")}"
                     : "";
                 leases.AddRow(
-                    Markup.Escape(lease.Id),
+                    Markup.Escape(lease.Id) + (job.Leases.Any(l => l.NodeRank > 0) ? $" [grey]node {lease.NodeRank}[/]" : ""),
                     Markup.Escape(lease.ProviderName),
                     Name(lease.State),
                     $"{lease.Allocation.CpuMillicores / 1000.0:0.###} cpu, {Bytes(lease.Allocation.MemoryBytes)}{gpus}",

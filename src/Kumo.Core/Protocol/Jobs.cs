@@ -26,7 +26,17 @@ public sealed record JobView(
     IReadOnlyList<LeaseView> Leases,
     IReadOnlyList<OutputFile> Outputs,
     JobFailure? Failure,
-    IReadOnlyList<JobEvent> Events);
+    IReadOnlyList<JobEvent> Events)
+{
+    /// <summary>The order attempt (0 first; +1 per failover or declined offer).</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>Re-orders after provider faults so far.</summary>
+    public int Failovers { get; init; }
+
+    /// <summary>Why the order has no lease yet, or why it expired: who could run it and what excluded the rest.</summary>
+    public string? Explanation { get; init; }
+}
 
 /// <summary>Why a job did not succeed.</summary>
 public sealed record JobFailure(CloseReason Reason, FaultParty Party, string Detail);
@@ -58,7 +68,17 @@ public sealed record LeaseView(
     CloseReason CloseReason,
     FaultParty? ClosedBy,
     string? CloseDetail,
-    int? ExitCode);
+    int? ExitCode)
+{
+    /// <summary>The job's order attempt this lease belongs to.</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>The node's rank in its cluster (0 for one node).</summary>
+    public int NodeRank { get; init; }
+
+    /// <summary>The winning bid the lease came from.</summary>
+    public string? BidId { get; init; }
+}
 
 /// <summary>One line of a job's output. <see cref="Seq"/> increases by one per line within a job.</summary>
 public sealed record LogEntry(long Seq, string LeaseId, LogStream Stream, DateTimeOffset Timestamp, string Text);

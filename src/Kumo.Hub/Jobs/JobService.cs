@@ -227,7 +227,12 @@ public sealed class JobService(
             leaseViews,
             [.. outputs.Select(o => new OutputFile(o.Path, o.Cid, o.Size))],
             job.FailureReason is { } reason ? new JobFailure(reason, reason.Party(), job.FailureDetail ?? "") : null,
-            [.. events.Select(e => new JobEvent(DateTimeOffset.FromUnixTimeMilliseconds(e.At), e.Kind, e.Detail))]);
+            [.. events.Select(e => new JobEvent(DateTimeOffset.FromUnixTimeMilliseconds(e.At), e.Kind, e.Detail))])
+        {
+            Attempt = job.Attempt,
+            Failovers = job.Failovers,
+            Explanation = job.Explanation,
+        };
     }
 
     private static LeaseView ToView(LeaseRecord l, string providerName) => new(
@@ -247,7 +252,12 @@ public sealed class JobService(
         l.CloseReason,
         l.State == LeaseState.Closed ? l.CloseReason.Party() : null,
         l.CloseDetail,
-        l.ExitCode);
+        l.ExitCode)
+    {
+        Attempt = l.Attempt,
+        NodeRank = l.NodeRank,
+        BidId = l.BidId,
+    };
 
     private static DateTimeOffset? FromMs(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
 }

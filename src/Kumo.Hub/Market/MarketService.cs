@@ -34,6 +34,7 @@ public sealed partial class MarketService(
     ILogger<MarketService> logger) : BackgroundService
 {
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _pass = new(1, 1); // one pass at a time (the loop, and tests driving it)
     private readonly MarketBook _book = new();
     private readonly Dictionary<string, OrderRound> _rounds = new(StringComparer.Ordinal); // by job id
     private readonly Dictionary<string, OrderRound> _byOrder = new(StringComparer.Ordinal); // by order id
@@ -61,6 +62,19 @@ public sealed partial class MarketService(
 
     /// <summary>One pass: sync the book, expire stale bids, then move every open order on. Returns leases offered.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await _pass.WaitAsync(cancellationToken);
+        try
+        {
+            return await PassAsync(cancellationToken);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task<int> PassAsync(CancellationToken cancellationToken)
     {
         await SyncAsync(cancellationToken);
         long now = Now();
