@@ -14,6 +14,7 @@ public sealed partial class MarketService
     private readonly Dictionary<string, string> _builtFrom = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _addresses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _bookLeases = new(StringComparer.Ordinal);
+    private bool _clearingsLoaded;
 
     /// <summary>
     /// Brings the book in step with the store and the ledger: registrations (with attested attributes), liveness
@@ -32,6 +33,14 @@ public sealed partial class MarketService
             open = await reader.ListOpenLeasesAsync(null);
             reputations = await reader.ListReputationAsync();
             attestations = await reader.ListAttestationsAsync();
+        }
+
+        IReadOnlyList<LeaseRecord> recent = [];
+        if (!_clearingsLoaded)
+        {
+            // After a restart the market price of each model comes back from the leases of the last week.
+            await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+            recent = await reader.ListLeasesAcceptedSinceAsync(Now() - (long)TimeSpan.FromDays(7).TotalMilliseconds, 10_000);
         }
 
         var reputation = reputations.ToDictionary(r => r.ProviderId, ReputationKeeper.Score, StringComparer.Ordinal);
@@ -100,6 +109,23 @@ public sealed partial class MarketService
                 else
                 {
                     logger.LogWarning("lease {Lease} is not in the market's book: {Reason}", lease.Id, reason);
+                }
+            }
+
+            if (!_clearingsLoaded)
+            {
+                _clearingsLoaded = true;
+                foreach (LeaseRecord lease in recent.Reverse())
+                {
+                    Allocation allocation = JsonSerializer.Deserialize<Allocation>(lease.AllocationJson, KumoJson.Options)!;
+                    if (allocation.GpuUuids.Count > 0 && allocation.GpuModel is { } model)
+                    {
+                        _book.RecordClearing(model, lease.PricePerHourMicros / allocation.GpuUuids.Count, lease.AcceptedAt ?? lease.OfferedAt);
+                    }
+                    else if (allocation.CpuMillicores > 0)
+                    {
+                        _book.RecordClearing("cpu", (long)((Int128)lease.PricePerHourMicros * 1000 / allocation.CpuMillicores), lease.AcceptedAt ?? lease.OfferedAt);
+                    }
                 }
             }
 

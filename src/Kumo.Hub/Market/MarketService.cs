@@ -34,6 +34,9 @@ public sealed partial class MarketService(
     ILogger<MarketService> logger) : BackgroundService
 {
     private readonly Lock _gate = new();
+    /// <summary>How many providers a cluster's second round may ask.</summary>
+    private const int WidenedAskLimit = 1000;
+
     private readonly SemaphoreSlim _pass = new(1, 1); // one pass at a time (the loop, and tests driving it)
     private readonly MarketBook _book = new();
     private readonly Dictionary<string, OrderRound> _rounds = new(StringComparer.Ordinal); // by job id
@@ -138,7 +141,14 @@ public sealed partial class MarketService(
 
         if (!windowClosed)
         {
-            return 0; // everyone answered, but the bids do not make a full set yet: wait for the window
+            // Everyone answered, but the bids make no full set: a cluster asks every capable provider (second round).
+            if (round.Order.Nodes > 1 && round.AskLimit < WidenedAskLimit)
+            {
+                round.AskLimit = WidenedAskLimit;
+                await AskAsync(round, now, cancellationToken);
+            }
+
+            return 0;
         }
 
         await EndRoundWithoutLeaseAsync(job, round, selection.Failure, now, cancellationToken);
@@ -199,7 +209,10 @@ public sealed partial class MarketService(
         var excluded = job.ExcludedProviders.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
         string orderId = OrderRound.OrderIdFor(job.Id, job.Attempt, number);
         OrderRequest order = ProtocolMapping.ToOrder(orderId, spec, excluded);
-        var round = new OrderRound(job.Id, job.Attempt, number, order, spec, submission, now, now + (long)spec.Market.Window.TotalMilliseconds);
+        var round = new OrderRound(job.Id, job.Attempt, number, order, spec, submission, now, now + (long)spec.Market.Window.TotalMilliseconds)
+        {
+            AskLimit = options.MaxBidRequests,
+        };
         lock (_gate)
         {
             if (_rounds.Remove(job.Id, out OrderRound? previous))
@@ -231,7 +244,7 @@ public sealed partial class MarketService(
     /// <summary>Asks the best candidates not yet asked, up to the limit per round.</summary>
     private async Task AskAsync(OrderRound round, long now, CancellationToken cancellationToken)
     {
-        int room = options.MaxBidRequests - round.Asked.Count;
+        int room = round.AskLimit - round.Asked.Count;
         if (room <= 0 || now >= round.ClosesAt)
         {
             return;
@@ -241,7 +254,7 @@ public sealed partial class MarketService(
         Dictionary<string, long> prices;
         lock (_gate)
         {
-            ask = [.. _book.FindCandidates(round.Order, now, options.MaxBidRequests + round.Asked.Count)
+            ask = [.. _book.FindCandidates(round.Order, now, round.AskLimit)
                 .Select(c => c.Provider.Id)
                 .Where(id => !round.Asked.Contains(id) && sessions.IsConnected(id))
                 .Take(room)];

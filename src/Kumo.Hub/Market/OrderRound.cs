@@ -40,6 +40,12 @@ internal sealed class OrderRound(string jobId, int attempt, int number, OrderReq
     /// <summary>Why providers declined, for the explanation when nothing comes of the round.</summary>
     public List<string> Declines { get; } = [];
 
+    /// <summary>
+    /// How many providers this round may ask. A cluster whose bids do not make a full set within its latency bound
+    /// widens it to every capable provider (the candidates are ranked by price, not by distance).
+    /// </summary>
+    public int AskLimit { get; set; }
+
     /// <summary>The tenant was told that bids wait for its acceptance.</summary>
     public bool AwaitingAcceptance { get; set; }
 
