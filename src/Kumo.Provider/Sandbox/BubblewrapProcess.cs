@@ -218,6 +218,16 @@ internal sealed class BubblewrapProcess : ISandboxedProcess
         try
         {
             await _limits.KillAllAsync();
+
+            // Without a cgroup, killing bubblewrap alone would leave the sandbox's init to die asynchronously (by
+            // PR_SET_PDEATHSIG) after bubblewrap is reaped. Killing the sandbox's processes directly instead means
+            // bubblewrap exits only once its pid namespace is empty, so a run that reports Killed has no survivors.
+            foreach (int pid in Descendants(Pid))
+            {
+                Signals.SendKill(pid);
+            }
+
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         finally
         {
@@ -230,6 +240,37 @@ internal sealed class BubblewrapProcess : ISandboxedProcess
                 // Already exited.
             }
         }
+    }
+
+    /// <summary>The process tree below <paramref name="root"/>, parents before children (from procfs).</summary>
+    private static List<int> Descendants(int root)
+    {
+        var found = new List<int>();
+        var pending = new Queue<int>([root]);
+        while (pending.Count > 0 && found.Count < 100_000)
+        {
+            int pid = pending.Dequeue();
+            string children;
+            try
+            {
+                children = File.ReadAllText($"/proc/{pid}/task/{pid}/children");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // gone already, or not ours to look at
+            }
+
+            foreach (string child in children.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (int.TryParse(child, CultureInfo.InvariantCulture, out int childPid))
+                {
+                    found.Add(childPid);
+                    pending.Enqueue(childPid);
+                }
+            }
+        }
+
+        return found;
     }
 
     private void CheckDisk()

@@ -441,12 +441,12 @@ public class JobSpecMarketErrorTests
     }
 
     [Theory]
-    [InlineData("9s", "every must be at least 10s, found 9s")]
-    [InlineData("0", "every must be at least 10s, found 0s")]
+    [InlineData("0", "every must be at least 1s, found 0s")]
+    [InlineData("0s", "every must be at least 1s, found 0s")]
     [InlineData("24h1s", "every of 1d1s is longer than the limit of 1d")]
     [InlineData("2d", "every of 2d is longer than the limit of 1d")]
     [InlineData("-5m", "every must not be negative, found '-5m'")]
-    public void A_checkpoint_interval_outside_ten_seconds_to_a_day_is_refused(string every, string message)
+    public void A_checkpoint_interval_outside_one_second_to_a_day_is_refused(string every, string message)
     {
         var error = ErrorAtPlus($"checkpoint:\n  path: ckpt\n  every: {every}", "checkpoint.every");
 

@@ -24,6 +24,8 @@ public class CloseReasonTests
         (CloseReason.ProviderUnstable, 2005),
         (CloseReason.NetworkHubRestarted, 3000),
         (CloseReason.NetworkInsufficientFunds, 3001),
+        (CloseReason.NetworkClusterFailover, 3002),
+        (CloseReason.NetworkClusterEnded, 3003),
     ];
 
     [Fact]
@@ -56,7 +58,7 @@ public class CloseReasonTests
                 "WorkloadDiskLimitExceeded", "WorkloadKilledBySignal", "InputUnavailable",
                 "ProviderHeartbeatLost", "ProviderRejected", "ProviderOfferExpired", "ProviderSandboxFailed",
                 "ProviderUploadFailed", "ProviderUnstable",
-                "NetworkHubRestarted", "NetworkInsufficientFunds",
+                "NetworkHubRestarted", "NetworkInsufficientFunds", "NetworkClusterFailover", "NetworkClusterEnded",
             ]);
     }
 
