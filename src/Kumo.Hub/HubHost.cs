@@ -67,13 +67,16 @@ public static class HubHost
         services.AddSingleton<JobService>();
         services.AddSingleton<ControlChannel>();
         services.AddSingleton<ReputationKeeper>();
+        services.AddSingleton<NetworkMeasurements>();
         services.AddSingleton<MarketService>();
+        services.AddSingleton<NetworkProber>();
         services.AddSingleton<LeaseWatchdog>();
         services.AddSingleton<LedgerService>();
         services.AddSingleton<LedgerReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());
+        services.AddHostedService(sp => sp.GetRequiredService<NetworkProber>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {

@@ -57,6 +57,12 @@ public sealed record HubOptions
     /// <summary>Most providers asked to bid on one order round (the best candidates by reputation-adjusted price).</summary>
     public int MaxBidRequests { get; init; } = 20;
 
+    /// <summary>How often providers are asked to measure latency and bandwidth to each other (zero: never; regions and zones are used).</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Peers each provider measures per probe round.</summary>
+    public int ProbeFanout { get; init; } = 8;
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

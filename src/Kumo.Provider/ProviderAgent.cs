@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Kumo.Client;
@@ -11,6 +13,7 @@ using Kumo.Protocol;
 using Kumo.Provider.Control;
 using Kumo.Provider.Leases;
 using Kumo.Provider.Market;
+using Kumo.Provider.Network;
 using Kumo.Provider.Pricing;
 using Kumo.Provider.Sandbox;
 using Kumo.Serialization;
@@ -38,6 +41,8 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly object _capacityLock = new();
     private readonly Reservations _reservations = new();
     private readonly BidResponder _bids;
+    private readonly PeerProber _prober = new();
+    private ProbeListener? _probes;
     private long _heartbeatSeq;
 
     public ProviderAgent(ProviderAgentOptions options, ISandbox sandbox, TimeProvider time, ILoggerFactory loggers)
@@ -75,6 +80,7 @@ public sealed class ProviderAgent : IAsyncDisposable
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         RemoveStaleLeaseDirectories();
+        StartProbeListener();
         TimeSpan delay = TimeSpan.FromMilliseconds(250);
         bool registered = false;
         while (!cancellationToken.IsCancellationRequested)
@@ -139,6 +145,60 @@ public sealed class ProviderAgent : IAsyncDisposable
         {
             await runner.CancelAsync();
         }
+
+        if (_probes is not null)
+        {
+            await _probes.DisposeAsync();
+            _probes = null;
+        }
+    }
+
+    /// <summary>Answers peers' probes on the probe address; a machine that cannot bind it still works, unmeasured.</summary>
+    private void StartProbeListener()
+    {
+        if (_options.ProbeAddress.Length == 0 || _probes is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _probes = ProbeListener.Start(_options.ProbeAddress, _logger);
+            _logger.LogInformation("answering peer probes on {Address}", _probes.Endpoint);
+        }
+        catch (Exception e) when (e is ArgumentException or SocketException)
+        {
+            _logger.LogWarning("cannot answer peer probes on {Address} ({Error}); the network will not measure this machine's latency and bandwidth",
+                _options.ProbeAddress, e.Message);
+        }
+    }
+
+    /// <summary>The probe address as configured, with the real port when port 0 (any free port) was asked for; "" when not listening.</summary>
+    private string AdvertisedProbeAddress()
+    {
+        if (_probes is null)
+        {
+            return "";
+        }
+
+        string configured = _options.ProbeAddress;
+        return configured.EndsWith(":0", StringComparison.Ordinal)
+            ? string.Create(CultureInfo.InvariantCulture, $"{configured[..^2]}:{_probes.Endpoint.Port}")
+            : configured;
+    }
+
+    /// <summary>Measures the paths the hub asked about and reports them.</summary>
+    private async Task AnswerProbeAsync(NetProbeRequest request)
+    {
+        try
+        {
+            IReadOnlyList<PeerMeasurement> measured = await _prober.MeasureAsync([.. request.Targets.Take(32)], CancellationToken.None);
+            _channel.Send(ChannelMessageTypes.NetReport, new NetProbeReport(measured));
+        }
+        catch (Exception e) when (e is InvalidOperationException or WebSocketException or IOException)
+        {
+            _logger.LogDebug("could not report probes: {Error}", e.Message);
+        }
     }
 
     /// <summary>No lease survives an agent restart (the hub closes them as unstable), so their directories can go.</summary>
@@ -170,6 +230,7 @@ public sealed class ProviderAgent : IAsyncDisposable
             LatencyZone = _options.LatencyZone,
             PerformanceTier = _options.PerformanceTier,
             Address = _options.Address,
+            ProbeAddress = AdvertisedProbeAddress(),
         };
 
     private async Task RegisterAsync(CancellationToken cancellationToken)
@@ -263,6 +324,10 @@ public sealed class ProviderAgent : IAsyncDisposable
                 BidRequest request = message.Body.Deserialize<BidRequest>(KumoJson.Options)!;
                 // Pricing may run an external program: answer off the receive loop so heartbeats and offers keep flowing.
                 _ = Task.Run(() => AnswerBidAsync(request));
+                break;
+            case ChannelMessageTypes.NetProbe:
+                NetProbeRequest probe = message.Body.Deserialize<NetProbeRequest>(KumoJson.Options)!;
+                _ = Task.Run(() => AnswerProbeAsync(probe));
                 break;
             case ChannelMessageTypes.BidLost:
                 BidLost lost = message.Body.Deserialize<BidLost>(KumoJson.Options)!;
@@ -443,10 +508,15 @@ public sealed class ProviderAgent : IAsyncDisposable
         return gpus.Count != gpus.Distinct(StringComparer.Ordinal).Count() ? "a GPU of the offer is already leased or promised in another bid" : null;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        if (_probes is not null)
+        {
+            await _probes.DisposeAsync();
+            _probes = null;
+        }
+
         _hub.Dispose();
         _key.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -38,6 +38,12 @@ public sealed record ProviderAgentOptions
     /// <summary>host:port cluster peers use to reach this machine.</summary>
     public string Address { get; init; } = "";
 
+    /// <summary>
+    /// host:port where the agent answers other providers' latency and throughput probes ("" = none). The hub asks
+    /// providers to probe each other; the measured latency and bandwidth decide which machines can form a cluster.
+    /// </summary>
+    public string ProbeAddress { get; init; } = "";
+
     /// <summary>At start, bond the stake the network requires for this machine's devices if less is bonded.</summary>
     public bool EnsureStake { get; init; }
 

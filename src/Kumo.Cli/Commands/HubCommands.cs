@@ -22,6 +22,7 @@ public static class HubCommands
         var genesisFile = new Option<string?>("--genesis") { Description = "Genesis file for a new data directory (the ledger's rules; see `kumo hub genesis`)" };
         var devnet = new Option<bool>("--devnet") { Description = "For a new data directory: devnet rules (faucet, 30 s unbonding, 5 s settlement)" };
         var blockInterval = Durations.Option("--block-interval", "Ledger transactions are sealed into a block at least this often", TimeSpan.FromMilliseconds(200));
+        var probeInterval = Durations.Option("--probe-interval", "How often providers measure latency and bandwidth to each other (0: never)", TimeSpan.FromMinutes(1));
         start.Options.Add(data);
         start.Options.Add(listen);
         start.Options.Add(heartbeatInterval);
@@ -30,6 +31,7 @@ public static class HubCommands
         start.Options.Add(genesisFile);
         start.Options.Add(devnet);
         start.Options.Add(blockInterval);
+        start.Options.Add(probeInterval);
         start.Options.Add(ParentWatch.ParentPid);
         start.SetAction(async (parse, ct) =>
         {
@@ -41,6 +43,7 @@ public static class HubCommands
                 HeartbeatTimeout = parse.GetValue(heartbeatTimeout),
                 OfferTimeout = parse.GetValue(offerTimeout),
                 BlockInterval = parse.GetValue(blockInterval),
+                ProbeInterval = parse.GetValue(probeInterval),
                 Genesis = ReadGenesis(parse.GetValue(genesisFile), parse.GetValue(devnet)),
             };
             if (options.HeartbeatTimeout <= options.HeartbeatInterval)

@@ -31,13 +31,14 @@ public static class ProviderCommands
         var zone = new Option<string>("--zone") { Description = "Data centre or rack: machines in one zone are < 1 ms apart (cluster latency)", DefaultValueFactory = _ => "" };
         var tier = new Option<int>("--performance-tier") { Description = "Benchmark units per device, for performance-priced orders (0: none)", DefaultValueFactory = _ => 0 };
         var address = new Option<string>("--address") { Description = "host:port cluster peers use to reach this machine", DefaultValueFactory = _ => "" };
+        var probeAddress = new Option<string>("--probe-address") { Description = "host:port where this agent answers other providers' latency and bandwidth probes (port 0: any free port); clusters use what is measured", DefaultValueFactory = _ => "" };
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
         var bond = new Option<bool>("--bond") { Description = "At start, bond the network's minimum stake for this machine from its wallet if less is bonded" };
         var faucet = new Option<bool>("--faucet") { Description = "Devnet: take what --bond needs from the hub's faucet" };
         var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, keep, bond, faucet, sandboxUid, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, bond, faucet, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -93,6 +94,7 @@ public static class ProviderCommands
                 LatencyZone = parse.GetValue(zone)!,
                 PerformanceTier = parse.GetValue(tier),
                 Address = parse.GetValue(address)!,
+                ProbeAddress = parse.GetValue(probeAddress)!,
                 KeepLeaseDirectories = parse.GetValue(keep),
                 EnsureStake = parse.GetValue(bond),
                 UseFaucet = parse.GetValue(faucet),

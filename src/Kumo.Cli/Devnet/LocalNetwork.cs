@@ -75,7 +75,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         [
             "hub", "start", "--data", hubDirectory, "--listen", "http://127.0.0.1:0",
             "--heartbeat-interval", Seconds(options.HeartbeatInterval), "--heartbeat-timeout", Seconds(options.HeartbeatTimeout),
-            "--offer-timeout", Seconds(options.OfferTimeout), "--parent-pid", pid, "--devnet",
+            "--offer-timeout", Seconds(options.OfferTimeout), "--probe-interval", "5s", "--parent-pid", pid, "--devnet",
         ], Path.Combine(hubDirectory, "hub.log"));
 
         LocalNetwork? network = null;
@@ -141,6 +141,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         {
             "provider", "start", "--hub", HubUrl, "--data", directory, "--name", name, "--bond", "--faucet",
             "--region", "local", "--zone", "devnet", "--address", $"127.0.0.1:{7100 + index}",
+            "--probe-address", "127.0.0.1:0",
             "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (index < Options.SimulatedGpus.Count && Options.SimulatedGpus[index].Length > 0)

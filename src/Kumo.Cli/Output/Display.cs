@@ -110,7 +110,7 @@ public static class Display
     public static void Providers(IReadOnlyList<ProviderView> providers)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("name", "id", "status", "cpu", "memory", "gpus", "free", "leases");
+            .AddColumns("name", "id", "status", "region", "cpu", "memory", "gpus", "free", "leases", "reputation", "network");
         foreach (ProviderView p in providers)
         {
             string gpus = p.Inventory.Gpus.Count == 0 ? "-" : string.Join(", ",
@@ -119,15 +119,24 @@ public static class Display
                 Markup.Escape(p.Name),
                 Markup.Escape(p.Id.Value[..14] + "…"),
                 p.Status == ProviderStatus.Online ? "[green]online[/]" : "[grey]offline[/]",
+                Markup.Escape(p.Region.Length == 0 ? "-" : p.LatencyZone.Length == 0 ? p.Region : $"{p.Region}/{p.LatencyZone}"),
                 $"{p.Inventory.Cpu.LogicalCores}",
                 Bytes(p.Inventory.MemoryBytes),
                 gpus,
                 $"{p.Free.CpuMillicores / 1000.0:0.#}c/{Bytes(p.Free.MemoryBytes)}/{p.Free.Gpus}g",
-                p.ActiveLeases.ToString(CultureInfo.InvariantCulture));
+                p.ActiveLeases.ToString(CultureInfo.InvariantCulture),
+                p.Reputation.ToString("0.00", CultureInfo.InvariantCulture),
+                p.MeasuredBandwidthMbps is { } mbps
+                    ? string.Create(CultureInfo.InvariantCulture, $"{Bandwidth(mbps)} ({p.MeasuredPeers} peers)")
+                    : "[grey]unmeasured[/]");
         }
 
         AnsiConsole.Write(table);
     }
+
+    private static string Bandwidth(double mbps) => mbps >= 1000
+        ? string.Create(CultureInfo.InvariantCulture, $"{mbps / 1000:0.#} Gbit/s")
+        : string.Create(CultureInfo.InvariantCulture, $"{mbps:0} Mbit/s");
 
     public static void LogLine(LogEntry line)
     {

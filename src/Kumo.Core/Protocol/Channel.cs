@@ -21,6 +21,7 @@ public static class ChannelMessageTypes
     public const string LeaseCancel = "lease.cancel";
     public const string BidRequest = "bid.request";
     public const string BidLost = "bid.lost";
+    public const string NetProbe = "net.probe";
     public const string Error = "error";
 
     // provider → hub
@@ -34,6 +35,7 @@ public static class ChannelMessageTypes
     public const string Bid = "bid";
     public const string BidDecline = "bid.decline";
     public const string LeaseCheckpoint = "lease.checkpoint";
+    public const string NetReport = "net.report";
 }
 
 /// <summary>First frame from the hub: the provider must sign this nonce to prove it holds its key.</summary>
@@ -95,6 +97,24 @@ public sealed record BidDecline(string OrderId, string Reason);
 
 /// <summary>The hub releases a bid that did not win (or expired): the provider may promise that capacity again.</summary>
 public sealed record BidLost(string BidId, string OrderId, string Reason);
+
+/// <summary>
+/// The hub asks a provider to measure its network path to some peers: round-trip time and throughput to each
+/// target's probe address. The answer is a <see cref="NetProbeReport"/>.
+/// </summary>
+public sealed record NetProbeRequest(IReadOnlyList<ProbeTarget> Targets);
+
+/// <summary>A peer to measure: its account and the host:port where its agent answers probes.</summary>
+public sealed record ProbeTarget(string ProviderId, string Address);
+
+/// <summary>What a provider measured for the targets of a <see cref="NetProbeRequest"/>.</summary>
+public sealed record NetProbeReport(IReadOnlyList<PeerMeasurement> Peers);
+
+/// <summary>
+/// One measured path: the median TCP round-trip time in milliseconds and the throughput of a bulk transfer in
+/// megabits per second, or <paramref name="Error"/> when the peer could not be reached.
+/// </summary>
+public sealed record PeerMeasurement(string ProviderId, double? RttMs, double? BandwidthMbps, string? Error);
 
 /// <summary>Signed by the provider (<see cref="MessageTypes.LeaseCheckpoint"/>): the job's checkpoint files as of <see cref="AtMs"/>.</summary>
 public sealed record LeaseCheckpointReport(string LeaseId, IReadOnlyList<OutputFile> Files, long AtMs);

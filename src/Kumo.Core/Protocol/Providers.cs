@@ -27,6 +27,12 @@ public sealed record ProviderRegistration(
 
     /// <summary>host:port cluster peers use to reach this machine.</summary>
     public string Address { get; init; } = "";
+
+    /// <summary>
+    /// host:port where the agent answers latency and throughput probes from other providers ("" when it does not):
+    /// the measured inter-node latency and bandwidth the market uses for clusters come from these probes.
+    /// </summary>
+    public string ProbeAddress { get; init; } = "";
 }
 
 /// <summary>
@@ -112,6 +118,12 @@ public sealed record ProviderView(
 
     /// <summary>Auditor account → attributes it signed for this machine.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Attested { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, string>>();
+
+    /// <summary>Median bandwidth to peers in Mbit/s, as both ends of each path measured it (null: not measured yet).</summary>
+    public double? MeasuredBandwidthMbps { get; init; }
+
+    /// <summary>Peers with a two-sided latency and bandwidth measurement to this machine.</summary>
+    public int MeasuredPeers { get; init; }
 }
 
 /// <summary>An amount of node resources.</summary>

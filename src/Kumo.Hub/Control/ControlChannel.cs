@@ -26,6 +26,7 @@ public sealed class ControlChannel(
     ProviderService providers,
     LeaseCoordinator leases,
     Market.MarketService market,
+    Market.NetworkMeasurements network,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
@@ -191,6 +192,9 @@ public sealed class ControlChannel(
                 break;
             case ChannelMessageTypes.BidDecline:
                 await market.OnDeclineAsync(providerId, Read<BidDecline>(message), cancellationToken);
+                break;
+            case ChannelMessageTypes.NetReport:
+                network.Record(providerId, Read<NetProbeReport>(message), time.GetUtcNow().ToUnixTimeMilliseconds());
                 break;
             default:
                 throw ApiProblem.BadRequest("unknown_message", $"unknown channel message type '{message.Type}'");

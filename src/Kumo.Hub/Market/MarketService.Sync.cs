@@ -13,6 +13,7 @@ public sealed partial class MarketService
     // What each provider's book record was built from, to rebuild it only when that changes.
     private readonly Dictionary<string, string> _builtFrom = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _addresses = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _probeAddresses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _bookLeases = new(StringComparer.Ordinal);
     private bool _clearingsLoaded;
 
@@ -75,6 +76,14 @@ public sealed partial class MarketService
 
                         _builtFrom[record.Id] = source;
                         _addresses[record.Id] = registration.Address;
+                        if (registration.ProbeAddress.Length > 0)
+                        {
+                            _probeAddresses[record.Id] = registration.ProbeAddress;
+                        }
+                        else
+                        {
+                            _probeAddresses.Remove(record.Id);
+                        }
                     }
                     catch (ArgumentException e)
                     {

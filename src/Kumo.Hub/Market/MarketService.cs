@@ -29,6 +29,7 @@ public sealed partial class MarketService(
     Ledger.LedgerService ledger,
     ProviderSessions sessions,
     HubSignals signals,
+    NetworkMeasurements network,
     HubOptions options,
     TimeProvider time,
     ILogger<MarketService> logger) : BackgroundService
@@ -366,17 +367,20 @@ public sealed partial class MarketService(
         string explanation;
         lock (_gate)
         {
-            feasibility = _book.Explain(round.Order, now);
             released = [.. round.Bids.Values];
-            explanation = Explain(round, feasibility, selectionFailure);
             Forget(round);
-            CloseInBook(round); // releases the round's reservations
+            CloseInBook(round); // releases the round's reservations, so they do not count as busy below
+            feasibility = _book.Explain(round.Order, now);
+            explanation = Explain(round, feasibility, selectionFailure);
         }
 
         await TellLosersAsync(released, round.OrderId, "the round ended without a lease", cancellationToken);
         await MarkBidsAsync([.. released.Select(b => (b.Id, BidState.Lost, "the round ended without a lease"))], now, cancellationToken);
         long age = now - (job.OrderOpenedAt == 0 ? job.CreatedAt : job.OrderOpenedAt);
-        bool busyOnly = feasibility.CanRunWhenIdle > 0 && feasibility.NodesWhenIdle >= round.Order.Nodes;
+        // Waiting helps only when capacity is taken by other leases: if enough nodes are free right now and the round
+        // still found no acceptable set (latency, price), another round would end the same way.
+        bool busyOnly = feasibility.CanRunWhenIdle > 0 && feasibility.NodesWhenIdle >= round.Order.Nodes
+            && (feasibility.NodesNow < round.Order.Nodes || released.Count == 0);
         if (busyOnly && age < options.OrderTimeout.TotalMilliseconds)
         {
             await AddEventAsync(job.Id, now, "rebidding", $"no lease in round {round.Number}: {explanation}; bidding again", cancellationToken);
@@ -537,7 +541,17 @@ public sealed partial class MarketService(
         _byOrder.Remove(round.OrderId);
     }
 
-    private ILatencyMap Latency() => new ZoneLatencyMap(_book);
+    /// <summary>Measured round-trip times where both ends of a pair have probed each other, else estimated from regions and zones.</summary>
+    private ILatencyMap Latency() => network.LatencyAt(Now(), new ZoneLatencyMap(_book));
+
+    /// <summary>Providers that answer peer probes, with their region and probe address (for <see cref="NetworkProber"/>).</summary>
+    internal IReadOnlyList<(string Id, string Region, string ProbeAddress)> ProbeablePeers()
+    {
+        lock (_gate)
+        {
+            return [.. _probeAddresses.Select(p => (p.Key, _book.Get(p.Key)?.Region ?? "", p.Value))];
+        }
+    }
 
     /// <summary>The current market price of every model that has cleared (the caller holds the lock).</summary>
     private Dictionary<string, long> MarketPrices()

@@ -18,6 +18,7 @@ public sealed class ProviderService(
     EnvelopeAuthenticator auth,
     TimeProvider time,
     HubSignals signals,
+    Market.NetworkMeasurements network,
     ILogger<ProviderService> logger)
 {
     /// <summary>Registers or updates a provider from its signed <see cref="ProviderRegistration"/>.</summary>
@@ -115,8 +116,8 @@ public sealed class ProviderService(
         await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
         ProviderRecord provider = await reader.GetProviderAsync(id)
             ?? throw ApiProblem.NotFound("unknown_provider", $"no provider {id} is registered");
-        return ToView(provider, await reader.ListOpenLeasesAsync(id), await reader.GetReputationAsync(id),
-            [.. (await reader.ListAttestationsAsync()).Where(a => a.ProviderId == id)]);
+        return WithMeasurements(ToView(provider, await reader.ListOpenLeasesAsync(id), await reader.GetReputationAsync(id),
+            [.. (await reader.ListAttestationsAsync()).Where(a => a.ProviderId == id)]));
     }
 
     public async Task<IReadOnlyList<ProviderView>> ListAsync(CancellationToken cancellationToken)
@@ -126,7 +127,18 @@ public sealed class ProviderService(
         ILookup<string, LeaseRecord> byProvider = open.ToLookup(l => l.ProviderId, StringComparer.Ordinal);
         var reputation = (await reader.ListReputationAsync()).ToDictionary(r => r.ProviderId, StringComparer.Ordinal);
         ILookup<string, AttestationRecord> attested = (await reader.ListAttestationsAsync()).ToLookup(a => a.ProviderId, StringComparer.Ordinal);
-        return [.. (await reader.ListProvidersAsync()).Select(p => ToView(p, [.. byProvider[p.Id]], reputation.GetValueOrDefault(p.Id), [.. attested[p.Id]]))];
+        return [.. (await reader.ListProvidersAsync()).Select(p => WithMeasurements(ToView(p, [.. byProvider[p.Id]], reputation.GetValueOrDefault(p.Id), [.. attested[p.Id]])))];
+    }
+
+    /// <summary>Adds what peers measured of this machine's network (bandwidth, how many peers).</summary>
+    private ProviderView WithMeasurements(ProviderView view)
+    {
+        long now = Now();
+        return view with
+        {
+            MeasuredBandwidthMbps = network.BandwidthMbps(view.Id.Value, now),
+            MeasuredPeers = network.PeersMeasured(view.Id.Value, now),
+        };
     }
 
     internal static ProviderView ToView(ProviderRecord provider, IReadOnlyList<LeaseRecord> openLeases, ReputationRecord? reputation,
@@ -206,6 +218,21 @@ public sealed class ProviderService(
         {
             throw ApiProblem.BadRequest("invalid_registration", "performance tier must be 0–1,000,000 and the address at most 255 characters", "payload.performanceTier");
         }
+
+        if (registration.ProbeAddress.Length > 0 && !IsHostPort(registration.ProbeAddress))
+        {
+            throw ApiProblem.BadRequest("invalid_registration",
+                $"probe address must be host:port with a port from 1 to 65535 (10.0.0.5:7300), found '{registration.ProbeAddress}'", "payload.probeAddress");
+        }
+    }
+
+    private static bool IsHostPort(string value)
+    {
+        int colon = value.LastIndexOf(':');
+        return value.Length <= 255 && colon > 0
+            && int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
+            && port is >= 1 and <= 65535
+            && !value.AsSpan(0, colon).ContainsAny(" /\\\t\r\n");
     }
 
     private static bool IsName(string value) =>

@@ -46,6 +46,7 @@ public sealed class HubFixture : IAsyncDisposable
             OfferTimeout = TimeSpan.FromSeconds(5),
             // The background loops stay out of the way; tests drive the watchdog and scheduler by hand.
             SweepInterval = TimeSpan.FromHours(1),
+            ProbeInterval = TimeSpan.Zero,
             BlockInterval = TimeSpan.FromMilliseconds(20),
             // Devnet rules (a faucet) without a stake minimum, so fake providers qualify; stake tests set their own.
             Genesis = Kumo.Ledger.Genesis.Devnet(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000) with { MinBondPerDevice = 0 },
@@ -83,6 +84,9 @@ public sealed class HubFixture : IAsyncDisposable
 
     /// <summary>Runs one market pass now (sync the book, ask for bids, lease, re-bid or expire).</summary>
     public Task<int> ScheduleAsync() => Market.RunOnceAsync(CancellationToken.None);
+
+    /// <summary>One round of probe requests (the background prober is off in tests).</summary>
+    public Task<int> ProbeAsync() => Services.GetRequiredService<NetworkProber>().RunOnceAsync(CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {
