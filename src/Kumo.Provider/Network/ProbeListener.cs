@@ -37,7 +37,7 @@ public sealed class ProbeListener : IAsyncDisposable
     /// <exception cref="SocketException">It cannot be bound (in use, not local).</exception>
     public static ProbeListener Start(string address, ILogger logger)
     {
-        if (!ProbeProtocol.TryParseAddress(address, out string host, out int port, out string? error))
+        if (!ProbeProtocol.TryParseAddress(address, out string host, out int port, out string? error, forListening: true))
         {
             throw new ArgumentException($"probe address: {error}", nameof(address));
         }

@@ -18,8 +18,8 @@ internal static class ProbeProtocol
     public const byte Bulk = (byte)'B';
     public const int MaxBulkBytes = 16 << 20;
 
-    /// <summary>Splits "host:port" (or "[v6]:port"), or says what is wrong with it.</summary>
-    public static bool TryParseAddress(string address, out string host, out int port, out string? error)
+    /// <summary>Splits "host:port" (or "[v6]:port"), or says what is wrong with it. Port 0 (any free port) only for listening.</summary>
+    public static bool TryParseAddress(string address, out string host, out int port, out string? error, bool forListening = false)
     {
         host = "";
         port = 0;
@@ -31,9 +31,9 @@ internal static class ProbeProtocol
         }
 
         host = address[..colon].Trim('[', ']');
-        if (!int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        if (!int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535 || (port == 0 && !forListening))
         {
-            error = $"'{address}' has no valid port (1–65535)";
+            error = forListening ? $"'{address}' has no valid port (0–65535, 0 for any free port)" : $"'{address}' has no valid port (1–65535)";
             return false;
         }
 
