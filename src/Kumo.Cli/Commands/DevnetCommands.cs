@@ -40,7 +40,7 @@ public static class DevnetCommands
             }
 
             LocalNetwork network = await AnsiConsole.Status().StartAsync("starting devnet…", ctx =>
-                LocalNetwork.StartAsync(options, s => ctx.Status(s), ct));
+                LocalNetwork.StartAsync(options, s => ctx.Status(Markup.Escape(s)), ct, w => AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(w)}[/]")));
             await using (network)
             {
                 PrintNetwork(network, demo: examplesDirectory is not null);

@@ -61,6 +61,10 @@ public static class HubCommands
             {
                 throw new CliException($"cannot serve on {options.Urls}: {e.Message}", ExitCodes.Failure);
             }
+            catch (Kumo.Hub.Storage.IncompatibleDataException e)
+            {
+                throw new CliException(e.Message, ExitCodes.InvalidInput);
+            }
 
             string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             // Written after the port is bound, so a supervisor (the devnet) can wait for it.

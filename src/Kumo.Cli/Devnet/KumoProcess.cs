@@ -24,6 +24,9 @@ public sealed class KumoProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit status once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>Starts `kumo ARGS` with stdout and stderr appended to <paramref name="logPath"/>.</summary>
     public static KumoProcess Start(string name, IEnumerable<string> args, string logPath, IReadOnlyDictionary<string, string>? environment = null)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Kumo.Client;
 using Kumo.Protocol;
 
@@ -57,7 +58,39 @@ public sealed class LocalNetwork : IAsyncDisposable
     public string TenantKeyPath => Path.Combine(Options.Directory, "tenant", "key.json");
 
     /// <summary>Starts the hub, then the providers, and waits until every provider is online.</summary>
-    public static async Task<LocalNetwork> StartAsync(LocalNetworkOptions options, Action<string>? status, CancellationToken ct)
+    /// <param name="options">What to start, and where.</param>
+    /// <param name="status">Progress, transient.</param>
+    /// <param name="ct">Stops the start.</param>
+    /// <param name="warning">Told what the user must know afterwards (state moved aside), unlike transient <paramref name="status"/>.</param>
+    public static async Task<LocalNetwork> StartAsync(LocalNetworkOptions options, Action<string>? status, CancellationToken ct, Action<string>? warning = null)
+    {
+        string root = Path.GetFullPath(options.Directory);
+        try
+        {
+            return await StartOnceAsync(options, status, ct);
+        }
+        catch (IncompatibleStateException e) when (!options.Reset)
+        {
+            // A devnet is disposable, but its state is still someone's: moved aside, never deleted.
+            string aside = string.Create(CultureInfo.InvariantCulture, $"{root}.old-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+            System.IO.Directory.Move(root, aside);
+            (warning ?? status)?.Invoke($"the devnet state in {root} was written by another version of Kumo ({e.Message}); moved it to {aside}, starting afresh");
+            try
+            {
+                return await StartOnceAsync(options, status, ct);
+            }
+            catch (IncompatibleStateException again)
+            {
+                throw new CliException($"the hub cannot read even a new devnet state ({again.Message}); see {Path.Combine(root, "hub", "hub.log")}");
+            }
+        }
+        catch (IncompatibleStateException e)
+        {
+            throw new CliException($"the hub cannot read the devnet state ({e.Message}); see {Path.Combine(root, "hub", "hub.log")}");
+        }
+    }
+
+    private static async Task<LocalNetwork> StartOnceAsync(LocalNetworkOptions options, Action<string>? status, CancellationToken ct)
     {
         string root = Path.GetFullPath(options.Directory);
         if (options.Reset && System.IO.Directory.Exists(root))
@@ -209,6 +242,11 @@ public sealed class LocalNetwork : IAsyncDisposable
         {
             if (hub.HasExited)
             {
+                if (hub.ExitCode == ExitCodes.InvalidInput && hub.Tail(15).Contains("cannot be read by this version", StringComparison.Ordinal))
+                {
+                    throw new IncompatibleStateException("its ledger cannot be read by this version");
+                }
+
                 throw new CliException($"the hub exited during start; its log ({hub.LogPath}) ends with:\n{hub.Tail(15)}");
             }
 
@@ -237,4 +275,7 @@ public sealed class LocalNetwork : IAsyncDisposable
     }
 
     private static string Seconds(TimeSpan t) => $"{t.TotalMilliseconds:0}ms";
+
+    /// <summary>The hub refused the devnet's stored state as written by another version.</summary>
+    private sealed class IncompatibleStateException(string message) : Exception(message);
 }

@@ -54,8 +54,18 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
             await tx.CommitAsync();
         }
 
-        Genesis = Genesis.FromJson(System.Text.Encoding.UTF8.GetString(stored));
-        await ReplayAsync(cancellationToken);
+        try
+        {
+            Genesis = Genesis.FromJson(System.Text.Encoding.UTF8.GetString(stored));
+            await ReplayAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new IncompatibleDataException(
+                $"the ledger in {options.DataDirectory} cannot be read by this version of Kumo ({e.Message}): it was written by " +
+                "another version or edited. Nothing was changed. Start from a new data directory (a devnet: `kumo devnet up --reset`), " +
+                $"or check it with `kumo audit --data {options.DataDirectory}`", e);
+        }
     }
 
     /// <summary>
