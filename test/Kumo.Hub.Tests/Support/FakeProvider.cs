@@ -163,9 +163,9 @@ public sealed class FakeProvider : IAsyncDisposable
         {
             await _receiving;
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
-            // Closing.
+            // Closing (an automatic bid may have raced the abort).
         }
 
         _socket.Dispose();
