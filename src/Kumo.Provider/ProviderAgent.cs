@@ -42,6 +42,7 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly Reservations _reservations = new();
     private readonly BidResponder _bids;
     private readonly PeerProber _prober = new();
+    private readonly BuiltInRuntime? _runtime;
     private ProbeListener? _probes;
     private long _heartbeatSeq;
 
@@ -56,6 +57,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         _signer = new RequestSigner(_key, time);
         _hub = new HubClient(options.HubUrl);
         _channel = new HubChannel(_signer);
+        _runtime = BuiltInRuntime.Locate(options.RuntimeDirectory);
         IPricingPolicy pricing = options.PricingScript is { } script
             ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
             : new LinearPricing(options.Pricing);
@@ -390,7 +392,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
 
         var runner = new LeaseRunner(offer, spec, gpus, _sandbox, _hub, _signer, _channel, _time, _logger,
-            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories);
+            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories, _runtime);
         lock (_capacityLock)
         {
             string? over = CapacityProblem(offer.Allocation, offer.BidId);
@@ -453,9 +455,9 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
 
         spec = read.Spec;
-        if (spec.Workload.Exec is null)
+        if (spec.Workload.Exec is null && _runtime is null)
         {
-            return "this agent runs only exec workloads";
+            return $"this agent cannot run {spec.Workload.Kind} workloads (no Kumo runtime next to it)";
         }
 
         if (offer.Allocation.CpuMillicores < spec.Resources.CpuMillicores || offer.Allocation.MemoryBytes < spec.Resources.MemoryBytes)

@@ -44,6 +44,12 @@ public sealed record ProviderAgentOptions
     /// </summary>
     public string ProbeAddress { get; init; } = "";
 
+    /// <summary>
+    /// The directory with kumo.dll that runs built-in AI workloads in the sandbox (default: next to this agent).
+    /// Without one, train, infer and quantize jobs are declined.
+    /// </summary>
+    public string? RuntimeDirectory { get; init; }
+
     /// <summary>At start, bond the stake the network requires for this machine's devices if less is bonded.</summary>
     public bool EnsureStake { get; init; }
 

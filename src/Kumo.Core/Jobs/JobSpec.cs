@@ -180,6 +180,18 @@ public sealed record Workload
     /// <summary>An arbitrary program run in the sandbox. Exactly one workload kind is set.</summary>
     public ExecWorkload? Exec { get; init; }
 
+    /// <summary>Train a built-in model on a data set input (the provider runs Kumo's reproducible tensor engine).</summary>
+    public TrainWorkload? Train { get; init; }
+
+    /// <summary>Run a trained model (a safetensors input) on inputs.</summary>
+    public InferWorkload? Infer { get; init; }
+
+    /// <summary>Quantize a trained model to int8, with a report of the accuracy change.</summary>
+    public QuantizeWorkload? Quantize { get; init; }
+
+    /// <summary>"exec", "train", "infer" or "quantize"; "" when none is set.</summary>
+    public string Kind => Exec is not null ? "exec" : Train is not null ? "train" : Infer is not null ? "infer" : Quantize is not null ? "quantize" : "";
+
     /// <summary>Files placed read-only under <c>/job/inputs/NAME</c> before the workload starts.</summary>
     public IReadOnlyList<JobInput> Inputs { get; init; } = [];
 
@@ -191,6 +203,9 @@ public sealed record Workload
         ReferenceEquals(this, other) ||
         (other is not null &&
          Equals(Exec, other.Exec) &&
+         Equals(Train, other.Train) &&
+         Equals(Infer, other.Infer) &&
+         Equals(Quantize, other.Quantize) &&
          Inputs.SequenceEqual(other.Inputs) &&
          Outputs.SequenceEqual(other.Outputs, StringComparer.Ordinal));
 
@@ -221,6 +236,87 @@ public sealed record ExecWorkload
                          string.Equals(pair.Value, value, StringComparison.Ordinal)));
 
     public override int GetHashCode() => HashCode.Combine(Command, Network, Args.Count, Env.Count);
+}
+
+/// <summary>
+/// Training of a built-in model. Weights, optimizer state and data order come from the seed through a
+/// counter-based generator, and every kernel is bit-reproducible, so two honest providers produce the same bytes.
+/// Outputs (always under <c>out/</c>): <c>model.safetensors</c>, <c>loss.csv</c>, <c>commitments.json</c>, <c>report.json</c>.
+/// </summary>
+public sealed record TrainWorkload
+{
+    /// <summary>"mlp" (a classifier) or "transformer" (a character-level language model).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The input holding the data set: digits CSV (gzip or plain) for the MLP, UTF-8 text for the transformer.</summary>
+    public required string Data { get; init; }
+
+    public int Steps { get; init; } = 300;
+
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Exact decimal, so the spec's canonical form does not depend on float formatting.</summary>
+    public decimal LearningRate { get; init; } = 0.001m;
+
+    /// <summary>"adamw" or "sgd" (with momentum 0.9).</summary>
+    public string Optimizer { get; init; } = "adamw";
+
+    public long Seed { get; init; }
+
+    /// <summary>Steps between checkpoint commitments (and the last step always).</summary>
+    public int CheckpointEvery { get; init; } = 50;
+
+    /// <summary>MLP hidden layer widths.</summary>
+    public IReadOnlyList<int> Hidden { get; init; } = [128];
+
+    /// <summary>Transformer blocks, attention heads, embedding width and context length.</summary>
+    public int Layers { get; init; } = 2;
+
+    public int Heads { get; init; } = 4;
+
+    public int Embed { get; init; } = 64;
+
+    public int Context { get; init; } = 64;
+
+    public bool Equals(TrainWorkload? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null && Model == other.Model && Data == other.Data && Steps == other.Steps && BatchSize == other.BatchSize &&
+         LearningRate == other.LearningRate && Optimizer == other.Optimizer && Seed == other.Seed &&
+         CheckpointEvery == other.CheckpointEvery && Hidden.SequenceEqual(other.Hidden) && Layers == other.Layers &&
+         Heads == other.Heads && Embed == other.Embed && Context == other.Context);
+
+    public override int GetHashCode() => HashCode.Combine(Model, Data, Steps, Seed);
+}
+
+/// <summary>Inference with a model trained by a <see cref="TrainWorkload"/> (its safetensors file carries the architecture).</summary>
+public sealed record InferWorkload
+{
+    /// <summary>The input holding the model (safetensors).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>MLP: the input with rows to classify (digits CSV). Transformer: an input whose text is the prompt.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>Transformer: the prompt, when no data input is given.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>Transformer: characters to generate.</summary>
+    public int Tokens { get; init; } = 200;
+
+    public long Seed { get; init; }
+}
+
+/// <summary>int8 quantization of a trained model, with the accuracy change measured against the fp32 parent.</summary>
+public sealed record QuantizeWorkload
+{
+    /// <summary>The input holding the fp32 model (safetensors).</summary>
+    public required string Model { get; init; }
+
+    /// <summary>"int8-per-channel" (symmetric, one scale per output channel) or "q8_0" (blocks of 32, one scale each).</summary>
+    public string Scheme { get; init; } = "int8-per-channel";
+
+    /// <summary>An input with held-out data to measure the accuracy change on (digits CSV or text).</summary>
+    public string? Eval { get; init; }
 }
 
 /// <summary>

@@ -397,13 +397,55 @@ public static partial class JobSpecValidator
 
     private static void ValidateWorkload(Workload workload, bool wireForm, Action<string, string> add)
     {
-        if (workload.Exec is null)
+        var kinds = new[] { ("exec", workload.Exec is not null), ("train", workload.Train is not null), ("infer", workload.Infer is not null), ("quantize", workload.Quantize is not null) }
+            .Where(k => k.Item2).Select(k => k.Item1).ToList();
+        if (kinds.Count == 0)
         {
-            add("workload", "the workload has no kind; add 'exec' (the only kind today)");
+            add("workload", "the workload has no kind; add one of 'exec' (a program), 'train', 'infer' or 'quantize' (built-in AI work)");
         }
-        else
+        else if (kinds.Count > 1)
+        {
+            add("workload", $"a workload has exactly one kind, found {string.Join(" and ", kinds)}");
+        }
+
+        if (workload.Exec is not null)
         {
             ValidateExec(workload.Exec, add);
+        }
+
+        var inputNames = workload.Inputs.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        if (workload.Train is { } train)
+        {
+            ValidateTrain(train, inputNames, add);
+        }
+
+        if (workload.Infer is { } infer)
+        {
+            NamesInput(infer.Model, "workload.infer.model", "the model", inputNames, add);
+            if (infer.Data is not null)
+            {
+                NamesInput(infer.Data, "workload.infer.data", "the data", inputNames, add);
+            }
+
+            if (infer.Prompt is { Length: > 4096 })
+            {
+                add("workload.infer.prompt", $"a prompt is at most 4096 characters, found {infer.Prompt.Length}; put a longer one in an input");
+            }
+
+            Range(infer.Tokens, 1, 100_000, "workload.infer.tokens", "tokens", add);
+            if (infer.Seed < 0)
+            {
+                add("workload.infer.seed", $"seed must not be negative, found {infer.Seed}");
+            }
+        }
+
+        if (workload.Quantize is { } quantize)
+        {
+            NamesInput(quantize.Model, "workload.quantize.model", "the model", inputNames, add);
+            if (quantize.Eval is not null)
+            {
+                NamesInput(quantize.Eval, "workload.quantize.eval", "the evaluation data", inputNames, add);
+            }
         }
 
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -418,6 +460,60 @@ public static partial class JobSpecValidator
             {
                 add($"workload.outputs[{i}]", problem);
             }
+        }
+    }
+
+    private static void ValidateTrain(TrainWorkload train, HashSet<string> inputNames, Action<string, string> add)
+    {
+        NamesInput(train.Data, "workload.train.data", "the data set", inputNames, add);
+        Range(train.Steps, 1, 1_000_000, "workload.train.steps", "steps", add);
+        Range(train.BatchSize, 1, 4096, "workload.train.batchSize", "batchSize", add);
+        if (train.LearningRate is <= 0 or > 10)
+        {
+            add("workload.train.learningRate", $"learningRate must be more than 0 and at most 10, found {train.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
+        if (train.Seed < 0)
+        {
+            add("workload.train.seed", $"seed must not be negative, found {train.Seed}");
+        }
+
+        Range(train.CheckpointEvery, 0, 1_000_000, "workload.train.checkpointEvery", "checkpointEvery", add);
+        if (train.Hidden.Count is 0 or > 8)
+        {
+            add("workload.train.hidden", $"hidden lists 1 to 8 layer widths, found {train.Hidden.Count}");
+        }
+
+        for (var i = 0; i < train.Hidden.Count; i++)
+        {
+            Range(train.Hidden[i], 1, 8192, $"workload.train.hidden[{i}]", "a hidden width", add);
+        }
+
+        Range(train.Layers, 1, 48, "workload.train.layers", "layers", add);
+        Range(train.Heads, 1, 64, "workload.train.heads", "heads", add);
+        Range(train.Embed, 1, 4096, "workload.train.embed", "embed", add);
+        Range(train.Context, 2, 4096, "workload.train.context", "context", add);
+        if (train.Heads > 0 && train.Embed > 0 && train.Embed % train.Heads != 0)
+        {
+            add("workload.train.embed", $"embed ({train.Embed}) must be a multiple of heads ({train.Heads})");
+        }
+    }
+
+    private static void NamesInput(string name, string path, string what, HashSet<string> inputNames, Action<string, string> add)
+    {
+        if (!inputNames.Contains(name))
+        {
+            add(path, inputNames.Count == 0
+                ? $"{what} must name one of workload.inputs, and there are none; add an input named '{name}'"
+                : $"{what} must name one of workload.inputs ({string.Join(", ", inputNames.Order(StringComparer.Ordinal))}), found '{name}'");
+        }
+    }
+
+    private static void Range(long value, long min, long max, string path, string what, Action<string, string> add)
+    {
+        if (value < min || value > max)
+        {
+            add(path, $"{what} must be from {min} to {max}, found {value}");
         }
     }
 

@@ -145,6 +145,48 @@ public static class JobSpecWriter
                 ["network"] = exec.Network,
             };
         }
+        if (workload.Train is { } train)
+        {
+            json["train"] = new JsonObject
+            {
+                ["model"] = train.Model,
+                ["data"] = train.Data,
+                ["steps"] = train.Steps,
+                ["batchSize"] = train.BatchSize,
+                // A string: the exact decimal, independent of how a JSON number would be formatted.
+                ["learningRate"] = train.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["optimizer"] = train.Optimizer,
+                ["seed"] = train.Seed,
+                ["checkpointEvery"] = train.CheckpointEvery,
+                ["hidden"] = new JsonArray([.. train.Hidden.Select(h => (JsonNode?)JsonValue.Create(h))]),
+                ["layers"] = train.Layers,
+                ["heads"] = train.Heads,
+                ["embed"] = train.Embed,
+                ["context"] = train.Context,
+            };
+        }
+        if (workload.Infer is { } infer)
+        {
+            var inferJson = new JsonObject { ["model"] = infer.Model, ["tokens"] = infer.Tokens, ["seed"] = infer.Seed };
+            if (infer.Data is not null)
+            {
+                inferJson["data"] = infer.Data;
+            }
+            if (infer.Prompt is not null)
+            {
+                inferJson["prompt"] = infer.Prompt;
+            }
+            json["infer"] = inferJson;
+        }
+        if (workload.Quantize is { } quantize)
+        {
+            var quantizeJson = new JsonObject { ["model"] = quantize.Model, ["scheme"] = quantize.Scheme };
+            if (quantize.Eval is not null)
+            {
+                quantizeJson["eval"] = quantize.Eval;
+            }
+            json["quantize"] = quantizeJson;
+        }
         var inputs = new JsonArray();
         foreach (var input in workload.Inputs)
         {

@@ -13,7 +13,14 @@ internal sealed class SpecBinder(string sourceName)
         ["version", "name", "resources", "workload", "price", "timeout", "cluster", "market", "checkpoint", "retries"];
     private static readonly string[] ResourceFields = ["cpu", "memory", "disk", "gpu"];
     private static readonly string[] GpuFields = ["count", "model", "vram", "vendor", "interface"];
-    private static readonly string[] WorkloadFields = ["exec", "inputs", "outputs"];
+    private static readonly string[] WorkloadFields = ["exec", "train", "infer", "quantize", "inputs", "outputs"];
+    private static readonly string[] TrainFields =
+        ["model", "data", "steps", "batchSize", "learningRate", "optimizer", "seed", "checkpointEvery", "hidden", "layers", "heads", "embed", "context"];
+    private static readonly string[] InferFields = ["model", "data", "prompt", "tokens", "seed"];
+    private static readonly string[] QuantizeFields = ["model", "scheme", "eval"];
+    private static readonly string[] ModelKinds = ["mlp", "transformer"];
+    private static readonly string[] Optimizers = ["adamw", "sgd"];
+    private static readonly string[] QuantizationSchemes = ["int8-per-channel", "q8_0"];
     private static readonly string[] ExecFields = ["command", "args", "env", "network"];
     private static readonly string[] InputFields = ["name", "path", "cid"];
     private static readonly string[] PriceFields = ["maxPerHour"];
@@ -147,15 +154,21 @@ internal sealed class SpecBinder(string sourceName)
     {
         var path = "workload";
         var placeholder = new Workload { Exec = new ExecWorkload { Command = "placeholder" } };
-        if (AsMapping(node, path, "a mapping with exec, inputs and outputs") is not { } map)
+        if (AsMapping(node, path, "a mapping with one of exec, train, infer or quantize, and inputs and outputs") is not { } map)
         {
             return placeholder;
         }
         var fields = ReadFields(map, path, WorkloadFields);
         var exec = Optional(fields, "exec");
+        var train = Optional(fields, "train");
+        var infer = Optional(fields, "infer");
+        var quantize = Optional(fields, "quantize");
         return new Workload
         {
             Exec = exec is null ? null : BindExec(exec) ?? placeholder.Exec,
+            Train = train is null ? null : BindTrain(train),
+            Infer = infer is null ? null : BindInfer(infer),
+            Quantize = quantize is null ? null : BindQuantize(quantize),
             Inputs = BindInputs(Optional(fields, "inputs")),
             Outputs = BindStringList(Optional(fields, "outputs"), "workload.outputs") ?? [],
         };
@@ -177,6 +190,108 @@ internal sealed class SpecBinder(string sourceName)
                 "a mapping of variable names to strings", "a variable name", "variable", "env"),
             Network = BindBoolean(Optional(fields, "network"), "workload.exec.network") ?? false,
         };
+    }
+
+    private TrainWorkload BindTrain(SpecNode node)
+    {
+        const string path = "workload.train";
+        var placeholder = new TrainWorkload { Model = "mlp", Data = "" };
+        if (AsMapping(node, path, "a mapping of model, data, steps, batchSize, learningRate, optimizer, seed, checkpointEvery and model sizes") is not { } map)
+        {
+            return placeholder;
+        }
+        var fields = ReadFields(map, path, TrainFields);
+        return new TrainWorkload
+        {
+            Model = BindChoice(Required(fields, "model"), $"{path}.model", "model", ModelKinds) ?? "mlp",
+            Data = BindString(Required(fields, "data"), $"{path}.data") ?? "",
+            Steps = BindInt(Optional(fields, "steps"), $"{path}.steps") ?? placeholder.Steps,
+            BatchSize = BindInt(Optional(fields, "batchSize"), $"{path}.batchSize") ?? placeholder.BatchSize,
+            LearningRate = BindDecimal(Optional(fields, "learningRate"), $"{path}.learningRate", "learning rate (0.001, 3e-4)") ?? placeholder.LearningRate,
+            Optimizer = BindChoice(Optional(fields, "optimizer"), $"{path}.optimizer", "optimizer", Optimizers) ?? placeholder.Optimizer,
+            Seed = BindInteger(Optional(fields, "seed"), $"{path}.seed") ?? 0,
+            CheckpointEvery = BindInt(Optional(fields, "checkpointEvery"), $"{path}.checkpointEvery") ?? placeholder.CheckpointEvery,
+            Hidden = BindIntList(Optional(fields, "hidden"), $"{path}.hidden") ?? placeholder.Hidden,
+            Layers = BindInt(Optional(fields, "layers"), $"{path}.layers") ?? placeholder.Layers,
+            Heads = BindInt(Optional(fields, "heads"), $"{path}.heads") ?? placeholder.Heads,
+            Embed = BindInt(Optional(fields, "embed"), $"{path}.embed") ?? placeholder.Embed,
+            Context = BindInt(Optional(fields, "context"), $"{path}.context") ?? placeholder.Context,
+        };
+    }
+
+    private InferWorkload BindInfer(SpecNode node)
+    {
+        const string path = "workload.infer";
+        if (AsMapping(node, path, "a mapping of model, data or prompt, tokens and seed") is not { } map)
+        {
+            return new InferWorkload { Model = "" };
+        }
+        var fields = ReadFields(map, path, InferFields);
+        return new InferWorkload
+        {
+            Model = BindString(Required(fields, "model"), $"{path}.model") ?? "",
+            Data = BindString(Optional(fields, "data"), $"{path}.data"),
+            Prompt = BindString(Optional(fields, "prompt"), $"{path}.prompt"),
+            Tokens = BindInt(Optional(fields, "tokens"), $"{path}.tokens") ?? 200,
+            Seed = BindInteger(Optional(fields, "seed"), $"{path}.seed") ?? 0,
+        };
+    }
+
+    private QuantizeWorkload BindQuantize(SpecNode node)
+    {
+        const string path = "workload.quantize";
+        if (AsMapping(node, path, "a mapping of model, scheme and eval") is not { } map)
+        {
+            return new QuantizeWorkload { Model = "" };
+        }
+        var fields = ReadFields(map, path, QuantizeFields);
+        return new QuantizeWorkload
+        {
+            Model = BindString(Required(fields, "model"), $"{path}.model") ?? "",
+            Scheme = BindChoice(Optional(fields, "scheme"), $"{path}.scheme", "quantization scheme", QuantizationSchemes) ?? "int8-per-channel",
+            Eval = BindString(Optional(fields, "eval"), $"{path}.eval"),
+        };
+    }
+
+    /// <summary>A whole number that fits an int (range rules are the validator's).</summary>
+    private int? BindInt(SpecNode? node, string path)
+    {
+        var value = BindInteger(node, path);
+        if (value is < int.MinValue or > int.MaxValue)
+        {
+            Fail(node!, path, $"{value} is far too large");
+            return null;
+        }
+        return (int?)value;
+    }
+
+    private List<int>? BindIntList(SpecNode? node, string path)
+    {
+        if (node is null || AsSequence(node, path, "a list of whole numbers") is not { } list)
+        {
+            return null;
+        }
+        var values = new List<int>();
+        for (var i = 0; i < list.Items.Count; i++)
+        {
+            values.Add(BindInt(list.Items[i], $"{path}[{i}]") ?? 1);
+        }
+        return values;
+    }
+
+    /// <summary>A decimal number written plain (0.001, 3e-4) or in quotes; kept exact.</summary>
+    private decimal? BindDecimal(SpecNode? node, string path, string what)
+    {
+        if (AsQuantityText(node, path, $"a {what}") is not { } text)
+        {
+            return null;
+        }
+        if (decimal.TryParse(text.Text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+        Fail(text.Node, path, $"expected a {what}, found {SpecText.Quote(text.Text)}");
+        return null;
     }
 
     /// <summary>

@@ -32,14 +32,16 @@ internal sealed class LeaseRunner
     private readonly ILogger _logger;
     private readonly string _directory;
     private readonly bool _keepDirectory;
+    private readonly BuiltInRuntime? _runtime;
     private readonly CancellationTokenSource _cancel = new();
     private long _nextLogSeq;
     private ISandboxedProcess? _process;
     private volatile bool _cancelledByHub;
 
     public LeaseRunner(LeaseOffer offer, JobSpec spec, IReadOnlyList<GpuDevice> gpus, ISandbox sandbox, HubClient hub, RequestSigner signer,
-        HubChannel channel, TimeProvider time, ILogger logger, string leasesDirectory, bool keepDirectory)
+        HubChannel channel, TimeProvider time, ILogger logger, string leasesDirectory, bool keepDirectory, BuiltInRuntime? runtime = null)
     {
+        _runtime = runtime;
         _offer = offer;
         _spec = spec;
         _gpus = gpus;
@@ -130,15 +132,50 @@ internal sealed class LeaseRunner
             }
         }
 
-        ExecWorkload exec = _spec.Workload.Exec ?? throw new InvalidOperationException("only exec workloads run in this build");
-        var environment = new Dictionary<string, string>(exec.Env, StringComparer.Ordinal)
+        string command;
+        IReadOnlyList<string> args;
+        bool network;
+        var mounts = new List<SandboxMount> { new(inputsDirectory, "/job/inputs") };
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (_spec.Workload.Exec is { } exec)
+        {
+            (command, args, network) = (exec.Command, exec.Args, exec.Network);
+            foreach ((string name, string value) in exec.Env)
+            {
+                environment[name] = value;
+            }
+        }
+        else if (_runtime is not null)
+        {
+            (command, args, IReadOnlyList<SandboxMount> extra, IReadOnlyDictionary<string, string> runtimeEnvironment) =
+                _runtime.Prepare(_spec, _offer.Allocation, _directory);
+            network = false;
+            mounts.AddRange(extra);
+            foreach ((string name, string value) in runtimeEnvironment)
+            {
+                environment[name] = value;
+            }
+
+            Directory.CreateDirectory(Path.Combine(jobDirectory, "out"));
+            SystemLine($"[kumo] {_spec.Workload.Kind}: Kumo's reproducible tensor engine, {environment["KUMO_THREADS"]} thread(s)");
+        }
+        else
+        {
+            return Result(CloseReason.ProviderSandboxFailed, null, $"this agent cannot run {_spec.Workload.Kind} workloads (no Kumo runtime next to it)", [], startedAt);
+        }
+
+        foreach ((string name, string value) in new Dictionary<string, string>
         {
             ["KUMO_JOB_ID"] = _offer.JobId,
             ["KUMO_LEASE_ID"] = _offer.LeaseId,
             ["KUMO_GPU_COUNT"] = _gpus.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KUMO_NODE_RANK"] = _offer.NodeRank.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KUMO_NODE_COUNT"] = Math.Max(1, _offer.Peers.Count).ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
+        })
+        {
+            environment[name] = value;
+        }
+
         if (_offer.Peers.Count > 0)
         {
             // "0=host:port,1=host:port": each node finds the others (rank 0 is the conventional coordinator).
@@ -154,11 +191,11 @@ internal sealed class LeaseRunner
         var request = new SandboxRequest
         {
             JobDirectory = jobDirectory,
-            ReadOnlyMounts = [new SandboxMount(inputsDirectory, "/job/inputs")],
-            Command = exec.Command,
-            Args = exec.Args,
+            ReadOnlyMounts = mounts,
+            Command = command,
+            Args = args,
             Environment = environment,
-            Network = exec.Network,
+            Network = network,
             CpuMillicores = _offer.Allocation.CpuMillicores,
             MemoryBytes = _offer.Allocation.MemoryBytes,
             DiskBytes = _offer.Allocation.DiskBytes,

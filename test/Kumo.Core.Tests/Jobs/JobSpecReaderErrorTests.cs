@@ -182,7 +182,7 @@ public class JobSpecReaderErrorTests
     {
         var error = ErrorAt(SampleSpecs.MinimalWith("exec:", "docker: {}\n  exec:"), "workload.docker");
 
-        Assert.Equal("unknown field 'docker' in workload; expected exec, inputs or outputs", error.Message);
+        Assert.Equal("unknown field 'docker' in workload; expected exec, train, infer, quantize, inputs or outputs", error.Message);
         AssertPosition(error, 8, 3);
     }
 

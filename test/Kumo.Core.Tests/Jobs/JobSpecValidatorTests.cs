@@ -216,7 +216,7 @@ public class JobSpecValidatorTests
         var error = ErrorAt(SampleSpecs.MinimalWith("  exec:\n    command: /bin/true", "  outputs: [a]"), "workload");
 
         Assert.Equal(8, error.Line);
-        Assert.Equal("the workload has no kind; add 'exec' (the only kind today)", error.Message);
+        Assert.Equal("the workload has no kind; add one of 'exec' (a program), 'train', 'infer' or 'quantize' (built-in AI work)", error.Message);
     }
 
     [Theory]
