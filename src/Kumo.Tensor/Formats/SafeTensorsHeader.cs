@@ -258,7 +258,7 @@ internal sealed class SafeTensorsHeader
             {
                 if (e.End > length)
                 {
-                    throw Fail($"tensor '{e.Name}': data_offsets [{e.Begin}, {e.End}] run past the end of the byte buffer ({length} bytes)");
+                    throw Fail($"tensor '{e.Name}': data_offsets [{e.Begin}, {e.End}] run past the end of the byte buffer ({length} bytes): the file is truncated or the offsets are wrong");
                 }
             }
         }

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Collections.Immutable;
+using System.Collections.ObjectModel;
 using System.Runtime.InteropServices;
 
 namespace Kumo.Tensor.Formats;
@@ -15,7 +15,7 @@ public sealed class TensorEntry
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(shape);
-        ImmutableArray<long> dims = [.. shape];
+        long[] dims = [.. shape];
         if (!TensorShapes.TryByteLength(dims, dtype, out long bytes, out string? problem))
         {
             throw new ArgumentException($"tensor '{name}': {problem}", nameof(shape));
@@ -30,7 +30,7 @@ public sealed class TensorEntry
 
         Name = name;
         DType = dtype;
-        Shape = dims;
+        Shape = new ReadOnlyCollection<long>(dims);
         Data = data;
     }
 
@@ -40,7 +40,7 @@ public sealed class TensorEntry
     public SafeTensorsDType DType { get; }
 
     /// <summary>Dimensions, outermost first; empty for a scalar.</summary>
-    public ImmutableArray<long> Shape { get; }
+    public IReadOnlyList<long> Shape { get; }
 
     /// <summary>Product of the dimensions (1 for a scalar, 0 when any dimension is 0).</summary>
     public long ElementCount => Data.Length / SafeTensorsDTypes.SizeOf(DType);
