@@ -23,7 +23,8 @@ public static class Int8Kernels
     /// <summary>
     /// Per-output-channel quantization of a row-major [rows, columns] matrix: scale[r] = max|w[r, ·]| / 127,
     /// q = clamp(roundEven(w / scale), −127, 127); a row of zeros (or of values so small the scale underflows to 0)
-    /// gets scale 0 and all-zero q.
+    /// gets scale 0 and all-zero q. Rows whose maximum is within a few ulps of float.MaxValue get the scale one ulp
+    /// lower, so that 127 × scale stays finite.
     /// </summary>
     public static void QuantizePerChannel(ReadOnlySpan<float> weights, int rows, int columns, Span<sbyte> quantized, Span<float> scales,
         string? tensorName = null)
@@ -39,6 +40,13 @@ public static class Int8Kernels
         {
             ReadOnlySpan<float> row = weights.Slice(r * columns, columns);
             float scale = MaxAbs(row) / MaxLevel;
+            if (float.IsInfinity(scale * MaxLevel))
+            {
+                // Near float.MaxValue the rounded quotient can put 127 × scale past the largest float; one step down
+                // keeps every dequantized value finite (the max is then clamped to 127, a last-place error).
+                scale = MathF.BitDecrement(scale);
+            }
+
             scales[r] = scale;
             QuantizeRun(row, scale, quantized.Slice(r * columns, columns));
         }

@@ -38,8 +38,9 @@ public static class Quantizer
 
     /// <summary>
     /// Quantizes every rank-2 F32 tensor of <paramref name="model"/> with <paramref name="scheme"/>. Refused
-    /// (<see cref="ArgumentException"/>): a model that is already quantized, a weight holding NaN or ±∞, names that
-    /// would collide with the ".q" / ".scale" tensors, and for q8_0 a block too large for an fp16 scale.
+    /// (<see cref="ArgumentException"/>): a model that is already quantized, a weight holding NaN or ±∞, a tensor
+    /// that stays unquantized but whose name ends in ".q" or ".scale" (it would be misread on the way back), and for
+    /// q8_0 a block too large for an fp16 scale.
     /// </summary>
     public static QuantizedModel Quantize(SafeTensorsFile model, QuantizationScheme scheme, Cid? parent = null)
     {
@@ -99,17 +100,8 @@ public static class Quantizer
             metadata[ParentCidKey] = parent.ToString();
         }
 
-        SafeTensorsFile quantized;
-        try
-        {
-            quantized = new SafeTensorsFile(output, metadata);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"quantized names collide with existing tensors: {ex.Message}", nameof(model), ex);
-        }
-
-        return new QuantizedModel(quantized.ToBytes(), reports);
+        // No collisions are possible: kept names never end in .q or .scale, and distinct weights get distinct suffixed names.
+        return new QuantizedModel(new SafeTensorsFile(output, metadata).ToBytes(), reports);
     }
 
     /// <summary>
@@ -229,9 +221,9 @@ public static class Quantizer
         int i = 0;
         foreach (float s in scales)
         {
-            if (!float.IsFinite(s) || s < 0)
+            if (!float.IsFinite(s) || s < 0 || float.IsInfinity(s * Int8Kernels.MaxLevel))
             {
-                throw Bad($"tensor '{name}' element {i} is {s}; scales must be finite and non-negative");
+                throw Bad($"tensor '{name}' element {i} is {s}; scales must be finite, non-negative and small enough that 127 × scale is finite");
             }
 
             i++;
