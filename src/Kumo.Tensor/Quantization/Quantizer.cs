@@ -141,7 +141,7 @@ public static class Quantizer
             string name = t.Name[..^ValuesSuffix.Length];
             if (t.DType != SafeTensorsDType.I8 || t.Shape.Count != 2)
             {
-                throw Bad($"tensor '{t.Name}' is {t}; quantized values must be I8 of rank 2");
+                throw Bad($"tensor '{t.Name}' is {Describe(t)}; quantized values must be I8 of rank 2");
             }
 
             (int rows, int columns) = Matrix(t, Bad);
@@ -212,7 +212,7 @@ public static class Quantizer
     {
         if (scale.DType != dtype || !scale.Shape.SequenceEqual(shape))
         {
-            throw Bad($"tensor '{scale.Name}' is {scale}; expected {SafeTensorsDTypes.Name(dtype)} [{string.Join(", ", shape)}]");
+            throw Bad($"tensor '{scale.Name}' is {Describe(scale)}; expected {SafeTensorsDTypes.Name(dtype)} {TensorShapes.Format(shape)}");
         }
     }
 
@@ -251,6 +251,8 @@ public static class Quantizer
 
         return values;
     }
+
+    private static string Describe(TensorEntry t) => $"{SafeTensorsDTypes.Name(t.DType)} {TensorShapes.Format(t.Shape)}";
 
     private static ArgumentException ArgumentError(string message) => new(message);
 

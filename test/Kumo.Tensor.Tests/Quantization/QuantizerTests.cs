@@ -164,14 +164,14 @@ public sealed class QuantizerTests
         AssertBad([q, scale], new() { [Quantizer.SchemeKey] = "q4_k" }, "unknown quantization scheme 'q4_k'");
         AssertBad([q], scheme, "tensor 'w.q' has no 'w.scale'");
         AssertBad([q, scale, TensorEntry.FromFloat32("v.scale", [1], [1f])], scheme, "tensor 'v.scale' scales no 'v.q'");
-        AssertBad([q, TensorEntry.FromFloat32("w.scale", [3], [1f, 1f, 1f])], scheme, "expected F32 [2]");
+        AssertBad([q, TensorEntry.FromFloat32("w.scale", [3], [1f, 1f, 1f])], scheme, "tensor 'w.scale' is F32 [3]; expected F32 [2]");
         AssertBad([q, scale], new() { [Quantizer.SchemeKey] = "q8_0" }, "expected F16 [2, 1]");
         AssertBad([q, TensorEntry.FromFloat32("w.scale", [2], [1f, float.NaN])], scheme, "tensor 'w.scale' element 1 is NaN");
         AssertBad([q, TensorEntry.FromFloat32("w.scale", [2], [-1f, 1f])], scheme, "element 0 is -1; scales must be finite, non-negative");
         AssertBad([q, TensorEntry.FromFloat32("w.scale", [2], [1f, 3e38f])], scheme, "element 1 is 3E+38");
         AssertBad([new TensorEntry("w.q", SafeTensorsDType.I8, [2, 2], new byte[] { 1, 0x80, 3, 4 }), scale], scheme, "tensor 'w.q' element [0, 1] is -128");
-        AssertBad([new TensorEntry("w.q", SafeTensorsDType.U8, [2, 2], new byte[4]), scale], scheme, "quantized values must be I8 of rank 2");
-        AssertBad([q, scale, TensorEntry.FromFloat32("w", [1], [1f])], scheme, "collide");
+        AssertBad([new TensorEntry("w.q", SafeTensorsDType.U8, [2, 2], new byte[4]), scale], scheme, "tensor 'w.q' is U8 [2, 2]; quantized values must be I8 of rank 2");
+        AssertBad([q, scale, TensorEntry.FromFloat32("w", [1], [1f])], scheme, "dequantized names collide: two tensors are named 'w'");
     }
 
     [Fact]
