@@ -266,8 +266,8 @@ public sealed record TrainWorkload
     /// <summary>Steps between checkpoint commitments (and the last step always).</summary>
     public int CheckpointEvery { get; init; } = 50;
 
-    /// <summary>MLP hidden layer widths.</summary>
-    public IReadOnlyList<int> Hidden { get; init; } = [128];
+    /// <summary>MLP hidden layer width.</summary>
+    public int Hidden { get; init; } = 128;
 
     /// <summary>Transformer blocks, attention heads, embedding width and context length.</summary>
     public int Layers { get; init; } = 2;
@@ -282,7 +282,7 @@ public sealed record TrainWorkload
         ReferenceEquals(this, other) ||
         (other is not null && Model == other.Model && Data == other.Data && Steps == other.Steps && BatchSize == other.BatchSize &&
          LearningRate == other.LearningRate && Optimizer == other.Optimizer && Seed == other.Seed &&
-         CheckpointEvery == other.CheckpointEvery && Hidden.SequenceEqual(other.Hidden) && Layers == other.Layers &&
+         CheckpointEvery == other.CheckpointEvery && Hidden == other.Hidden && Layers == other.Layers &&
          Heads == other.Heads && Embed == other.Embed && Context == other.Context);
 
     public override int GetHashCode() => HashCode.Combine(Model, Data, Steps, Seed);

@@ -479,16 +479,7 @@ public static partial class JobSpecValidator
         }
 
         Range(train.CheckpointEvery, 0, 1_000_000, "workload.train.checkpointEvery", "checkpointEvery", add);
-        if (train.Hidden.Count is 0 or > 8)
-        {
-            add("workload.train.hidden", $"hidden lists 1 to 8 layer widths, found {train.Hidden.Count}");
-        }
-
-        for (var i = 0; i < train.Hidden.Count; i++)
-        {
-            Range(train.Hidden[i], 1, 8192, $"workload.train.hidden[{i}]", "a hidden width", add);
-        }
-
+        Range(train.Hidden, 1, 8192, "workload.train.hidden", "hidden", add);
         Range(train.Layers, 1, 48, "workload.train.layers", "layers", add);
         Range(train.Heads, 1, 64, "workload.train.heads", "heads", add);
         Range(train.Embed, 1, 4096, "workload.train.embed", "embed", add);

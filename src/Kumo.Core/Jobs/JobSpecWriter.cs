@@ -158,7 +158,7 @@ public static class JobSpecWriter
                 ["optimizer"] = train.Optimizer,
                 ["seed"] = train.Seed,
                 ["checkpointEvery"] = train.CheckpointEvery,
-                ["hidden"] = new JsonArray([.. train.Hidden.Select(h => (JsonNode?)JsonValue.Create(h))]),
+                ["hidden"] = train.Hidden,
                 ["layers"] = train.Layers,
                 ["heads"] = train.Heads,
                 ["embed"] = train.Embed,

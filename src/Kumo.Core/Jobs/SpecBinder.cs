@@ -211,7 +211,7 @@ internal sealed class SpecBinder(string sourceName)
             Optimizer = BindChoice(Optional(fields, "optimizer"), $"{path}.optimizer", "optimizer", Optimizers) ?? placeholder.Optimizer,
             Seed = BindInteger(Optional(fields, "seed"), $"{path}.seed") ?? 0,
             CheckpointEvery = BindInt(Optional(fields, "checkpointEvery"), $"{path}.checkpointEvery") ?? placeholder.CheckpointEvery,
-            Hidden = BindIntList(Optional(fields, "hidden"), $"{path}.hidden") ?? placeholder.Hidden,
+            Hidden = BindInt(Optional(fields, "hidden"), $"{path}.hidden") ?? placeholder.Hidden,
             Layers = BindInt(Optional(fields, "layers"), $"{path}.layers") ?? placeholder.Layers,
             Heads = BindInt(Optional(fields, "heads"), $"{path}.heads") ?? placeholder.Heads,
             Embed = BindInt(Optional(fields, "embed"), $"{path}.embed") ?? placeholder.Embed,
@@ -263,20 +263,6 @@ internal sealed class SpecBinder(string sourceName)
             return null;
         }
         return (int?)value;
-    }
-
-    private List<int>? BindIntList(SpecNode? node, string path)
-    {
-        if (node is null || AsSequence(node, path, "a list of whole numbers") is not { } list)
-        {
-            return null;
-        }
-        var values = new List<int>();
-        for (var i = 0; i < list.Items.Count; i++)
-        {
-            values.Add(BindInt(list.Items[i], $"{path}[{i}]") ?? 1);
-        }
-        return values;
     }
 
     /// <summary>A decimal number written plain (0.001, 3e-4) or in quotes; kept exact.</summary>

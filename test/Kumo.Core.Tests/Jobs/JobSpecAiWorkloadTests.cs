@@ -45,7 +45,7 @@ public class JobSpecAiWorkloadTests
               model: mlp
               data: digits.csv.gz
               learningRate: 3e-3
-              hidden: [128, 64]
+              hidden: 64
             inputs:
               - name: digits.csv.gz
                 cid: {Cid}
@@ -54,7 +54,7 @@ public class JobSpecAiWorkloadTests
         TrainWorkload train = Assert.IsType<TrainWorkload>(spec.Workload.Train);
         Assert.Equal("train", spec.Workload.Kind);
         Assert.Equal(0.003m, train.LearningRate);
-        Assert.Equal([128, 64], train.Hidden);
+        Assert.Equal(64, train.Hidden);
         Assert.Equal(300, train.Steps);
         Assert.Equal("adamw", train.Optimizer);
 
