@@ -14,7 +14,7 @@ public class QualityTests(ITestOutputHelper output)
         ClassificationData digits = Digits.Load(Datasets.Digits);
         var options = new TrainOptions
         {
-            Steps = 400, BatchSize = 32, LearningRate = 3e-3f, Seed = 1, CheckpointEvery = 100,
+            Steps = 800, BatchSize = 32, LearningRate = 3e-3f, Seed = 1, CheckpointEvery = 200,
             Compute = new ComputeOptions { Threads = 2 },
         };
 
@@ -31,7 +31,7 @@ public class QualityTests(ITestOutputHelper output)
         CharCorpus corpus = CharCorpus.Load(Datasets.Licenses);
         var options = new TrainOptions
         {
-            Steps = 250, BatchSize = 8, LearningRate = 3e-3f, Seed = 1, CheckpointEvery = 50, MaxEvaluationWindows = 32,
+            Steps = 400, BatchSize = 8, LearningRate = 5e-3f, Seed = 1, CheckpointEvery = 100, MaxEvaluationWindows = 32,
             Compute = new ComputeOptions { Threads = 2 },
         };
 
