@@ -1,0 +1,85 @@
+using Kumo.Tensor.Models;
+
+namespace Kumo.Tensor.Optim;
+
+/// <summary>
+/// Adam with decoupled weight decay (Loshchilov &amp; Hutter): per element
+/// p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; p ← p − lr·(m/(1−β1ᵗ)) / (√(v/(1−β2ᵗ)) + ε).
+/// β1ᵗ and β2ᵗ are running products (one multiply per step, never a pow, whose result is the platform's), kept as
+/// state so a resumed run continues exactly. Weight decay applies to matrices (rank ≥ 2), not to biases and
+/// layer-norm parameters. State: "adamw.beta1_power", "adamw.beta2_power", "adamw.m.{name}", "adamw.v.{name}".
+/// </summary>
+public sealed class AdamW : IOptimizer
+{
+    private readonly SortedDictionary<string, (int[] Shape, float[] M, float[] V)> _moments = new(StringComparer.Ordinal);
+    private float _beta1Power = 1f;
+    private float _beta2Power = 1f;
+
+    public AdamW(float learningRate, float weightDecay = 0.01f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f)
+    {
+        LearningRate = learningRate;
+        WeightDecay = weightDecay;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+    }
+
+    public float LearningRate { get; }
+
+    public float WeightDecay { get; }
+
+    public float Beta1 { get; }
+
+    public float Beta2 { get; }
+
+    public float Epsilon { get; }
+
+    public void Step(IReadOnlyList<Parameter> parameters)
+    {
+        _beta1Power *= Beta1;
+        _beta2Power *= Beta2;
+        float c1 = 1f / (1f - _beta1Power), c2 = 1f / (1f - _beta2Power);
+        float a1 = 1f - Beta1, a2 = 1f - Beta2;
+        foreach (Parameter p in parameters)
+        {
+            float[]? g = p.Value.Grad;
+            if (g is null)
+            {
+                continue;
+            }
+
+            if (!_moments.TryGetValue(p.Name, out (int[] Shape, float[] M, float[] V) s))
+            {
+                _moments[p.Name] = s = ([.. p.Value.Shape], new float[g.Length], new float[g.Length]);
+            }
+
+            float decay = 1f - (LearningRate * (p.Value.Shape.Length >= 2 ? WeightDecay : 0f));
+            float[] w = p.Value.Data, m = s.M, v = s.V;
+            for (int i = 0; i < w.Length; i++)
+            {
+                float gi = g[i];
+                m[i] = MathF.FusedMultiplyAdd(Beta1, m[i], a1 * gi);
+                v[i] = MathF.FusedMultiplyAdd(Beta2, v[i], a2 * gi * gi);
+                float update = m[i] * c1 / (MathF.Sqrt(v[i] * c2) + Epsilon);
+                w[i] = MathF.FusedMultiplyAdd(-LearningRate, update, w[i] * decay);
+            }
+        }
+    }
+
+    public IReadOnlyList<NamedTensor> State()
+    {
+        var state = new List<NamedTensor>
+        {
+            new("adamw.beta1_power", [1], [_beta1Power]),
+            new("adamw.beta2_power", [1], [_beta2Power]),
+        };
+        foreach (KeyValuePair<string, (int[] Shape, float[] M, float[] V)> kv in _moments)
+        {
+            state.Add(new("adamw.m." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.M]));
+            state.Add(new("adamw.v." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.V]));
+        }
+
+        state.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return state;
+    }
+}

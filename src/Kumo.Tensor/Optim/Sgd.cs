@@ -1,0 +1,57 @@
+using Kumo.Tensor.Models;
+
+namespace Kumo.Tensor.Optim;
+
+/// <summary>
+/// Stochastic gradient descent with (heavy-ball) momentum and L2 weight decay, as PyTorch defines it:
+/// g' = g + wd·p; buf = μ·buf + g'; p −= lr·buf. Weight decay applies to matrices (rank ≥ 2: weights and
+/// embeddings), not to biases and layer-norm parameters. State: "sgd.momentum.{name}".
+/// </summary>
+public sealed class Sgd : IOptimizer
+{
+    private readonly SortedDictionary<string, (int[] Shape, float[] Buffer)> _momentum = new(StringComparer.Ordinal);
+
+    public Sgd(float learningRate, float momentum = 0.9f, float weightDecay = 0f)
+    {
+        LearningRate = learningRate;
+        Momentum = momentum;
+        WeightDecay = weightDecay;
+    }
+
+    public float LearningRate { get; }
+
+    public float Momentum { get; }
+
+    public float WeightDecay { get; }
+
+    public void Step(IReadOnlyList<Parameter> parameters)
+    {
+        foreach (Parameter p in parameters)
+        {
+            float[]? g = p.Value.Grad;
+            if (g is null)
+            {
+                continue;
+            }
+
+            if (!_momentum.TryGetValue(p.Name, out (int[] Shape, float[] Buffer) entry))
+            {
+                _momentum[p.Name] = entry = ([.. p.Value.Shape], new float[g.Length]);
+            }
+
+            float[] buf = entry.Buffer;
+
+            float wd = p.Value.Shape.Length >= 2 ? WeightDecay : 0f;
+            float[] w = p.Value.Data;
+            for (int i = 0; i < w.Length; i++)
+            {
+                float gi = MathF.FusedMultiplyAdd(wd, w[i], g[i]);
+                buf[i] = MathF.FusedMultiplyAdd(Momentum, buf[i], gi);
+                w[i] = MathF.FusedMultiplyAdd(-LearningRate, buf[i], w[i]);
+            }
+        }
+    }
+
+    public IReadOnlyList<NamedTensor> State() =>
+        [.. _momentum.Select(kv => new NamedTensor("sgd.momentum." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.Buffer]))];
+}

@@ -1,0 +1,79 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Kumo.Merkle;
+using Kumo.Tensor.Models;
+
+namespace Kumo.Tensor.Training;
+
+/// <summary>
+/// The checkpoint commitment: one 32-byte Merkle root over a set of named tensors (a model's weights together with
+/// its optimizer's state), so a validator that re-runs a training segment compares one hash, and a dispute can be
+/// narrowed to one tensor with a Merkle proof.
+/// <para>
+/// Canonical bytes of a tensor, all integers little-endian int32: name length in UTF-8 bytes, the name in UTF-8,
+/// rank, each dimension, then every element as its IEEE-754 binary32 bit pattern, little-endian, row-major.
+/// (The length and rank prefixes make the encoding unambiguous.) Leaves are the tensors sorted by name (ordinal,
+/// i.e. by UTF-16 code unit; names must be distinct), each leaf the RFC 6962 leaf hash SHA-256(0x00 ‖ canonical
+/// bytes); the root is <see cref="MerkleTree"/>'s RFC 6962 root over them.
+/// </para>
+/// </summary>
+public static class WeightCommitment
+{
+    public static byte[] CanonicalBytes(NamedTensor tensor)
+    {
+        byte[] name = Encoding.UTF8.GetBytes(tensor.Name);
+        long count = 1;
+        foreach (int d in tensor.Shape)
+        {
+            count *= d;
+        }
+
+        if (count != tensor.Data.Length)
+        {
+            throw new ArgumentException($"tensor '{tensor.Name}' has shape [{string.Join(", ", tensor.Shape)}] but {tensor.Data.Length} elements", nameof(tensor));
+        }
+
+        byte[] bytes = new byte[4 + name.Length + 4 + (4 * tensor.Shape.Length) + (4 * tensor.Data.Length)];
+        Span<byte> span = bytes;
+        BinaryPrimitives.WriteInt32LittleEndian(span, name.Length);
+        name.CopyTo(span[4..]);
+        int o = 4 + name.Length;
+        BinaryPrimitives.WriteInt32LittleEndian(span[o..], tensor.Shape.Length);
+        o += 4;
+        foreach (int d in tensor.Shape)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[o..], d);
+            o += 4;
+        }
+
+        foreach (float v in tensor.Data)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[o..], BitConverter.SingleToInt32Bits(v));
+            o += 4;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>SHA-256 of one tensor's canonical bytes (handy for comparing single tensors).</summary>
+    public static byte[] Hash(NamedTensor tensor) => SHA256.HashData(CanonicalBytes(tensor));
+
+    /// <summary>The Merkle root over <paramref name="tensors"/> (any order in; sorted by name inside).</summary>
+    public static byte[] Root(IEnumerable<NamedTensor> tensors)
+    {
+        NamedTensor[] sorted = [.. tensors.OrderBy(t => t.Name, StringComparer.Ordinal)];
+        for (int i = 1; i < sorted.Length; i++)
+        {
+            if (sorted[i].Name == sorted[i - 1].Name)
+            {
+                throw new ArgumentException($"two tensors are named '{sorted[i].Name}'", nameof(tensors));
+            }
+        }
+
+        return MerkleTree.ComputeRoot([.. sorted.Select(t => MerkleTree.HashLeaf(CanonicalBytes(t)))]);
+    }
+
+    /// <summary><see cref="Root"/> as lowercase hex.</summary>
+    public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
+}
