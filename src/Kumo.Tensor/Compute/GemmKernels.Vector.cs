@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Kumo.Tensor.Compute;
@@ -10,6 +11,7 @@ namespace Kumo.Tensor.Compute;
 internal static unsafe partial class GemmKernels
 {
     /// <summary>6×8 tile with Vector128: two vectors per row, 12 accumulators held in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel128(int kc, float* a, float* b, float* c, nint ldc, bool load)
     {
         Vector128<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -85,6 +87,7 @@ internal static unsafe partial class GemmKernels
     }
 
     /// <summary>6×16 tile with Vector256: two vectors per row, 12 accumulators held in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel256(int kc, float* a, float* b, float* c, nint ldc, bool load)
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -160,6 +163,7 @@ internal static unsafe partial class GemmKernels
     }
 
     /// <summary>6×32 tile with Vector512: two vectors per row, 12 accumulators held in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Kernel512(int kc, float* a, float* b, float* c, nint ldc, bool load)
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Kumo.Tensor.Compute;
 
@@ -39,6 +40,7 @@ internal static unsafe partial class GemmKernels
     private const int ScalarNr = 4;
 
     /// <summary>The scalar tile: the same chains, one element at a time, with MathF.FusedMultiplyAdd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void KernelScalar(int kc, float* a, float* b, float* c, nint ldc, bool load)
     {
         for (int r = 0; r < ScalarMr; r++)
@@ -123,6 +125,7 @@ internal static unsafe partial class GemmKernels
         bool accumulate, Shape shape, int aSlivers, int bSlivers, int rowTasks, int colTasks)
     {
         /// <summary>Packs B slivers [from, to) for every k-block: block at bPack + pc·nPad, sliver s at + s·kc·NR, [p·NR + col].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void PackB(int from, int to)
         {
             int nr = shape.Nr;
@@ -155,6 +158,7 @@ internal static unsafe partial class GemmKernels
         }
 
         /// <summary>Task t: rows slivers and column slivers of its own, every k-block in ascending order.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Compute(int t)
         {
             int mr = shape.Mr, nr = shape.Nr;
@@ -206,6 +210,7 @@ internal static unsafe partial class GemmKernels
         }
 
         /// <summary>A partial tile at the bottom or right edge runs the full kernel on a scratch tile; only real elements go back to C.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void EdgeTile(float* ais, float* bs, float* ct0, float* tile, int kc, int rows, int cols, bool load)
         {
             int nr = shape.Nr;
@@ -225,6 +230,7 @@ internal static unsafe partial class GemmKernels
         }
 
         /// <summary>Packs A row slivers [from, to) for k-block [pc, pc + kc): sliver s at (s − from)·kc·MR, [p·MR + r]; rows past m are 0.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackA(float* pack, int from, int to, int pc, int kc)
         {
             int mr = shape.Mr;
