@@ -39,3 +39,10 @@ kumo_need_bwrap() {
 kumo_need_node() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || kumo_apt_install nodejs npm || exit 1
 }
+
+# `kumo bench tensor` measures OpenBLAS sgemm through numpy as its anchor. The python3 on the PATH may be a pyenv or
+# venv one without numpy; the benchmark falls back to the system's /usr/bin/python3, so either having it is enough.
+kumo_need_numpy() {
+  { python3 -c 'import numpy' || /usr/bin/python3 -c 'import numpy'; } 2>/dev/null \
+    || kumo_apt_install python3-numpy libopenblas0-pthread || exit 1
+}

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using Kumo.Cli.Bench;
+using Kumo.Tensor.Compute;
 using Spectre.Console;
 
 namespace Kumo.Cli.Commands;
 
-/// <summary><c>kumo bench heartbeat|first-log</c>: scenario benchmarks that print one JSON line with --json.</summary>
+/// <summary><c>kumo bench heartbeat|first-log|ledger|tensor</c>: scenario benchmarks that print one JSON line with --json.</summary>
 public static class BenchCommands
 {
     public static Command Create()
@@ -84,9 +85,38 @@ public static class BenchCommands
             return result.Errors == 0 ? ExitCodes.Success : ExitCodes.Failure;
         });
 
+        var threads = new Option<int>("--threads") { Description = "Threads for both sides (default: every core)", DefaultValueFactory = _ => ComputeOptions.Default.Threads };
+        var width = new Option<SimdWidth>("--width") { Description = "SIMD width of our kernels (Auto, Scalar, W128, W256, W512)", DefaultValueFactory = _ => SimdWidth.Auto };
+        var tensor = new Command("tensor", "Deterministic fp32 GEMM GFLOP/s at n = 256, 1024, 2048 vs OpenBLAS sgemm (numpy) with the same threads, and a bit-identity check") { threads, width };
+        tensor.SetAction(parse =>
+        {
+            bool json = parse.GetValue(CliContext.Json);
+            TensorBenchmark.Result result = TensorBenchmark.Run(Math.Clamp(parse.GetValue(threads), 1, 1024), parse.GetValue(width),
+                json ? null : s => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s)}[/]"));
+            if (json)
+            {
+                Console.Out.WriteLine(BenchJson.Line(result));
+            }
+            else
+            {
+                var table = new Table().Border(TableBorder.Rounded).AddColumns("n", "kumo GFLOP/s", "OpenBLAS GFLOP/s", "ratio");
+                foreach ((string n, TensorBenchmark.Size size) in new[] { ("256", result.N256), ("1024", result.N1024), ("2048", result.N2048) })
+                {
+                    table.AddRow(n, $"{size.KumoGflops:0.0}", $"{size.OpenblasGflops:0.0}", $"{size.Ratio:0.000}");
+                }
+
+                AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine($"{result.Threads} thread(s), {result.Width}; same bits under every width and thread count: {(result.Deterministic ? "[green]yes[/]" : "[red]NO[/]")}");
+                AnsiConsole.MarkupLine($"[grey]anchor BLAS: {Markup.Escape(result.AnchorBlas)}[/]");
+            }
+
+            return result.Deterministic ? ExitCodes.Success : ExitCodes.Failure;
+        });
+
         bench.Subcommands.Add(heartbeat);
         bench.Subcommands.Add(ledger);
         bench.Subcommands.Add(firstLog);
+        bench.Subcommands.Add(tensor);
         return bench;
     }
 }

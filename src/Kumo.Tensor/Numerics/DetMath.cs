@@ -1,3 +1,5 @@
+using Kumo.Tensor.Compute;
+
 namespace Kumo.Tensor.Numerics;
 
 /// <summary>
@@ -5,12 +7,20 @@ namespace Kumo.Tensor.Numerics;
 /// rounding to integer, exponent bit manipulation), so every CPU and every vector width gives the same bits —
 /// unlike <see cref="MathF"/>, whose results are the platform library's. Errors are within a few ulp of the true
 /// value over the ranges below (tested against double precision).
+/// <para>
+/// The span forms (<see cref="Exp(ReadOnlySpan{float}, Span{float}, SimdWidth)"/> and the others) run the same
+/// operation sequence in Vector128/256/512 lanes, so they give the scalar function's bits at every width.
+/// </para>
 /// </summary>
-public static class DetMath
+public static partial class DetMath
 {
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693145751953125f;        // high bits of ln 2: n·Ln2Hi is exact for |n| < 2^9
     private const float Ln2Lo = 1.42860682030941723212e-6f; // ln 2 − Ln2Hi
+    private const float MinNormal = 1.17549435e-38f;
+    private const float TanhLinear = 0.0004f;
+    private const float TanhSaturated = 9f;
+    private const float TwoPi = 6.28318530717958648f;
 
     /// <summary>Above this exp overflows to +∞.</summary>
     public const float ExpMax = 88.72283f;
@@ -65,7 +75,7 @@ public static class DetMath
             return float.NaN;
         }
 
-        if (x < 1.17549435e-38f) // the smallest normal float
+        if (x < MinNormal)
         {
             return float.NegativeInfinity;
         }
@@ -107,12 +117,12 @@ public static class DetMath
         }
 
         float a = MathF.Abs(x);
-        if (a > 9f)
+        if (a > TanhSaturated)
         {
             return MathF.CopySign(1f, x);
         }
 
-        if (a < 0.0004f)
+        if (a < TanhLinear)
         {
             return x; // tanh x = x − x³/3 …: the cubic term is below half an ulp here
         }
@@ -120,6 +130,74 @@ public static class DetMath
         // tanh a = 1 − 2/(e^{2a} + 1)
         float t = 1f - (2f / (Exp(2f * a) + 1f));
         return MathF.CopySign(t, x);
+    }
+
+    /// <summary>
+    /// sin and cos of 2π·<paramref name="turns"/> (the angle in turns, so the reduction to a quadrant is exact:
+    /// t − q/4 has no rounding for |t| &lt; 2^22). Taylor polynomials on |x| ≤ π/4, error below 1e-7. Used for the
+    /// Box–Muller normals of <see cref="Randomness.Philox"/>, where MathF.Sin would differ between platforms.
+    /// </summary>
+    public static (float Sin, float Cos) SinCosTurns(float turns)
+    {
+        float q = MathF.Round(4f * turns, MidpointRounding.ToEven);
+        float x = MathF.FusedMultiplyAdd(q, -0.25f, turns) * TwoPi;
+        float z = x * x;
+        float ps = MathF.FusedMultiplyAdd(z, 1f / 362880f, -1f / 5040f);
+        ps = MathF.FusedMultiplyAdd(ps, z, 1f / 120f);
+        ps = MathF.FusedMultiplyAdd(ps, z, -1f / 6f);
+        float sin = MathF.FusedMultiplyAdd(x * z, ps, x);
+        float pc = MathF.FusedMultiplyAdd(z, 1f / 40320f, -1f / 720f);
+        pc = MathF.FusedMultiplyAdd(pc, z, 1f / 24f);
+        pc = MathF.FusedMultiplyAdd(pc, z, -0.5f);
+        float cos = MathF.FusedMultiplyAdd(pc, z, 1f);
+        return ((int)q & 3) switch
+        {
+            0 => (sin, cos),
+            1 => (cos, -sin),
+            2 => (-sin, -cos),
+            _ => (-cos, sin),
+        };
+    }
+
+    /// <summary>y[i] = Exp(x[i]) at the given width (bits identical to the scalar form). x and y may be the same span.</summary>
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y, SimdWidth width = SimdWidth.Auto) => Map(Function.Exp, x, y, width);
+
+    /// <summary>y[i] = Log(x[i]) at the given width (bits identical to the scalar form). x and y may be the same span.</summary>
+    public static void Log(ReadOnlySpan<float> x, Span<float> y, SimdWidth width = SimdWidth.Auto) => Map(Function.Log, x, y, width);
+
+    /// <summary>y[i] = Tanh(x[i]) at the given width (bits identical to the scalar form). x and y may be the same span.</summary>
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> y, SimdWidth width = SimdWidth.Auto) => Map(Function.Tanh, x, y, width);
+
+    private enum Function
+    {
+        Exp,
+        Log,
+        Tanh,
+    }
+
+    private static void Map(Function function, ReadOnlySpan<float> x, Span<float> y, SimdWidth width)
+    {
+        if (y.Length < x.Length)
+        {
+            throw new ArgumentException($"output ({y.Length}) shorter than input ({x.Length})", nameof(y));
+        }
+
+        int i = SimdWidths.Resolve(width) switch
+        {
+            SimdWidth.W512 => MapVector512(function, x, y),
+            SimdWidth.W256 => MapVector256(function, x, y),
+            SimdWidth.W128 => MapVector128(function, x, y),
+            _ => 0,
+        };
+        for (; i < x.Length; i++)
+        {
+            y[i] = function switch
+            {
+                Function.Exp => Exp(x[i]),
+                Function.Log => Log(x[i]),
+                _ => Tanh(x[i]),
+            };
+        }
     }
 
     private static float Pow2(int n) => BitConverter.Int32BitsToSingle((n + 127) << 23);
