@@ -31,7 +31,7 @@ public static partial class TensorOps
         return y;
     }
 
-    /// <summary>GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), with <see cref="DetMath.Tanh"/>.</summary>
+    /// <summary>GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³))), with <see cref="DetMath.Tanh(float)"/>.</summary>
     public static Tensor Gelu(Tape tape, Tensor x)
     {
         var y = new Tensor(x.Shape, null, x.RequiresGrad);
@@ -58,7 +58,7 @@ public static partial class TensorOps
         return y;
     }
 
-    /// <summary>Softmax over the last dimension, max-subtracted, with <see cref="DetMath.Exp"/>; sums in ascending order.</summary>
+    /// <summary>Softmax over the last dimension, max-subtracted, with <see cref="DetMath.Exp(float)"/>; sums in ascending order.</summary>
     public static Tensor Softmax(Tape tape, Tensor x)
     {
         var y = new Tensor(x.Shape, null, x.RequiresGrad);
