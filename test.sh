@@ -13,6 +13,7 @@ kumo_need_bwrap
 kumo_need_node
 
 fail() { echo "test.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+kumo_need_datasets || fail "could not fetch the data sets (scripts/datasets.sh)"
 
 if [ ! -d test/reference/ipfs/node_modules ]; then
   (cd test/reference/ipfs && npm ci --silent --no-audit --no-fund >/dev/null) || fail "npm ci for the IPFS reference importer failed"

@@ -46,3 +46,15 @@ kumo_need_numpy() {
   { python3 -c 'import numpy' || /usr/bin/python3 -c 'import numpy'; } 2>/dev/null \
     || kumo_apt_install python3-numpy libopenblas0-pthread || exit 1
 }
+
+# The data sets of the AI examples and the tensor engine's tests (digits from Debian's python3-sklearn package,
+# a licence-text corpus from /usr/share/common-licenses) into .kumo/datasets/.
+kumo_need_datasets() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ ! -s "$root/.kumo/datasets/digits.csv.gz" ] || [ ! -s "$root/.kumo/datasets/licenses.txt" ]; then
+    command -v dpkg-deb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+      || { echo "kumo: fetching the data sets needs apt-get and dpkg-deb (Debian/Ubuntu)" >&2; return 1; }
+    bash "$root/scripts/datasets.sh" >/dev/null || return 1
+  fi
+}

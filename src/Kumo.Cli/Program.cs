@@ -27,6 +27,7 @@ root.Subcommands.Add(LedgerCommands.Create());
 root.Subcommands.Add(LedgerCommands.Audit());
 root.Subcommands.Add(DevnetCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
+root.Subcommands.Add(TensorCommands.Create());
 root.Subcommands.Add(MarketCommands.Stats());
 root.Subcommands.Add(MarketCommands.Simulate());
 

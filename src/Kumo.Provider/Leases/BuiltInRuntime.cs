@@ -78,10 +78,9 @@ public sealed class BuiltInRuntime
             environment["DOTNET_GCHeapHardLimit"] = "0x" + (allocation.MemoryBytes * 3 / 4).ToString("x", CultureInfo.InvariantCulture);
         }
 
-        string kind = spec.Workload.Kind;
         return (
             Path.Combine(DotnetRoot, "dotnet"),
-            [Path.Combine(SandboxRuntimeDirectory, "kumo.dll"), "tensor", "run", kind, Path.Combine(SandboxTaskDirectory, "spec.json"), "--inputs", "/job/inputs", "--out", "/job/out"],
+            [Path.Combine(SandboxRuntimeDirectory, "kumo.dll"), "tensor", "run", Path.Combine(SandboxTaskDirectory, "spec.json"), "--inputs", "/job/inputs", "--out", "/job/out"],
             [new SandboxMount(RuntimeDirectory, SandboxRuntimeDirectory), new SandboxMount(DotnetRoot, DotnetRoot), new SandboxMount(taskDirectory, SandboxTaskDirectory)],
             environment);
     }

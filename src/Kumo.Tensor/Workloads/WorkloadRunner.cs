@@ -27,6 +27,14 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// <summary>Metadata key holding a character model's vocabulary.</summary>
     public const string VocabularyKey = "kumo.vocabulary";
 
+    /// <summary>
+    /// Metadata key of a quantized model whose linear-layer weights are stored transposed, [out, in], so that the
+    /// quantizer's one scale per row is one scale per output channel (the engine itself keeps them [in, out]).
+    /// </summary>
+    public const string LayoutKey = "kumo.layout";
+
+    private const string OutInLayout = "linear-out-in";
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>Runs the workload's one built-in kind. Throws <see cref="WorkloadException"/> with what is wrong for bad inputs.</summary>
@@ -177,13 +185,22 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
             throw new WorkloadException($"unknown quantization scheme '{quantize.Scheme}'");
         }
 
-        QuantizedModel quantized = Quantizer.Quantize(file, scheme);
+        // Per output channel: linear weights go in as [out, in], so each quantized row is one output channel.
+        var metadata = new Dictionary<string, string>(file.Metadata, StringComparer.Ordinal) { [LayoutKey] = OutInLayout };
+        var outIn = new SafeTensorsFile(file.Tensors.Values.Select(t => IsLinear(t.Name, t.Shape.Count) ? Transpose(t) : t), metadata);
+        QuantizedModel quantized = Quantizer.Quantize(outIn, scheme);
         File.WriteAllBytes(Path.Combine(output, "model-int8.safetensors"), quantized.File);
-        IReadOnlyList<NamedTensor> restored = ToNamed(Quantizer.Dequantize(SafeTensorsFile.Parse(quantized.File)));
+        IReadOnlyList<NamedTensor> restored = ToNamed(InEngineLayout(Quantizer.Dequantize(SafeTensorsFile.Parse(quantized.File))));
+        long fp32Bytes;
+        using (FileStream source = File.OpenRead(path))
+        {
+            fp32Bytes = source.Length;
+        }
+
         var report = new JsonObject
         {
             ["scheme"] = QuantizationSchemes.Name(scheme),
-            ["fp32_bytes"] = new FileInfo(path).Length,
+            ["fp32_bytes"] = fp32Bytes,
             ["quantized_bytes"] = quantized.File.Length,
             ["tensors"] = new JsonArray([.. quantized.Reports.Select(r => (JsonNode)new JsonObject
             {
@@ -193,7 +210,7 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
                 ["relative_rms_error"] = r.RelativeRmsError,
             })]),
         };
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"quantized {quantized.Reports.Count} weight matrices to {QuantizationSchemes.Name(scheme)}: {new FileInfo(path).Length} → {quantized.File.Length} bytes"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"quantized {quantized.Reports.Count} weight matrices to {QuantizationSchemes.Name(scheme)}: {fp32Bytes} → {quantized.File.Length} bytes"));
 
         if (quantize.Eval is { } eval)
         {
@@ -301,8 +318,35 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
             throw new WorkloadException($"the model input '{name}' has an unreadable architecture in '{ModelKey}': {e.Message}", e);
         }
 
-        SafeTensorsFile fp32 = file.Metadata.ContainsKey(Quantizer.SchemeKey) ? Quantizer.Dequantize(file) : file;
+        SafeTensorsFile fp32 = InEngineLayout(file.Metadata.ContainsKey(Quantizer.SchemeKey) ? Quantizer.Dequantize(file) : file);
         return (spec, ToNamed(fp32), file.Metadata.GetValueOrDefault(VocabularyKey), fp32);
+    }
+
+    /// <summary>A linear layer's weight matrix (embedding tables are looked up by row and stay as they are).</summary>
+    private static bool IsLinear(string name, int rank) =>
+        rank == 2 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("emb", StringComparison.Ordinal);
+
+    /// <summary>Undoes the [out, in] layout of a quantized file's linear weights.</summary>
+    private static SafeTensorsFile InEngineLayout(SafeTensorsFile file) =>
+        file.Metadata.GetValueOrDefault(LayoutKey) == OutInLayout
+            ? new SafeTensorsFile(file.Tensors.Values.Select(t => IsLinear(t.Name, t.Shape.Count) ? Transpose(t) : t),
+                file.Metadata.Where(m => m.Key != LayoutKey).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal))
+            : file;
+
+    private static TensorEntry Transpose(TensorEntry t)
+    {
+        int rows = checked((int)t.Shape[0]), cols = checked((int)t.Shape[1]);
+        float[] source = t.ToFloat32Array();
+        float[] transposed = new float[source.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                transposed[(c * rows) + r] = source[(r * cols) + c];
+            }
+        }
+
+        return TensorEntry.FromFloat32(t.Name, [cols, rows], transposed);
     }
 
     private static List<NamedTensor> ToNamed(SafeTensorsFile file) =>
