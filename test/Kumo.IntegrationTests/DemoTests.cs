@@ -15,7 +15,7 @@ public class DemoTests
                 timeout: TimeSpan.FromMinutes(3));
 
             Assert.True(result.ExitCode == 0, result.ToString());
-            Assert.Contains("all 4 example jobs succeeded and their outputs match expected/", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("all 7 example jobs succeeded and their outputs match expected/", result.Stdout, StringComparison.Ordinal);
             Assert.Contains("simulated", result.Stdout, StringComparison.Ordinal); // the GPU job ran on a simulated H100, and says so
             Assert.Equal("hello, kumo\n", await File.ReadAllTextAsync(Path.Combine(directory, "demo", "hello", "out", "hello.txt")));
 
