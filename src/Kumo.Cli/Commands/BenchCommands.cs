@@ -113,7 +113,37 @@ public static class BenchCommands
             return result.Deterministic ? ExitCodes.Success : ExitCodes.Failure;
         });
 
+        var train = new Command("train", "Training throughput of the digits MLP and the character transformer with 1 and 2 threads; held-out accuracy, int8 cost, loss vs unigram");
+        train.SetAction(parse =>
+        {
+            bool json = parse.GetValue(CliContext.Json);
+            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
+            if (!File.Exists(Path.Combine(datasets, "digits.csv.gz")) || !File.Exists(Path.Combine(datasets, "licenses.txt")))
+            {
+                throw new CliException($"the data sets are not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
+            }
+
+            TrainBenchmark.Result result = TrainBenchmark.Run(datasets, json ? null : s => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s)}[/]"));
+            if (json)
+            {
+                Console.Out.WriteLine(BenchJson.Line(result));
+            }
+            else
+            {
+                var table = new Table().Border(TableBorder.Rounded).AddColumns("model", "1 thread", "2 threads", "quality");
+                table.AddRow("MLP 64-128-10 (samples/s)", $"{result.Mlp.SamplesPerS1t:N0}", $"{result.Mlp.SamplesPerS2t:N0}",
+                    $"held-out accuracy {result.Mlp.HeldoutAccuracy:P2}; int8 per channel {result.Mlp.Int8PerChannelAccuracy:P2}, q8_0 {result.Mlp.Q80Accuracy:P2}");
+                table.AddRow("transformer 2×64, ctx 64 (sequences/s)", $"{result.Transformer.SequencesPerS1t:N1}", $"{result.Transformer.SequencesPerS2t:N1}",
+                    $"validation {result.Transformer.ValidationLoss:0.000} vs unigram {result.Transformer.UnigramLoss:0.000} nats/char ({result.Transformer.LossRatio:0.000}×)");
+                AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine($"same commitments with 1 and 2 threads: {(result.Deterministic ? "[green]yes[/]" : "[red]NO[/]")}");
+            }
+
+            return result.Deterministic ? ExitCodes.Success : ExitCodes.Failure;
+        });
+
         bench.Subcommands.Add(heartbeat);
+        bench.Subcommands.Add(train);
         bench.Subcommands.Add(ledger);
         bench.Subcommands.Add(firstLog);
         bench.Subcommands.Add(tensor);

@@ -241,6 +241,18 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
         File.WriteAllText(Path.Combine(output, "report.json"), report.ToJsonString(Indented) + "\n");
     }
 
+    /// <summary>
+    /// Quantizes weights (per output channel for linear layers, as the quantize workload does) and returns them
+    /// dequantized: what the int8 model computes with. For measuring what quantization costs.
+    /// </summary>
+    public static IReadOnlyList<NamedTensor> QuantizeRoundTrip(IReadOnlyList<NamedTensor> weights, QuantizationScheme scheme)
+    {
+        var outIn = new SafeTensorsFile(weights.Select(ToEntry).Select(t => IsLinear(t.Name, t.Shape.Count) ? Transpose(t) : t),
+            new Dictionary<string, string>(StringComparer.Ordinal) { [LayoutKey] = OutInLayout });
+        QuantizedModel quantized = Quantizer.Quantize(outIn, scheme);
+        return ToNamed(InEngineLayout(Quantizer.Dequantize(SafeTensorsFile.Parse(quantized.File))));
+    }
+
     private static string Input(string inputs, string name, string what)
     {
         string path = Path.Combine(inputs, name);
