@@ -10,20 +10,18 @@ public interface IRandomSource
 }
 
 /// <summary>
-/// A counter-based generator: the stream for (seed, step, stream) is SplitMix64's output function applied to a key
-/// derived from those three and a counter. Any step's numbers can be produced without producing the steps before
-/// it, and they depend on nothing but the three keys — which is what lets a validator re-run one training segment.
-/// Not cryptographic.
+/// The generator training uses: Philox4x32-10 (<see cref="Randomness.Philox"/>), keyed by the job's seed, the step
+/// and a stream number (0 initialization, 1 data order, 2 sampling). Any step's numbers can be produced without
+/// producing the steps before it, and they depend on nothing but the three keys — which is what lets a validator
+/// re-run one training segment. Two 32-bit outputs make one 64-bit word, low half first. Not cryptographic.
 /// </summary>
 public sealed class Rng : IRandomSource
 {
-    private const ulong Golden = 0x9E3779B97F4A7C15UL;
-    private readonly ulong _key;
-    private ulong _counter;
+    private readonly Randomness.Philox _philox;
 
     public Rng(ulong seed, ulong step, ulong stream)
     {
-        _key = unchecked(Mix(Mix(Mix(seed + Golden) ^ (step + (2 * Golden))) ^ (stream + (3 * Golden))));
+        _philox = new Randomness.Philox(seed, step, checked((uint)stream));
     }
 
     /// <summary>The generator training uses for (seed, step, stream); the one place to swap generators.</summary>
@@ -31,15 +29,8 @@ public sealed class Rng : IRandomSource
 
     public ulong NextUInt64()
     {
-        _counter++;
-        return Mix(unchecked(_key + (_counter * Golden)));
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        ulong low = _philox.NextUInt32();
+        return low | ((ulong)_philox.NextUInt32() << 32);
     }
 }
 
