@@ -45,6 +45,13 @@ public sealed record Genesis
     /// <summary>A signed transaction's timestamp may differ from the time it is applied by at most this.</summary>
     public long ClockSkewMs { get; init; } = 300_000;
 
+    /// <summary>
+    /// The referee's account: the only signer whose verification verdicts (a lost dispute, a failed hardware proof, a
+    /// wrong canary) can slash. Null: refereed slashes are refused on this network.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Referee { get; init; }
+
     /// <summary>Devnet only: lets anyone mint a little for testing. Null on real networks.</summary>
     public FaucetRule? Faucet { get; init; }
 
@@ -67,6 +74,11 @@ public sealed record Genesis
         if (string.IsNullOrWhiteSpace(ChainId))
         {
             errors.Add("chainId is empty");
+        }
+
+        if (Referee is not null && !Crypto.AccountId.TryParse(Referee, out _, out string refereeProblem))
+        {
+            errors.Add($"referee: {refereeProblem}");
         }
 
         if (NetworkFeeBps < 0 || ReserveBps < 0 || NetworkFeeBps + ReserveBps > 10_000)

@@ -16,4 +16,5 @@ public static class MessageTypes
     public const string MarketAccept = "kumo.market.accept/v1";
     public const string LeaseCheckpoint = "kumo.lease.checkpoint/v1";
     public const string Attestation = "kumo.provider.attestation/v1";
+    public const string VerificationVerdict = "kumo.verify.verdict/v1";
 }

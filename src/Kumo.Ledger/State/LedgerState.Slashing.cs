@@ -13,6 +13,9 @@ public sealed partial class LedgerState
     {
         /// <summary>Two different signed results for one lease: the provider contradicted itself.</summary>
         public const string DoubleResult = "double_result";
+
+        /// <summary>A verdict of the genesis referee, with the offender's own signed statements it rests on.</summary>
+        public const string Refereed = "refereed";
     }
 
     /// <summary>
@@ -33,11 +36,20 @@ public sealed partial class LedgerState
             throw new LedgerRefusal("slash report: you cannot report yourself");
         }
 
-        string key = payload.Kind switch
+        AccountId bountyTo = report.Signer;
+        string key;
+        switch (payload.Kind)
         {
-            SlashKinds.DoubleResult => CheckDoubleResult(offender, payload.Evidence),
-            _ => throw new LedgerRefusal($"slash report: unknown evidence kind '{payload.Kind}'"),
-        };
+            case SlashKinds.DoubleResult:
+                key = CheckDoubleResult(offender, payload.Evidence);
+                break;
+            case SlashKinds.Refereed:
+                (key, AccountId? winner) = CheckRefereed(offender, payload.Evidence);
+                bountyTo = winner ?? report.Signer;
+                break;
+            default:
+                throw new LedgerRefusal($"slash report: unknown evidence kind '{payload.Kind}'");
+        }
         if (_slashKeys.Contains(key))
         {
             throw new LedgerRefusal($"slash report: this fault ({key}) was already slashed");
@@ -51,7 +63,7 @@ public sealed partial class LedgerState
             throw new LedgerRefusal($"slash report: {offender} has no stake to slash");
         }
 
-        change.Move(stake, LedgerAddress.User(report.Signer), bounty, "slash bounty");
+        change.Move(stake, LedgerAddress.User(bountyTo), bounty, "slash bounty");
         change.Move(stake, LedgerAddress.Burn, burned, "slash burn");
         long fromUnbonding = Math.Max(0, slashed - Bonded(offender));
         change.Then(() =>
@@ -81,6 +93,65 @@ public sealed partial class LedgerState
                 entries.RemoveAt(i);
             }
         }
+    }
+
+    /// <summary>
+    /// Checks a refereed verdict: exactly one envelope signed by the genesis referee carrying a
+    /// <see cref="VerificationVerdict"/> against <paramref name="offender"/>, and every offender-signed statement it
+    /// cites (by digest) present and signed by the offender. Returns the fault's key and who gets the bounty.
+    /// </summary>
+    private (string Key, AccountId? Winner) CheckRefereed(AccountId offender, IReadOnlyList<SignedEnvelope> evidence)
+    {
+        if (Genesis.Referee is null)
+        {
+            throw new LedgerRefusal("slash report: this network's genesis names no referee, so refereed verdicts cannot slash");
+        }
+
+        List<SignedEnvelope> verdicts = [.. evidence.Where(e => e.Type == MessageTypes.VerificationVerdict)];
+        if (verdicts.Count != 1)
+        {
+            throw new LedgerRefusal($"slash report: refereed evidence holds exactly one verdict, found {verdicts.Count}");
+        }
+
+        SignedEnvelope signed = verdicts[0];
+        if (signed.Signer.Value != Genesis.Referee)
+        {
+            throw new LedgerRefusal($"slash report: the verdict is signed by {signed.Signer}, not by the referee {Genesis.Referee}");
+        }
+
+        VerificationVerdict verdict = signed.PayloadAs<VerificationVerdict>();
+        if (verdict.Offender != offender.Value)
+        {
+            throw new LedgerRefusal($"slash report: the verdict is against {verdict.Offender}, not {offender}");
+        }
+
+        if (verdict.EvidenceDigests.Count == 0 || string.IsNullOrEmpty(verdict.Subject) || verdict.Subject.Length > 256)
+        {
+            throw new LedgerRefusal("slash report: a verdict names its subject (≤ 256 characters) and at least one statement of the offender");
+        }
+
+        var cited = evidence.Where(e => e.Type != MessageTypes.VerificationVerdict)
+            .ToDictionary(e => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(CanonicalJson.Serialize(e, KumoJson.Options))), StringComparer.Ordinal);
+        foreach (string digest in verdict.EvidenceDigests)
+        {
+            if (!cited.TryGetValue(digest, out SignedEnvelope? statement))
+            {
+                throw new LedgerRefusal($"slash report: the verdict cites statement {digest}, which the report does not carry");
+            }
+
+            if (statement.Signer != offender)
+            {
+                throw new LedgerRefusal($"slash report: cited statement {digest} is signed by {statement.Signer}, not by the offender");
+            }
+        }
+
+        AccountId? winner = null;
+        if (verdict.Winner is { } named)
+        {
+            winner = AccountId.TryParse(named, out AccountId parsed, out string why) ? parsed : throw new LedgerRefusal($"slash report: verdict winner: {why}");
+        }
+
+        return ($"{SlashKinds.Refereed}:{offender.Value}:{verdict.Kind}:{verdict.Subject}", winner);
     }
 
     /// <summary>Checks two results signed by <paramref name="offender"/> for one lease say different things; returns the fault's key.</summary>
