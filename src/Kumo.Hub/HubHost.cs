@@ -73,6 +73,7 @@ public static class HubHost
         services.AddSingleton<LeaseWatchdog>();
         services.AddSingleton<LedgerService>();
         services.AddSingleton<LedgerReconciler>();
+        services.AddSingleton<RefereeService>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());

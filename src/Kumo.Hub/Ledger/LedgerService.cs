@@ -48,6 +48,12 @@ public sealed class LedgerService(IHubStore store, HubOptions options, TimeProvi
         if (stored is null)
         {
             Genesis genesis = options.Genesis ?? Genesis.Devnet(time.GetUtcNow().ToUnixTimeMilliseconds()) with { ChainId = "kumo-local" };
+            if (genesis.Referee is null)
+            {
+                // A new network's verification verdicts are this hub's to sign (RefereeService).
+                using Kumo.Crypto.AccountKey referee = RefereeService.LoadKey(options.DataDirectory);
+                genesis = genesis with { Referee = referee.AccountId.Value };
+            }
             stored = BlockProducer.StoredGenesis(genesis);
             await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
             await tx.SetLedgerGenesisAsync(stored);
