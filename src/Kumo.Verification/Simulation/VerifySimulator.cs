@@ -17,7 +17,7 @@ public sealed record VerifySimulationOptions
 {
     public ulong Seed { get; init; } = 1;
 
-    public int Trials { get; init; } = 16;
+    public int Trials { get; init; } = 24;
 
     public int Segments { get; init; } = 60;
 
@@ -28,7 +28,7 @@ public sealed record VerifySimulationOptions
     public int BatchSize { get; init; } = 16;
 
     /// <summary>Honest training providers past probation (a network in steady state); one more honest one is new.</summary>
-    public int HonestVeterans { get; init; } = 4;
+    public int HonestVeterans { get; init; } = 8;
 
     /// <summary>Segments a veteran has delivered before the simulation starts.</summary>
     public int VeteranHistory { get; init; } = 200;
@@ -83,6 +83,10 @@ public static class VerifySimulator
 
         long started = Stopwatch.GetTimestamp();
         var totals = new Totals();
+
+        // The trainer evaluates on the test set after every run; one test sample keeps that from dwarfing 8-step segments.
+        digits = new ClassificationData(digits.FeatureCount, digits.ClassCount, digits.TrainFeatures, digits.TrainLabels,
+            digits.TestFeatures[..digits.FeatureCount], digits.TestLabels[..1]);
         double machineGflops = options.HardwareVerifier.Verify(new CpuGemmProver(), new HardwareClaim("cpu", 0), options.Seed).MeasuredGflops;
         for (int t = 0; t < options.Trials; t++)
         {
@@ -260,12 +264,13 @@ public static class VerifySimulator
             _hardware[FakeGpu] = new HardwareClaim("gpu-h100", _machineGflops * 100);
             for (int v = 0; v < _options.HonestValidators; v++)
             {
-                AddValidator($"validator-{v}", ValidatorKind.Honest);
+                AddValidator($"validator-{v}", ValidatorKind.Honest, veteran: true);
             }
 
-            AddValidator(LazyValidator, ValidatorKind.Lazy);
-            AddValidator(FalseAccuser, ValidatorKind.FalseAccuser);
-            AddValidator(SilentValidator, ValidatorKind.Silent);
+            // The misbehaving validators are new identities, as a cheater's are; the honest ones are past probation.
+            AddValidator(LazyValidator, ValidatorKind.Lazy, veteran: false);
+            AddValidator(FalseAccuser, ValidatorKind.FalseAccuser, veteran: false);
+            AddValidator(SilentValidator, ValidatorKind.Silent, veteran: false);
 
             for (_segment = 0; _segment < _options.Segments; _segment++)
             {
@@ -274,11 +279,6 @@ public static class VerifySimulator
                 {
                     Deliver(trainer);
                 }
-            }
-
-            if (_pool.Status(SilentValidator) == ValidatorStatus.Dropped)
-            {
-                Caught(SilentValidator, _segment);
             }
 
             RunExec();
@@ -310,11 +310,11 @@ public static class VerifySimulator
             _hardware[name] = new HardwareClaim("cpu", _machineGflops * 0.8);
         }
 
-        private void AddValidator(string name, ValidatorKind kind)
+        private void AddValidator(string name, ValidatorKind kind, bool veteran)
         {
             _validators[name] = kind;
             _approvals[name] = [];
-            _pool.Register(name, 10_000_000);
+            _pool.Register(name, 10_000_000, veteran ? _pool.ProbationAssignments : 0);
         }
 
         /// <summary>One segment's worth of virtual time: liveness every minute, capacity when due, deadlines.</summary>
@@ -345,6 +345,11 @@ public static class VerifySimulator
                 foreach (ValidatorAssignment replacement in _pool.Expire(_clock.GetUtcNow(), _random))
                 {
                     Handle(replacement);
+                }
+
+                if (_pool.Status(SilentValidator) == ValidatorStatus.Dropped)
+                {
+                    Caught(SilentValidator, _segment);
                 }
             }
         }

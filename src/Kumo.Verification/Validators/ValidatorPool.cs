@@ -75,14 +75,15 @@ public sealed class ValidatorPool
     /// <summary>Validators that can be assigned work, in registration order.</summary>
     public IReadOnlyList<string> Active => [.. _order.Where(v => _validators[v].Status == ValidatorStatus.Active)];
 
-    public void Register(string validator, long bondMicros)
+    /// <summary>Adds a bonded validator; <paramref name="pastAssignments"/> carries over a history (past probation, canaries at the base rate).</summary>
+    public void Register(string validator, long bondMicros, int pastAssignments = 0)
     {
         if (bondMicros < MinBondMicros)
         {
             throw new ArgumentException($"a validator bonds at least {MinBondMicros} micros, {validator} offered {bondMicros}", nameof(bondMicros));
         }
 
-        if (!_validators.TryAdd(validator, new ValidatorState(bondMicros)))
+        if (!_validators.TryAdd(validator, new ValidatorState(bondMicros) { Assignments = Math.Max(0, pastAssignments) }))
         {
             throw new ArgumentException($"{validator} is already registered", nameof(validator));
         }
