@@ -29,7 +29,7 @@ root.Subcommands.Add(DevnetCommands.Create());
 root.Subcommands.Add(BenchCommands.Create());
 root.Subcommands.Add(TensorCommands.Create());
 root.Subcommands.Add(MarketCommands.Stats());
-root.Subcommands.Add(MarketCommands.Simulate());
+root.Subcommands.Add(VerifyCommands.AddTo(MarketCommands.Simulate()));
 
 ParseResult parse = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using Kumo.Tensor.Data;
+using Kumo.Verification.Simulation;
+using Spectre.Console;
+
+namespace Kumo.Cli.Commands;
+
+/// <summary>
+/// <c>kumo sim verify</c>: the verification protocols against cheating providers and validators, in-process with
+/// real training and real re-execution, so the detection rates and overhead in docs/VERIFY-SIM.md can be reproduced.
+/// </summary>
+public static class VerifyCommands
+{
+    /// <summary>Adds <c>verify</c> to the <c>kumo sim</c> command and returns it.</summary>
+    public static Command AddTo(Command sim)
+    {
+        ArgumentNullException.ThrowIfNull(sim);
+        var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same decisions)", DefaultValueFactory = _ => 1 };
+        var trials = new Option<int>("--trials") { Description = "Independent trials (fresh population each)", DefaultValueFactory = _ => new VerifySimulationOptions().Trials };
+        var verify = new Command("verify", "Honest and cheating providers and validators with real training and re-execution; detection rates, false slashes, overhead; one JSON line with --json")
+        {
+            seed, trials,
+        };
+        verify.SetAction((parse, ct) =>
+        {
+            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
+            string digitsPath = Path.Combine(datasets, "digits.csv.gz");
+            if (!File.Exists(digitsPath))
+            {
+                throw new CliException($"the digits data set is not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
+            }
+
+            if (parse.GetValue(trials) < 1)
+            {
+                throw new CliException("--trials must be positive", ExitCodes.Usage);
+            }
+
+            var options = new VerifySimulationOptions { Seed = parse.GetValue(seed), Trials = parse.GetValue(trials) };
+            ClassificationData digits = Digits.Load(digitsPath);
+            bool json = parse.GetValue(CliContext.Json);
+            VerifySimulationResult result = json || !AnsiConsole.Profile.Capabilities.Interactive
+                ? VerifySimulator.Run(digits, options)
+                : AnsiConsole.Status().Start($"simulating {options.Trials} trials of cheaters against the verifiers…", _ => VerifySimulator.Run(digits, options));
+            if (json)
+            {
+                Console.Out.WriteLine(result.ToJsonLine());
+            }
+            else
+            {
+                var table = new Table().Border(TableBorder.Rounded).AddColumns("cheat", "caught in trials", "caught at (median)");
+                foreach ((string cheat, double rate) in result.DetectionRate)
+                {
+                    table.AddRow(cheat, rate.ToString("P0", CultureInfo.InvariantCulture),
+                        result.CaughtAt[cheat] is { } at ? at.ToString("0.#", CultureInfo.InvariantCulture) : "–");
+                }
+
+                AnsiConsole.Write(table);
+                var figures = new Table().Border(TableBorder.Rounded).AddColumns("", "result", "goal");
+                figures.AddRow("false slashes", result.FalseSlashes.ToString(CultureInfo.InvariantCulture), "0");
+                figures.AddRow("overhead (steps; wall)", $"{result.Overhead:0.000}; {result.OverheadWall:0.000}", "≤ 1.15");
+                figures.AddRow("overhead on probation / trusted", $"{result.OverheadProbation:0.000} / {result.OverheadTrusted:0.000}", "");
+                figures.AddRow("max dispute rounds", result.MaxDisputeRounds.ToString(CultureInfo.InvariantCulture), $"≤ {result.DisputeRoundBound}");
+                figures.AddRow("q (probation / trusted)", $"{result.Q} for {result.ProbationSegments} segments / {result.QTrusted}", "");
+                figures.AddRow("exec replication overhead", result.ExecReplicationOverhead.ToString("0.000", CultureInfo.InvariantCulture), "");
+                AnsiConsole.Write(figures);
+                AnsiConsole.MarkupLine($"[grey]{result.Trials} trials of {result.SegmentsPerJob} segments × {result.StepsPerSegment} steps in {result.WallSeconds:0.0} s[/]");
+            }
+
+            return Task.FromResult(result.FalseSlashes == 0 ? ExitCodes.Success : ExitCodes.Failure);
+        });
+        sim.Subcommands.Add(verify);
+        return sim;
+    }
+}

@@ -1,0 +1,178 @@
+namespace Kumo.Verification.Checkers;
+
+/// <summary>
+/// The thresholds of <see cref="ProviderChecker"/>. Defaults: a liveness probe every minute and a capacity re-test
+/// (the hardware proof again) every day; 3 consecutive missed probes pause the provider (a reboot or a network blip
+/// must not cost a bond); a pause longer than 24 h, or 2 consecutive failed capacity re-tests, is slashed — the
+/// first is abandoning leases, the second is claiming hardware the provider does not have.
+/// </summary>
+public sealed record CheckerRules
+{
+    public TimeSpan LivenessInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    public TimeSpan CapacityInterval { get; init; } = TimeSpan.FromDays(1);
+
+    public int LivenessFailuresToPause { get; init; } = 3;
+
+    public TimeSpan MaxPause { get; init; } = TimeSpan.FromHours(24);
+
+    public int CapacityFailuresToSlash { get; init; } = 2;
+}
+
+/// <summary>A provider's standing with the checkers.</summary>
+public enum ProviderHealth
+{
+    /// <summary>Gets work.</summary>
+    Active,
+
+    /// <summary>Gets no new work until it answers probes again (and passes a capacity re-test if that failed).</summary>
+    Paused,
+
+    /// <summary>Bond forfeited; terminal.</summary>
+    Slashed,
+}
+
+/// <summary>
+/// Liveness and capacity checks turned into reputation, pauses and slashes — a pure policy: the hub runs the probes
+/// and reports results here, and time comes from the <see cref="TimeProvider"/> so a test drives days in microseconds.
+/// Reputation is an exponentially weighted average of check results in [0, 1] (liveness weight 0.01, capacity 0.2:
+/// one daily re-test says more than one probe). A passed probe lifts a liveness pause; a passed re-test lifts a
+/// capacity pause; a provider is active when neither holds.
+/// </summary>
+public sealed class ProviderChecker
+{
+    private readonly TimeProvider _clock;
+    private readonly Dictionary<string, ProviderRecord> _providers = new(StringComparer.Ordinal);
+
+    public ProviderChecker(TimeProvider clock, CheckerRules? rules = null)
+    {
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        Rules = rules ?? new CheckerRules();
+    }
+
+    public CheckerRules Rules { get; }
+
+    public void Register(string provider)
+    {
+        DateTimeOffset now = _clock.GetUtcNow();
+        _providers.Add(provider, new ProviderRecord { LastLiveness = now - Rules.LivenessInterval, LastCapacity = now - Rules.CapacityInterval });
+    }
+
+    public ProviderHealth Health(string provider) => _providers[provider].Health;
+
+    public double Reputation(string provider) => _providers[provider].Reputation;
+
+    /// <summary>Why the provider was slashed (null while it is not).</summary>
+    public string? SlashReason(string provider) => _providers[provider].SlashReason;
+
+    /// <summary>Providers (not slashed) whose liveness probe is due now.</summary>
+    public IReadOnlyList<string> DueForLiveness() => Due(r => r.LastLiveness + Rules.LivenessInterval);
+
+    /// <summary>Providers (not slashed) whose capacity re-test is due now.</summary>
+    public IReadOnlyList<string> DueForCapacity() => Due(r => r.LastCapacity + Rules.CapacityInterval);
+
+    /// <summary>A liveness probe answered or not.</summary>
+    public ProviderHealth RecordLiveness(string provider, bool answered)
+    {
+        ProviderRecord r = _providers[provider];
+        if (r.Health == ProviderHealth.Slashed)
+        {
+            return r.Health;
+        }
+
+        r.LastLiveness = _clock.GetUtcNow();
+        r.Reputation = Blend(r.Reputation, answered, 0.01);
+        r.LivenessFailures = answered ? 0 : r.LivenessFailures + 1;
+        r.LivenessPaused = r.LivenessFailures >= Rules.LivenessFailuresToPause || (r.LivenessPaused && !answered);
+        return Update(r);
+    }
+
+    /// <summary>A capacity re-test (the hardware proof again) passed or failed.</summary>
+    public ProviderHealth RecordCapacity(string provider, bool passed)
+    {
+        ProviderRecord r = _providers[provider];
+        if (r.Health == ProviderHealth.Slashed)
+        {
+            return r.Health;
+        }
+
+        r.LastCapacity = _clock.GetUtcNow();
+        r.Reputation = Blend(r.Reputation, passed, 0.2);
+        r.CapacityFailures = passed ? 0 : r.CapacityFailures + 1;
+        r.CapacityPaused = !passed;
+        if (r.CapacityFailures >= Rules.CapacityFailuresToSlash)
+        {
+            return Slash(r, $"failed {r.CapacityFailures} capacity re-tests in a row");
+        }
+
+        return Update(r);
+    }
+
+    /// <summary>Slashes providers paused for longer than <see cref="CheckerRules.MaxPause"/>; returns them.</summary>
+    public IReadOnlyList<string> Sweep()
+    {
+        DateTimeOffset now = _clock.GetUtcNow();
+        var slashed = new List<string>();
+        foreach ((string provider, ProviderRecord r) in _providers)
+        {
+            if (r.Health == ProviderHealth.Paused && now - r.PausedSince > Rules.MaxPause)
+            {
+                Slash(r, $"paused for more than {Rules.MaxPause.TotalHours:0} h");
+                slashed.Add(provider);
+            }
+        }
+
+        return slashed;
+    }
+
+    private ProviderHealth Update(ProviderRecord r)
+    {
+        bool paused = r.LivenessPaused || r.CapacityPaused;
+        if (paused && r.Health == ProviderHealth.Active)
+        {
+            r.PausedSince = _clock.GetUtcNow();
+        }
+
+        r.Health = paused ? ProviderHealth.Paused : ProviderHealth.Active;
+        return r.Health;
+    }
+
+    private static ProviderHealth Slash(ProviderRecord r, string reason)
+    {
+        r.Health = ProviderHealth.Slashed;
+        r.SlashReason = reason;
+        r.Reputation = 0;
+        return r.Health;
+    }
+
+    private static double Blend(double reputation, bool good, double weight) => ((1 - weight) * reputation) + (weight * (good ? 1 : 0));
+
+    private List<string> Due(Func<ProviderRecord, DateTimeOffset> next)
+    {
+        DateTimeOffset now = _clock.GetUtcNow();
+        return [.. _providers.Where(p => p.Value.Health != ProviderHealth.Slashed && next(p.Value) <= now).Select(p => p.Key)];
+    }
+
+    private sealed class ProviderRecord
+    {
+        public ProviderHealth Health { get; set; } = ProviderHealth.Active;
+
+        public double Reputation { get; set; } = 0.5;
+
+        public int LivenessFailures { get; set; }
+
+        public int CapacityFailures { get; set; }
+
+        public bool LivenessPaused { get; set; }
+
+        public bool CapacityPaused { get; set; }
+
+        public DateTimeOffset PausedSince { get; set; }
+
+        public DateTimeOffset LastLiveness { get; set; }
+
+        public DateTimeOffset LastCapacity { get; set; }
+
+        public string? SlashReason { get; set; }
+    }
+}

@@ -1,0 +1,630 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Kumo.Tensor.Data;
+using Kumo.Tensor.Randomness;
+using Kumo.Tensor.Training;
+using Kumo.Verification.Checkers;
+using Kumo.Verification.Replication;
+using Kumo.Verification.Validators;
+
+namespace Kumo.Verification.Simulation;
+
+/// <summary>
+/// The knobs of <see cref="VerifySimulator"/>. The defaults run in well under a minute on two cores: jobs of 60
+/// segments of 8 steps of a 64-32-10 MLP on the digits, 16 samples a step.
+/// </summary>
+public sealed record VerifySimulationOptions
+{
+    public ulong Seed { get; init; } = 1;
+
+    public int Trials { get; init; } = 24;
+
+    public int Segments { get; init; } = 60;
+
+    public int StepsPerSegment { get; init; } = 8;
+
+    public int Hidden { get; init; } = 32;
+
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Honest training providers past probation (a network in steady state); one more honest one is new.</summary>
+    public int HonestVeterans { get; init; } = 8;
+
+    /// <summary>Segments a veteran has delivered before the simulation starts.</summary>
+    public int VeteranHistory { get; init; } = 200;
+
+    public int HonestValidators { get; init; } = 4;
+
+    public int ExecJobs { get; init; } = 60;
+
+    /// <summary>Fraction of segments the skipping provider does not compute.</summary>
+    public double SkipFraction { get; init; } = 0.1;
+
+    /// <summary>Fraction of exec jobs the wrong-output provider answers wrong.</summary>
+    public double ExecLieFraction { get; init; } = 0.2;
+
+    /// <summary>Virtual time one segment takes (liveness probes run every virtual minute in between).</summary>
+    public TimeSpan SegmentDuration { get; init; } = TimeSpan.FromMinutes(30);
+
+    public SegmentSampling Sampling { get; init; } = new();
+
+    public ISegmentVerifier SegmentVerifier { get; init; } = new ReexecutingSegmentVerifier();
+
+    public IHardwareVerifier HardwareVerifier { get; init; } = new TimedGemmHardwareVerifier();
+
+    public IDisputeReferee Referee { get; init; } = new BisectionReferee();
+}
+
+/// <summary>
+/// The adversarial simulation behind <c>kumo sim verify</c>: in each trial, real in-process providers train real
+/// segments (honest ones, one that returns random weights, one that skips 10% of its segments by re-committing the
+/// previous checkpoint), validators re-execute sampled segments for real (honest ones, a lazy one that approves
+/// without computing, one that falsely accuses an honest newcomer, a silent one), disagreements go to the referee, a
+/// provider claiming a GPU on a CPU meets the hardware check, and exec jobs (a real GEMM whose output CID is compared)
+/// run under adaptive replication with one provider returning wrong outputs. Same seed, same decisions (the hardware
+/// check times real work, so its measured figures vary).
+/// </summary>
+public static class VerifySimulator
+{
+    public const string RandomWeights = "random_weights", SkipSegments = "skip_segments", FakeGpu = "fake_gpu",
+        WrongExecOutput = "wrong_exec_output", LazyValidator = "lazy_validator", FalseAccuser = "false_accuser",
+        SilentValidator = "silent_validator";
+
+    private static readonly string[] CheatTypes = [RandomWeights, SkipSegments, FakeGpu, WrongExecOutput, LazyValidator, FalseAccuser, SilentValidator];
+
+    public static VerifySimulationResult Run(ClassificationData digits, VerifySimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(digits);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Trials < 1 || options.Segments < 1 || options.StepsPerSegment < 1 || options.ExecJobs < 0 || options.HonestValidators < 2)
+        {
+            throw new ArgumentException("trials, segments and steps must be positive, and there must be at least two honest validators", nameof(options));
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        var totals = new Totals();
+
+        // The trainer evaluates on the test set after every run; one test sample keeps that from dwarfing 8-step segments.
+        digits = new ClassificationData(digits.FeatureCount, digits.ClassCount, digits.TrainFeatures, digits.TrainLabels,
+            digits.TestFeatures[..digits.FeatureCount], digits.TestLabels[..1]);
+        double machineGflops = options.HardwareVerifier.Verify(new CpuGemmProver(), new HardwareClaim("cpu", 0), options.Seed).MeasuredGflops;
+        for (int t = 0; t < options.Trials; t++)
+        {
+            new Trial(digits, options, totals, t, machineGflops).Run();
+        }
+
+        int steps = options.Segments * options.StepsPerSegment;
+        return new VerifySimulationResult
+        {
+            DetectionRate = CheatTypes.ToDictionary(c => c, c => totals.Caught.GetValueOrDefault(c)?.Count / (double)options.Trials ?? 0),
+            CaughtAt = CheatTypes.ToDictionary(c => c, c => Median(totals.Caught.GetValueOrDefault(c))),
+            FalseSlashes = totals.FalseSlashes,
+            Overhead = 1 + (totals.VerifySteps / Math.Max(1.0, totals.JobSteps)),
+            OverheadWall = 1 + (totals.VerifySeconds / Math.Max(1e-9, totals.JobSeconds)),
+            OverheadProbation = 1 + (totals.VerifyStepsProbation / Math.Max(1.0, totals.JobStepsProbation)),
+            OverheadTrusted = 1 + (totals.VerifyStepsTrusted / Math.Max(1.0, totals.JobStepsTrusted)),
+            MaxDisputeRounds = totals.MaxRounds,
+            DisputeRoundBound = (int)Math.Ceiling(Math.Log2(steps)),
+            Disputes = totals.Disputes,
+            Canaries = totals.Canaries,
+            Q = options.Sampling.ProbationQ,
+            QTrusted = options.Sampling.TrustedQ,
+            ProbationSegments = options.Sampling.ProbationSegments,
+            PredictedDetectionWithin60 = SegmentSampling.DetectionWithin(options.Sampling.ProbationQ, 0.1, 60),
+            ExecReplicationOverhead = totals.ExecJobs == 0 ? 0 : (totals.ExecRuns - totals.ExecJobs) / (double)totals.ExecJobs,
+            Trials = options.Trials,
+            SegmentsPerJob = options.Segments,
+            StepsPerSegment = options.StepsPerSegment,
+            ExecJobsPerTrial = options.ExecJobs,
+            WallSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
+            Seed = options.Seed,
+        };
+    }
+
+    private static double? Median(List<int>? values)
+    {
+        if (values is null || values.Count == 0)
+        {
+            return null;
+        }
+
+        int[] sorted = [.. values.Order()];
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2.0;
+    }
+
+    private sealed class Totals
+    {
+        public Dictionary<string, List<int>> Caught { get; } = new(StringComparer.Ordinal);
+
+        public int FalseSlashes { get; set; }
+
+        public double JobSteps { get; set; }
+
+        public double VerifySteps { get; set; }
+
+        public double JobSeconds { get; set; }
+
+        public double VerifySeconds { get; set; }
+
+        public double JobStepsProbation { get; set; }
+
+        public double VerifyStepsProbation { get; set; }
+
+        public double JobStepsTrusted { get; set; }
+
+        public double VerifyStepsTrusted { get; set; }
+
+        public int MaxRounds { get; set; }
+
+        public int Disputes { get; set; }
+
+        public int Canaries { get; set; }
+
+        public int ExecJobs { get; set; }
+
+        public int ExecRuns { get; set; }
+    }
+
+    private enum TrainerKind { Honest, RandomWeights, Skipper }
+
+    private enum ValidatorKind { Honest, Lazy, FalseAccuser, Silent }
+
+    private sealed class Trainer(string name, TrainerKind kind, TrainingJob job)
+    {
+        public string Name { get; } = name;
+
+        public TrainerKind Kind { get; } = kind;
+
+        public TrainingJob Job { get; } = job;
+
+        public string LastRoot { get; set; } = job.GenesisRoot;
+
+        public bool Slashed { get; set; }
+
+        public HashSet<int> Skipped { get; } = [];
+    }
+
+    /// <summary>A delivered segment: who, which, from what to what, and whether its provider was on probation.</summary>
+    private sealed record Claim(Trainer Trainer, int Segment, string Start, string End, bool Probation);
+
+    /// <summary>A trace that runs the segment (with per-step commitments) the first time it is asked.</summary>
+    private sealed class ExecutedTrace(TrainingJob job, int segment, string start, Trial trial, bool probation) : IStepTrace
+    {
+        private SegmentRun? _run;
+
+        public string RootAfterStep(int step)
+        {
+            if (step == 0)
+            {
+                return start;
+            }
+
+            if (_run is null)
+            {
+                _run = SegmentWork.Run(job, segment, start, perStep: true);
+                trial.CountVerification(job.StepsPerSegment, _run.Seconds, probation);
+            }
+
+            return _run.StepRoots[step - 1];
+        }
+    }
+
+    private sealed class ScriptedTrace(Func<int, string> root) : IStepTrace
+    {
+        public string RootAfterStep(int step) => root(step);
+    }
+
+    private sealed class Trial
+    {
+        private const string TargetOfAccuser = "honest-new";
+        private readonly ClassificationData _data;
+        private readonly VerifySimulationOptions _options;
+        private readonly Totals _totals;
+        private readonly int _index;
+        private readonly double _machineGflops;
+        private readonly Philox _random;
+        private readonly SimulationClock _clock = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        private readonly ProviderChecker _checker;
+        private readonly SegmentSampling _sampling;
+        private readonly ValidatorPool _pool = new();
+        private readonly List<Trainer> _trainers = [];
+        private readonly Dictionary<string, ValidatorKind> _validators = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<Claim>> _approvals = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Claim> _claimsByKey = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, HardwareClaim> _hardware = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _caughtThisTrial = new(StringComparer.Ordinal);
+        private readonly TrainingJob _canaryJob;
+        private string? _canaryEnd;
+        private int _segment;
+
+        public Trial(ClassificationData data, VerifySimulationOptions options, Totals totals, int index, double machineGflops)
+        {
+            _data = data;
+            _options = options;
+            _totals = totals;
+            _index = index;
+            _machineGflops = machineGflops;
+            _random = new Philox(options.Seed, (ulong)index, 11);
+            _checker = new ProviderChecker(_clock);
+            _sampling = new SegmentSampling(options.Sampling.ProbationQ, options.Sampling.ProbationSegments, options.Sampling.TrustedQ);
+            _canaryJob = NewJob("canary");
+        }
+
+        public void Run()
+        {
+            for (int v = 0; v < _options.HonestVeterans; v++)
+            {
+                AddTrainer($"honest-{v}", TrainerKind.Honest, _options.VeteranHistory);
+            }
+
+            AddTrainer(TargetOfAccuser, TrainerKind.Honest, 0);
+            AddTrainer(RandomWeights, TrainerKind.RandomWeights, 0);
+            AddTrainer(SkipSegments, TrainerKind.Skipper, 0);
+            _checker.Register(FakeGpu);
+            _hardware[FakeGpu] = new HardwareClaim("gpu-h100", _machineGflops * 100);
+            for (int v = 0; v < _options.HonestValidators; v++)
+            {
+                AddValidator($"validator-{v}", ValidatorKind.Honest, veteran: true);
+            }
+
+            // The misbehaving validators are new identities, as a cheater's are; the honest ones are past probation.
+            AddValidator(LazyValidator, ValidatorKind.Lazy, veteran: false);
+            AddValidator(FalseAccuser, ValidatorKind.FalseAccuser, veteran: false);
+            AddValidator(SilentValidator, ValidatorKind.Silent, veteran: false);
+
+            for (_segment = 0; _segment < _options.Segments; _segment++)
+            {
+                PassTime();
+                foreach (Trainer trainer in _trainers.Where(t => !t.Slashed && _checker.Health(t.Name) == ProviderHealth.Active))
+                {
+                    Deliver(trainer);
+                }
+            }
+
+            RunExec();
+        }
+
+        public void CountVerification(int steps, double seconds, bool? probation)
+        {
+            _totals.VerifySteps += steps;
+            _totals.VerifySeconds += seconds;
+            if (probation == true)
+            {
+                _totals.VerifyStepsProbation += steps;
+            }
+            else if (probation == false)
+            {
+                _totals.VerifyStepsTrusted += steps;
+            }
+        }
+
+        private TrainingJob NewJob(string name) =>
+            new($"{_index}/{name}", ModelSpec.Mlp(hidden: _options.Hidden), _data, _options.Segments, _options.StepsPerSegment,
+                _options.BatchSize, 3e-3f, ((ulong)_random.NextUInt32() << 32) | _random.NextUInt32());
+
+        private void AddTrainer(string name, TrainerKind kind, int history)
+        {
+            _trainers.Add(new Trainer(name, kind, NewJob(name)));
+            _sampling.SetHistory(name, history);
+            _checker.Register(name);
+            _hardware[name] = new HardwareClaim("cpu", _machineGflops * 0.8);
+        }
+
+        private void AddValidator(string name, ValidatorKind kind, bool veteran)
+        {
+            _validators[name] = kind;
+            _approvals[name] = [];
+            _pool.Register(name, 10_000_000, veteran ? _pool.ProbationAssignments : 0);
+        }
+
+        /// <summary>One segment's worth of virtual time: liveness every minute, capacity when due, deadlines.</summary>
+        private void PassTime()
+        {
+            for (var elapsed = TimeSpan.Zero; elapsed < _options.SegmentDuration; elapsed += TimeSpan.FromMinutes(1))
+            {
+                _clock.Advance(TimeSpan.FromMinutes(1));
+                foreach (string p in _checker.DueForLiveness())
+                {
+                    _checker.RecordLiveness(p, answered: true);
+                }
+
+                foreach (string p in _checker.DueForCapacity())
+                {
+                    HardwareCheck check = _options.HardwareVerifier.Verify(new CpuGemmProver(), _hardware[p], _random.NextUInt32());
+                    if (_checker.RecordCapacity(p, check.Passed) == ProviderHealth.Slashed)
+                    {
+                        SlashProvider(p);
+                    }
+                }
+
+                foreach (string p in _checker.Sweep())
+                {
+                    SlashProvider(p);
+                }
+
+                foreach (ValidatorAssignment replacement in _pool.Expire(_clock.GetUtcNow(), _random))
+                {
+                    Handle(replacement);
+                }
+
+                if (_pool.Status(SilentValidator) == ValidatorStatus.Dropped)
+                {
+                    Caught(SilentValidator, _segment);
+                }
+            }
+        }
+
+        private void Deliver(Trainer trainer)
+        {
+            string start = trainer.LastRoot, end;
+            switch (trainer.Kind)
+            {
+                case TrainerKind.RandomWeights:
+                    byte[] random = new byte[32];
+                    for (int i = 0; i < random.Length; i++)
+                    {
+                        random[i] = (byte)_random.NextUInt32();
+                    }
+
+                    end = Convert.ToHexStringLower(random);
+                    break;
+                case TrainerKind.Skipper when _random.NextFloat() < _options.SkipFraction:
+                    trainer.Skipped.Add(_segment);
+                    end = start;
+                    break;
+                default:
+                    SegmentRun run = SegmentWork.Run(trainer.Job, _segment, start);
+                    _totals.JobSeconds += run.Seconds;
+                    end = run.EndRoot;
+                    break;
+            }
+
+            bool probation = _sampling.Delivered(trainer.Name) < _sampling.ProbationSegments;
+            _totals.JobSteps += _options.StepsPerSegment;
+            if (probation)
+            {
+                _totals.JobStepsProbation += _options.StepsPerSegment;
+            }
+            else
+            {
+                _totals.JobStepsTrusted += _options.StepsPerSegment;
+            }
+
+            var claim = new Claim(trainer, _segment, start, end, probation);
+            trainer.LastRoot = end;
+            if (_sampling.ShouldVerify(trainer.Name, _random))
+            {
+                Verify(claim);
+            }
+
+            if (!trainer.Slashed)
+            {
+                _sampling.RecordDelivered(trainer.Name);
+            }
+        }
+
+        private void Verify(Claim claim)
+        {
+            string key = $"{claim.Trainer.Name}/{claim.Segment}";
+            _claimsByKey[key] = claim;
+            while (_pool.Assign(key, claim.Trainer.Name, _clock.GetUtcNow(), _random) is { } assignment)
+            {
+                Handle(assignment);
+                if (!assignment.IsCanary)
+                {
+                    return;
+                }
+            }
+        }
+
+        private void Handle(ValidatorAssignment a)
+        {
+            if (a.IsCanary)
+            {
+                HandleCanary(a);
+                return;
+            }
+
+            Claim claim = _claimsByKey[a.SegmentKey];
+            if (claim.Trainer.Slashed)
+            {
+                _pool.Answer(a.Id, approves: false, _clock.GetUtcNow()); // moot: the provider is gone
+                return;
+            }
+
+            ValidatorKind kind = _validators[a.Validator];
+            switch (kind)
+            {
+                case ValidatorKind.Silent:
+                    return; // the deadline will hand it to somebody else
+                case ValidatorKind.Lazy:
+                    _pool.Answer(a.Id, approves: true, _clock.GetUtcNow());
+                    _approvals[a.Validator].Add(claim);
+                    return;
+            }
+
+            SegmentCheck check = _options.SegmentVerifier.Verify(claim.Trainer.Job, claim.Segment, claim.Start, claim.End);
+            CountVerification(check.StepsExecuted, check.Seconds, claim.Probation);
+            bool accuse = kind == ValidatorKind.FalseAccuser && claim.Trainer.Name == TargetOfAccuser;
+            if (check.Reproduced && !accuse)
+            {
+                _pool.Answer(a.Id, approves: true, _clock.GetUtcNow());
+                _approvals[a.Validator].Add(claim);
+                return;
+            }
+
+            _pool.Answer(a.Id, approves: false, _clock.GetUtcNow());
+            IStepTrace challenger = new ExecutedTrace(claim.Trainer.Job, claim.Segment, claim.Start, this, claim.Probation);
+            if (accuse && check.Reproduced)
+            {
+                // A made-up trace that leaves the truth at a random step.
+                int from = 1 + _random.NextInt(claim.Trainer.Job.StepsPerSegment);
+                string noise = Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(_random.NextUInt32())));
+                IStepTrace honest = challenger;
+                challenger = new ScriptedTrace(step => step < from ? honest.RootAfterStep(step) : $"{noise}{step}");
+            }
+
+            Dispute(claim, a.Validator, challenger);
+        }
+
+        private void HandleCanary(ValidatorAssignment a)
+        {
+            _totals.Canaries++;
+            if (_canaryEnd is null)
+            {
+                SegmentRun known = SegmentWork.Run(_canaryJob, 0, _canaryJob.GenesisRoot);
+                CountVerification(_canaryJob.StepsPerSegment, known.Seconds, null);
+                _canaryEnd = known.EndRoot;
+            }
+
+            string claimed = a.CanaryExpectsApproval ? _canaryEnd : Convert.ToHexStringLower(SHA256.HashData(Convert.FromHexString(_canaryEnd)));
+            bool approves;
+            switch (_validators[a.Validator])
+            {
+                case ValidatorKind.Silent:
+                    return;
+                case ValidatorKind.Lazy:
+                    approves = true;
+                    break;
+                default:
+                    SegmentCheck check = _options.SegmentVerifier.Verify(_canaryJob, 0, _canaryJob.GenesisRoot, claimed);
+                    CountVerification(check.StepsExecuted, check.Seconds, null);
+                    approves = check.Reproduced && !(_validators[a.Validator] == ValidatorKind.FalseAccuser && a.Provider == TargetOfAccuser);
+                    break;
+            }
+
+            if (_pool.Answer(a.Id, approves, _clock.GetUtcNow()) == AnswerOutcome.Slashed)
+            {
+                ValidatorSlashed(a.Validator);
+            }
+        }
+
+        private void Dispute(Claim claim, string validator, IStepTrace challenger)
+        {
+            Trainer trainer = claim.Trainer;
+            IStepTrace provider = trainer.Kind switch
+            {
+                TrainerKind.RandomWeights => new ScriptedTrace(step => step == 0 ? claim.Start : step == trainer.Job.StepsPerSegment ? claim.End : $"made-up-{step}"),
+                TrainerKind.Skipper when trainer.Skipped.Contains(claim.Segment) => new ScriptedTrace(_ => claim.Start),
+                _ => new ExecutedTrace(trainer.Job, claim.Segment, claim.Start, this, claim.Probation),
+            };
+            DisputeVerdict verdict = _options.Referee.Resolve(trainer.Job, claim.Segment, claim.Start, provider, challenger);
+            CountVerification(verdict.StepsExecuted, verdict.Seconds, claim.Probation);
+            _totals.Disputes++;
+            _totals.MaxRounds = Math.Max(_totals.MaxRounds, verdict.Rounds);
+            if (verdict.Winner is DisputeWinner.Challenger or DisputeWinner.Neither)
+            {
+                SlashProvider(trainer.Name);
+            }
+
+            if (verdict.Winner is DisputeWinner.Provider or DisputeWinner.Neither)
+            {
+                _pool.Slash(validator);
+                ValidatorSlashed(validator);
+            }
+        }
+
+        /// <summary>A slashed validator's approvals count for nothing: each goes to another validator.</summary>
+        private void ValidatorSlashed(string validator)
+        {
+            Caught(validator, _segment);
+            List<Claim> approved = [.. _approvals[validator]];
+            _approvals[validator].Clear();
+            foreach (Claim claim in approved.Where(c => !c.Trainer.Slashed))
+            {
+                Verify(claim);
+            }
+        }
+
+        private void SlashProvider(string name)
+        {
+            if (_trainers.Find(t => t.Name == name) is { } trainer)
+            {
+                if (trainer.Slashed)
+                {
+                    return;
+                }
+
+                trainer.Slashed = true;
+                _sampling.RecordCaught(name);
+            }
+
+            Caught(name, _segment);
+        }
+
+        private void Caught(string party, int at)
+        {
+            if (!CheatTypes.Contains(party))
+            {
+                _totals.FalseSlashes++;
+                return;
+            }
+
+            if (_caughtThisTrial.Add(party))
+            {
+                (_totals.Caught.TryGetValue(party, out var list) ? list : _totals.Caught[party] = []).Add(at);
+            }
+        }
+
+        /// <summary>Exec jobs: a real GEMM each, output CIDs compared under adaptive replication.</summary>
+        private void RunExec()
+        {
+            const string hardwareClass = "cpu-x86-64";
+            var replication = new AdaptiveReplication();
+            var providers = new List<string> { "exec-0", "exec-1", "exec-2", WrongExecOutput };
+            for (int job = 0; job < _options.ExecJobs; job++)
+            {
+                ulong input = _random.NextUInt32();
+                string primary = providers[job % providers.Count];
+                var outputs = new List<ExecOutput> { Execute(primary, input) };
+                ReplicationVerdict verdict;
+                if (replication.ShouldReplicate(primary, hardwareClass, _random))
+                {
+                    outputs.Add(Execute(Other(providers, outputs), input));
+                    verdict = replication.RecordOutcome(hardwareClass, outputs);
+                    if (verdict.Outcome == ReplicationOutcome.NeedsTieBreaker && providers.Count > 2)
+                    {
+                        outputs.Add(Execute(Other(providers, outputs), input));
+                        verdict = replication.RecordOutcome(hardwareClass, outputs);
+                    }
+                }
+                else
+                {
+                    verdict = replication.RecordOutcome(hardwareClass, outputs);
+                }
+
+                _totals.ExecJobs++;
+                _totals.ExecRuns += outputs.Count;
+                foreach (string wrong in verdict.Wrong)
+                {
+                    providers.Remove(wrong);
+                    Caught(wrong, job);
+                }
+            }
+        }
+
+        private string Other(List<string> providers, List<ExecOutput> used)
+        {
+            string[] candidates = [.. providers.Where(p => !used.Any(o => o.Provider == p))];
+            return candidates[_random.NextInt(candidates.Length)];
+        }
+
+        private ExecOutput Execute(string provider, ulong input)
+        {
+            if (provider == WrongExecOutput && _random.NextFloat() < _options.ExecLieFraction)
+            {
+                return new ExecOutput(provider, $"cid:{_random.NextUInt32():x8}");
+            }
+
+            const int n = 32;
+            var random = new Philox(input, 0, 3);
+            float[] a = new float[n * n], b = new float[n * n];
+            random.FillUniform(a);
+            random.FillUniform(b);
+            float[] c = new CpuGemmProver().Multiply(a, b, n);
+            byte[] bytes = new byte[c.Length * sizeof(float)];
+            Buffer.BlockCopy(c, 0, bytes, 0, bytes.Length);
+            return new ExecOutput(provider, "cid:" + Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Kumo.Tensor.Data;
+using Kumo.Verification.Simulation;
+
+namespace Kumo.Verification.Tests.Simulation;
+
+public class VerifySimulationTests
+{
+    [Fact]
+    public void A_short_run_slashes_no_honest_party_and_catches_every_cheat_type()
+    {
+        VerifySimulationResult result = VerifySimulator.Run(Digits.Load(DigitsPath()), new VerifySimulationOptions { Seed = 1, Trials = 3 });
+
+        Assert.Equal(0, result.FalseSlashes);
+        foreach ((string cheat, double rate) in result.DetectionRate)
+        {
+            Assert.True(rate > 0, $"{cheat} was never caught: {result.ToJsonLine()}");
+        }
+
+        Assert.Equal(1.0, result.DetectionRate[VerifySimulator.RandomWeights]);
+        Assert.InRange(result.MaxDisputeRounds, 1, result.DisputeRoundBound);
+        Assert.InRange(result.Overhead, 1.0, 1.5);
+        Assert.StartsWith("{\"detection_rate\":{", result.ToJsonLine(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Honest_work_reproduces_and_a_skipped_segment_loses_its_dispute()
+    {
+        ClassificationData digits = Digits.Load(DigitsPath());
+        var job = new TrainingJob("t", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 4, 6, 8, 3e-3f, 42);
+        SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, perStep: true);
+        Assert.Equal(6, run.StepRoots.Count);
+        Assert.True(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, run.EndRoot).Reproduced);
+        Assert.False(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, job.GenesisRoot).Reproduced);
+
+        var honest = new Trace(step => step == 0 ? job.GenesisRoot : run.StepRoots[step - 1]);
+        var skipper = new Trace(_ => job.GenesisRoot);
+        DisputeVerdict verdict = new BisectionReferee().Resolve(job, 0, job.GenesisRoot, skipper, honest);
+        Assert.Equal(DisputeWinner.Challenger, verdict.Winner);
+        Assert.Equal(1, verdict.Step);
+        Assert.InRange(verdict.Rounds, 1, 3); // ≤ ⌈log₂ 6⌉
+
+        var accuser = new Trace(step => step < 4 ? honest.RootAfterStep(step) : "made-up");
+        Assert.Equal(DisputeWinner.Provider, new BisectionReferee().Resolve(job, 0, job.GenesisRoot, honest, accuser).Winner);
+    }
+
+    [Fact]
+    public void A_cpu_claiming_a_gpu_fails_the_timed_gemm_and_an_honest_claim_passes()
+    {
+        var verifier = new TimedGemmHardwareVerifier();
+        double measured = verifier.Verify(new CpuGemmProver(), new HardwareClaim("cpu", 0), 1).MeasuredGflops;
+        Assert.True(verifier.Verify(new CpuGemmProver(), new HardwareClaim("cpu", measured * 0.8), 2).Passed);
+        Assert.False(verifier.Verify(new CpuGemmProver(), new HardwareClaim("gpu-h100", measured * 100), 3).Passed);
+        HardwareCheck wrong = verifier.Verify(new ZeroProver(), new HardwareClaim("cpu", 0), 4);
+        Assert.False(wrong.Correct);
+        Assert.False(wrong.Passed);
+    }
+
+    private sealed class Trace(Func<int, string> root) : IStepTrace
+    {
+        public string RootAfterStep(int step) => root(step);
+    }
+
+    private sealed class ZeroProver : IGemmProver
+    {
+        public float[] Multiply(float[] a, float[] b, int n) => new float[n * n];
+    }
+
+    /// <summary>The digits under the repository root, fetched with scripts/datasets.sh the first time.</summary>
+    internal static string DigitsPath()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Kumo.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        string root = dir?.FullName ?? throw new InvalidOperationException($"no Kumo.slnx above {AppContext.BaseDirectory}");
+        string path = Path.Combine(root, ".kumo", "datasets", "digits.csv.gz");
+        if (!File.Exists(path))
+        {
+            using Process fetch = Process.Start(new ProcessStartInfo("bash", [Path.Combine(root, "scripts", "datasets.sh")]) { RedirectStandardOutput = true })
+                ?? throw new InvalidOperationException("could not start scripts/datasets.sh");
+            fetch.StandardOutput.ReadToEnd();
+            Assert.True(fetch.WaitForExit(TimeSpan.FromMinutes(2)) && File.Exists(path), $"scripts/datasets.sh did not produce {path}");
+        }
+
+        return path;
+    }
+}
