@@ -2,11 +2,12 @@ using Kumo.Crypto;
 using Kumo.Signing;
 using Kumo.Tensor.Training;
 using Kumo.Verification.Disputes;
+using Xunit.Abstractions;
 using Kumo.Verification.Tests.Learning;
 
 namespace Kumo.Verification.Tests.Disputes;
 
-public sealed class DisputeTests : IDisposable
+public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
 {
     private readonly AccountKey _providerKey = AccountKey.Create();
     private readonly AccountKey _challengerKey = AccountKey.Create();
@@ -37,6 +38,7 @@ public sealed class DisputeTests : IDisposable
         Assert.Equal(14 + 6, RefereedDispute.MaxRounds(steps, operators));
         Assert.InRange(outcome.Rounds, 1, RefereedDispute.MaxRounds(steps, operators));
         Assert.Equal(2 * (outcome.Rounds + 1), outcome.Evidence.Count);
+        output.WriteLine($"T = {steps}, {operators} operators: {outcome.Rounds} rounds (bound {RefereedDispute.MaxRounds(steps, operators)})");
         Assert.All(outcome.Evidence, e => Assert.True(e.TryVerify(out _)));
     }
 
@@ -81,6 +83,7 @@ public sealed class DisputeTests : IDisposable
         Assert.Equal("optimizer adamw", outcome.OperatorKind);
         Assert.Equal(recomputed.StepHashes.Single(h => h.Step == 17).RootHex, outcome.RefereeHash);
         Assert.True(outcome.Rounds <= RefereedDispute.MaxRounds(20, replayer.OperatorCount));
+        output.WriteLine($"MLP: T = 20, {replayer.OperatorCount} operators: {outcome.Rounds} rounds (bound {RefereedDispute.MaxRounds(20, replayer.OperatorCount)})");
     }
 
     [Fact]
