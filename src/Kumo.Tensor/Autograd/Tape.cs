@@ -28,12 +28,19 @@ public sealed class Tape
     /// <summary>How many backward steps are recorded.</summary>
     public int Count => _backward.Count;
 
+    /// <summary>
+    /// Observes each recorded op's forward output and each backward step as it runs, for the operator trace a dispute
+    /// bisects over. Null (the default) costs nothing; a tracer only reads, so results are unchanged.
+    /// </summary>
+    public ITapeTracer? Tracer { get; init; }
+
     /// <summary>Records a backward step when recording and when the op's output needs a gradient.</summary>
     public void Record(Tensor output, Action backward)
     {
         if (Recording && output.RequiresGrad)
         {
             _backward.Add(backward);
+            Tracer?.OnForward(_backward.Count - 1, output, backward.Method.Name);
         }
     }
 
@@ -65,6 +72,7 @@ public sealed class Tape
         for (int i = _backward.Count - 1; i >= 0; i--)
         {
             _backward[i]();
+            Tracer?.OnBackward(i);
         }
 
         _backward.Clear();

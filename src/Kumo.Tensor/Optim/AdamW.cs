@@ -66,6 +66,58 @@ public sealed class AdamW : IOptimizer
         }
     }
 
+    /// <summary>
+    /// Replaces this optimizer's state with one <see cref="State"/> produced (a checkpoint), so training resumes from it
+    /// exactly as if it had never stopped.
+    /// </summary>
+    public void LoadState(IReadOnlyList<NamedTensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        float? beta1Power = null, beta2Power = null;
+        var m = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
+        var v = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
+        foreach (NamedTensor t in state)
+        {
+            bool fresh;
+            if (t.Name == "adamw.beta1_power" && t.Data.Length == 1 && beta1Power is null)
+            {
+                (beta1Power, fresh) = (t.Data[0], true);
+            }
+            else if (t.Name == "adamw.beta2_power" && t.Data.Length == 1 && beta2Power is null)
+            {
+                (beta2Power, fresh) = (t.Data[0], true);
+            }
+            else if (t.Name.StartsWith("adamw.m.", StringComparison.Ordinal))
+            {
+                fresh = m.TryAdd(t.Name["adamw.m.".Length..], t);
+            }
+            else
+            {
+                fresh = t.Name.StartsWith("adamw.v.", StringComparison.Ordinal) && v.TryAdd(t.Name["adamw.v.".Length..], t);
+            }
+
+            if (!fresh)
+            {
+                throw new ArgumentException($"'{t.Name}' is not AdamW state, or appears twice", nameof(state));
+            }
+        }
+
+        if (beta1Power is null || beta2Power is null || m.Count != v.Count
+            || m.Any(kv => !v.TryGetValue(kv.Key, out NamedTensor? w) || !w.Shape.AsSpan().SequenceEqual(kv.Value.Shape) || w.Data.Length != kv.Value.Data.Length))
+        {
+            throw new ArgumentException("AdamW state needs both beta powers and matching first and second moments", nameof(state));
+        }
+
+        _moments.Clear();
+        foreach (KeyValuePair<string, NamedTensor> kv in m)
+        {
+            _moments[kv.Key] = ([.. kv.Value.Shape], [.. kv.Value.Data], [.. v[kv.Key].Data]);
+        }
+
+        _beta1Power = beta1Power.Value;
+        _beta2Power = beta2Power.Value;
+    }
+
     public IReadOnlyList<NamedTensor> State()
     {
         var state = new List<NamedTensor>

@@ -52,6 +52,26 @@ public sealed class Sgd : IOptimizer
         }
     }
 
+    /// <summary>Replaces the momentum buffers with a checkpoint's (<see cref="State"/>), so training resumes exactly.</summary>
+    public void LoadState(IReadOnlyList<NamedTensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var buffers = new SortedDictionary<string, (int[] Shape, float[] Buffer)>(StringComparer.Ordinal);
+        foreach (NamedTensor t in state)
+        {
+            if (!t.Name.StartsWith("sgd.momentum.", StringComparison.Ordinal) || !buffers.TryAdd(t.Name["sgd.momentum.".Length..], ([.. t.Shape], [.. t.Data])))
+            {
+                throw new ArgumentException($"'{t.Name}' is not SGD state, or appears twice", nameof(state));
+            }
+        }
+
+        _momentum.Clear();
+        foreach (KeyValuePair<string, (int[] Shape, float[] Buffer)> kv in buffers)
+        {
+            _momentum[kv.Key] = kv.Value;
+        }
+    }
+
     public IReadOnlyList<NamedTensor> State() =>
         [.. _momentum.Select(kv => new NamedTensor("sgd.momentum." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.Buffer]))];
 }

@@ -29,18 +29,8 @@ public static class Trainer
         Validate(options);
         spec = Resolve(spec, data);
         Model model = Model.Create(spec, options.Seed);
-        Func<Tape, IRandomSource, Tensor> batchLoss = (model, data) switch
-        {
-            (MlpClassifier mlp, ClassificationData c) => (tape, random) => MlpLoss(tape, mlp, c, options.BatchSize, random),
-            (CharTransformer gpt, CharCorpus corpus) => (tape, random) => TransformerLoss(tape, gpt, corpus.Train, options.BatchSize, random),
-            _ => throw new ArgumentException($"a '{spec.Kind}' model cannot train on {data.GetType().Name}", nameof(data)),
-        };
-        IOptimizer optimizer = options.Optimizer switch
-        {
-            TrainOptions.AdamWOptimizer => new AdamW(options.LearningRate, options.WeightDecay),
-            TrainOptions.SgdOptimizer => new Sgd(options.LearningRate, options.Momentum, options.WeightDecay),
-            _ => throw new ArgumentException($"unknown optimizer '{options.Optimizer}' (adamw or sgd)", nameof(options)),
-        };
+        Session session = Open(model, data, options);
+        IOptimizer optimizer = session.Optimizer;
 
         var lossLog = new List<LossPoint>(options.Steps);
         var commitments = new List<CheckpointCommitment>();
@@ -48,15 +38,11 @@ public static class Trainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             long started = Stopwatch.GetTimestamp();
-            var tape = new Tape(options.Compute);
-            model.ZeroGrad();
-            Tensor loss = batchLoss(tape, Rng.For(options.Seed, (ulong)step, BatchStream));
-            tape.Backward(loss);
-            optimizer.Step(model.Parameters);
+            float lossValue = session.Step(step, null);
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
-            lossLog.Add(new LossPoint(step, loss.Item));
-            observer?.OnStep(step, loss.Item, options.BatchSize / Math.Max(seconds, 1e-9));
+            lossLog.Add(new LossPoint(step, lossValue));
+            observer?.OnStep(step, lossValue, options.BatchSize / Math.Max(seconds, 1e-9));
             if ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps)
             {
                 string root = WeightCommitment.RootHex([.. model.ExportWeights(), .. optimizer.State()]);
@@ -75,6 +61,58 @@ public static class Trainer
 
         return new TrainResult(spec, model.ExportWeights(), optimizer.State(), lossLog, evaluation, commitments,
             (data as CharCorpus)?.Vocabulary.Characters);
+    }
+
+    /// <summary>The state before step 1: weights initialized from the seed and a fresh optimizer's state.</summary>
+    public static TrainingState InitialState(ModelSpec spec, TrainingData data, TrainOptions options)
+    {
+        Validate(options);
+        Session session = Open(Model.Create(Resolve(spec, data), options.Seed), data, options);
+        return session.State(0);
+    }
+
+    /// <summary>
+    /// Runs steps start.Step + 1 … start.Step + <paramref name="steps"/> from a checkpoint state. Equals the same steps
+    /// of an uninterrupted <see cref="Train"/> bit for bit (the batch of step s depends only on the seed and s), and
+    /// returns the commitment root after every step so a dispute can bisect over them.
+    /// <see cref="TrainOptions.Steps"/> and <see cref="TrainOptions.CheckpointEvery"/> are not used.
+    /// </summary>
+    public static SegmentResult TrainSegment(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState start, int steps,
+        ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        Session session = Resume(spec, data, options, start);
+        var hashes = new List<CheckpointCommitment>(steps);
+        var lossLog = new List<LossPoint>(steps);
+        for (int step = start.Step + 1; step <= start.Step + steps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long started = Stopwatch.GetTimestamp();
+            float loss = session.Step(step, null);
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            lossLog.Add(new LossPoint(step, loss));
+            observer?.OnStep(step, loss, options.BatchSize / Math.Max(seconds, 1e-9));
+            string root = session.RootHex();
+            hashes.Add(new CheckpointCommitment(step, root));
+            observer?.OnCheckpoint(step, root);
+        }
+
+        return new SegmentResult(session.State(start.Step + steps), hashes, lossLog);
+    }
+
+    /// <summary>
+    /// Runs the one step after <paramref name="before"/> recording its operator trace: every forward op, every
+    /// backward step and the optimizer update, each with the hash chain a dispute bisects over. The state after is
+    /// the same as <see cref="TrainSegment"/> gives for one step (tracing only reads).
+    /// </summary>
+    public static StepTrace TraceStep(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState before)
+    {
+        Session session = Resume(spec, data, options, before);
+        var tracer = new StepTracer(session.Model.Parameters, before.RootHex());
+        session.Step(before.Step + 1, tracer);
+        TrainingState after = session.State(before.Step + 1);
+        tracer.OnOptimizer(options.Optimizer, after.RootHex());
+        return new StepTrace(before.Step + 1, tracer.Operators, after);
     }
 
     /// <summary>
@@ -152,6 +190,62 @@ public static class Trainer
             default:
                 throw new ArgumentException($"a '{spec.Kind}' model cannot train on {data.GetType().Name}", nameof(data));
         }
+    }
+
+    private static Session Resume(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(start.Step);
+        Validate(options);
+        Session session = Open(Model.FromWeights(Resolve(spec, data), start.Weights), data, options);
+        switch (session.Optimizer)
+        {
+            case AdamW adamW:
+                adamW.LoadState(start.OptimizerState);
+                break;
+            case Sgd sgd:
+                sgd.LoadState(start.OptimizerState);
+                break;
+            default:
+                throw new UnreachableException();
+        }
+
+        return session;
+    }
+
+    private static Session Open(Model model, TrainingData data, TrainOptions options)
+    {
+        Func<Tape, IRandomSource, Tensor> batchLoss = (model, data) switch
+        {
+            (MlpClassifier mlp, ClassificationData c) => (tape, random) => MlpLoss(tape, mlp, c, options.BatchSize, random),
+            (CharTransformer gpt, CharCorpus corpus) => (tape, random) => TransformerLoss(tape, gpt, corpus.Train, options.BatchSize, random),
+            _ => throw new ArgumentException($"a '{model.Spec.Kind}' model cannot train on {data.GetType().Name}", nameof(data)),
+        };
+        IOptimizer optimizer = options.Optimizer switch
+        {
+            TrainOptions.AdamWOptimizer => new AdamW(options.LearningRate, options.WeightDecay),
+            TrainOptions.SgdOptimizer => new Sgd(options.LearningRate, options.Momentum, options.WeightDecay),
+            _ => throw new ArgumentException($"unknown optimizer '{options.Optimizer}' (adamw or sgd)", nameof(options)),
+        };
+        return new Session(model, optimizer, batchLoss, options);
+    }
+
+    /// <summary>A model, its optimizer and its batch loss: one step is forward, backward, update in fixed order.</summary>
+    private sealed record Session(Model Model, IOptimizer Optimizer, Func<Tape, IRandomSource, Tensor> BatchLoss, TrainOptions Options)
+    {
+        public float Step(int step, ITapeTracer? tracer)
+        {
+            var tape = new Tape(Options.Compute) { Tracer = tracer };
+            Model.ZeroGrad();
+            Tensor loss = BatchLoss(tape, Rng.For(Options.Seed, (ulong)step, BatchStream));
+            tape.Backward(loss);
+            Optimizer.Step(Model.Parameters);
+            return loss.Item;
+        }
+
+        public string RootHex() => WeightCommitment.RootHex([.. Model.ExportWeights(), .. Optimizer.State()]);
+
+        public TrainingState State(int step) => new(step, Model.ExportWeights(), Optimizer.State());
     }
 
     private static void Validate(TrainOptions options)

@@ -1,0 +1,231 @@
+using Kumo.Crypto;
+using Kumo.Signing;
+using Kumo.Tensor.Training;
+using Kumo.Verification.Disputes;
+using Xunit.Abstractions;
+using Kumo.Verification.Tests.Learning;
+
+namespace Kumo.Verification.Tests.Disputes;
+
+public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly AccountKey _providerKey = AccountKey.Create();
+    private readonly AccountKey _challengerKey = AccountKey.Create();
+    private readonly TimeProvider _time = new FixedTime(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public void Dispose()
+    {
+        _providerKey.Dispose();
+        _challengerKey.Dispose();
+    }
+
+    [Fact]
+    public void Over_10000_steps_the_game_pins_the_cheated_step_and_operator_within_the_round_bound()
+    {
+        const int steps = 10_000, operators = 64;
+        var honest = new SyntheticStepMachine(operators);
+        var provider = new ReplayingParty(_providerKey, new SyntheticStepMachine(operators, (6_789, 37)), SyntheticStepMachine.Start, _time);
+        var challenger = new ReplayingParty(_challengerKey, honest, SyntheticStepMachine.Start, _time);
+        DisputeCase dispute = new("d-10k", new string('a', 64), 0, 0, SyntheticStepMachine.Start.RootHex(), steps);
+
+        DisputeOutcome outcome = RefereedDispute.Run(dispute, provider, challenger, honest, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.ProviderWrong, outcome.Verdict);
+        Assert.Equal(_challengerKey.AccountId, outcome.Winner);
+        Assert.Equal([_providerKey.AccountId], outcome.Losers);
+        Assert.Equal(6_789, outcome.Step);
+        Assert.Equal(37, outcome.Operator);
+        Assert.Equal(14 + 6, RefereedDispute.MaxRounds(steps, operators));
+        Assert.InRange(outcome.Rounds, 1, RefereedDispute.MaxRounds(steps, operators));
+        Assert.Equal(2 * (outcome.Rounds + 1), outcome.Evidence.Count);
+        output.WriteLine($"T = {steps}, {operators} operators: {outcome.Rounds} rounds (bound {RefereedDispute.MaxRounds(steps, operators)})");
+        Assert.All(outcome.Evidence, e => Assert.True(e.TryVerify(out _)));
+    }
+
+    [Fact]
+    public void The_bound_holds_wherever_the_cheat_is()
+    {
+        const int steps = 1_000, operators = 13;
+        var honest = new SyntheticStepMachine(operators);
+        foreach ((int step, int op) in new[] { (1, 0), (1, 12), (1_000, 0), (1_000, 12), (500, 6), (999, 11), (2, 1) })
+        {
+            var provider = new ReplayingParty(_providerKey, new SyntheticStepMachine(operators, (step, op)), SyntheticStepMachine.Start, _time);
+            var challenger = new ReplayingParty(_challengerKey, honest, SyntheticStepMachine.Start, _time);
+            DisputeOutcome outcome = RefereedDispute.Run(new($"d-{step}-{op}", new string('a', 64), 0, 0, SyntheticStepMachine.Start.RootHex(), steps),
+                provider, challenger, honest, DisputeRules.Default, _time);
+
+            Assert.Equal((DisputeVerdict.ProviderWrong, step, op), (outcome.Verdict, outcome.Step!.Value, outcome.Operator!.Value));
+            Assert.True(outcome.Rounds <= RefereedDispute.MaxRounds(steps, operators), $"{outcome.Rounds} rounds for a cheat at ({step}, {op})");
+        }
+    }
+
+    [Fact]
+    public void A_provider_that_tampers_one_weight_at_one_step_of_a_real_mlp_run_is_pinned_to_that_step_and_its_optimizer_update()
+    {
+        TrainOptions options = DigitsRun.Options(20);
+        var replayer = new TrainingReplayer(DigitsRun.Spec, DigitsRun.Digits64, options);
+        TrainingState start = Trainer.TrainSegment(DigitsRun.Spec, DigitsRun.Digits64, options,
+            Trainer.InitialState(DigitsRun.Spec, DigitsRun.Digits64, options), 10).End;
+        var provider = new TamperingParty(_providerKey, replayer, start, _time, atStep: 17);
+        var challenger = new ReplayingParty(_challengerKey, replayer, start, _time);
+
+        // The validator's check of the segment (10, 30] disagrees with the provider's end root; the game narrows it.
+        string claimedEnd = provider.RevealState(30)!.RootHex();
+        SegmentResult recomputed = Trainer.TrainSegment(DigitsRun.Spec, DigitsRun.Digits64, options, start, 20);
+        Assert.NotEqual(claimedEnd, recomputed.StepHashes[^1].RootHex);
+
+        DisputeOutcome outcome = RefereedDispute.Run(new("d-mlp", new string('a', 64), 1, 10, start.RootHex(), 30),
+            provider, challenger, replayer, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.ProviderWrong, outcome.Verdict);
+        Assert.Equal(17, outcome.Step);
+        Assert.Equal(replayer.OperatorCount - 1, outcome.Operator);
+        Assert.Equal("optimizer adamw", outcome.OperatorKind);
+        Assert.Equal(recomputed.StepHashes.Single(h => h.Step == 17).RootHex, outcome.RefereeHash);
+        Assert.True(outcome.Rounds <= RefereedDispute.MaxRounds(20, replayer.OperatorCount));
+        output.WriteLine($"MLP: T = 20, {replayer.OperatorCount} operators: {outcome.Rounds} rounds (bound {RefereedDispute.MaxRounds(20, replayer.OperatorCount)})");
+    }
+
+    [Fact]
+    public void A_validator_that_falsely_accuses_an_honest_provider_loses_to_the_referee()
+    {
+        TrainOptions options = DigitsRun.Options(20);
+        var replayer = new TrainingReplayer(DigitsRun.Spec, DigitsRun.Digits64, options);
+        TrainingState start = Trainer.InitialState(DigitsRun.Spec, DigitsRun.Digits64, options);
+        var provider = new ReplayingParty(_providerKey, replayer, start, _time);
+        var accuser = new TamperingParty(_challengerKey, replayer, start, _time, atStep: 4);
+
+        DisputeOutcome outcome = RefereedDispute.Run(new("d-false", new string('a', 64), 0, 0, start.RootHex(), 10),
+            provider, accuser, replayer, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.ChallengerWrong, outcome.Verdict);
+        Assert.Equal(_providerKey.AccountId, outcome.Winner);
+        Assert.Equal([_challengerKey.AccountId], outcome.Losers);
+        Assert.Equal(4, outcome.Step);
+    }
+
+    [Fact]
+    public void A_provider_that_goes_offline_mid_dispute_loses_at_the_first_missed_deadline()
+    {
+        var honest = new SyntheticStepMachine(16);
+        var provider = new OfflineAfter(new ReplayingParty(_providerKey, new SyntheticStepMachine(16, (70, 3)), SyntheticStepMachine.Start, _time), answers: 3);
+        var challenger = new ReplayingParty(_challengerKey, honest, SyntheticStepMachine.Start, _time);
+
+        DisputeOutcome outcome = RefereedDispute.Run(new("d-offline", new string('a', 64), 0, 0, SyntheticStepMachine.Start.RootHex(), 100),
+            provider, challenger, honest, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.ProviderTimedOut, outcome.Verdict);
+        Assert.Equal(_challengerKey.AccountId, outcome.Winner);
+        Assert.Equal(3, outcome.Rounds);
+        Assert.Contains("round 3", outcome.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_challenger_that_stops_answering_or_signs_with_another_key_loses()
+    {
+        var honest = new SyntheticStepMachine(16);
+        var provider = new ReplayingParty(_providerKey, new SyntheticStepMachine(16, (70, 3)), SyntheticStepMachine.Start, _time);
+        using AccountKey stranger = AccountKey.Create();
+        var impostor = new ReplayingParty(stranger, honest, SyntheticStepMachine.Start, _time);
+        var challenger = new SignsAs(_challengerKey.AccountId, impostor);
+
+        DisputeOutcome outcome = RefereedDispute.Run(new("d-impostor", new string('a', 64), 0, 0, SyntheticStepMachine.Start.RootHex(), 100),
+            provider, challenger, honest, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.ChallengerTimedOut, outcome.Verdict);
+        Assert.Equal(_providerKey.AccountId, outcome.Winner);
+    }
+
+    [Fact]
+    public void A_second_dispute_on_the_same_segment_is_refused_while_the_first_is_open_and_after_it_is_decided()
+    {
+        using AccountKey third = AccountKey.Create();
+        var registry = new DisputeRegistry();
+        string root = new('c', 64);
+
+        DisputeRegistration first = registry.Open(root, 3, _challengerKey.AccountId);
+        DisputeRegistration second = registry.Open(root, 3, third.AccountId);
+
+        Assert.True(first.Opened);
+        Assert.False(second.Opened);
+        Assert.Equal(first.DisputeId, second.DisputeId);
+        Assert.True(registry.Open(root, 4, third.AccountId).Opened);
+
+        registry.Close(root, 3, Outcome(first.DisputeId, DisputeVerdict.ProviderWrong));
+        DisputeRegistration after = registry.Open(root, 3, third.AccountId);
+        Assert.False(after.Opened);
+        Assert.Contains("ProviderWrong", after.Reason, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => registry.Close(root, 3, Outcome(first.DisputeId, DisputeVerdict.ChallengerWrong)));
+
+        // A dispute lost only because its challenger vanished can be taken up by another validator.
+        DisputeRegistration other = registry.Open(root, 5, _challengerKey.AccountId);
+        registry.Close(root, 5, Outcome(other.DisputeId, DisputeVerdict.ChallengerTimedOut));
+        Assert.False(registry.Open(root, 5, _challengerKey.AccountId).Opened);
+        Assert.True(registry.Open(root, 5, third.AccountId).Opened);
+    }
+
+    [Fact]
+    public void Matching_end_roots_are_no_dispute_and_the_challenger_that_opened_it_loses()
+    {
+        var honest = new SyntheticStepMachine(8);
+        DisputeOutcome outcome = RefereedDispute.Run(new("d-none", new string('a', 64), 0, 0, SyntheticStepMachine.Start.RootHex(), 50),
+            new ReplayingParty(_providerKey, honest, SyntheticStepMachine.Start, _time),
+            new ReplayingParty(_challengerKey, honest, SyntheticStepMachine.Start, _time), honest, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.NoDisagreement, outcome.Verdict);
+        Assert.Equal(0, outcome.Rounds);
+    }
+
+    private static DisputeOutcome Outcome(string id, DisputeVerdict verdict) => new(id, verdict, null, [], null, null, null, null, 0, [], "test");
+
+    /// <summary>Adds 1e-3 to one weight after the optimizer update of one step, and carries on from there.</summary>
+    private sealed class TamperingParty(AccountKey key, IStepReplayer replayer, TrainingState start, TimeProvider time, int atStep)
+        : ReplayingParty(key, replayer, start, time)
+    {
+        private readonly IStepReplayer _replayer = replayer;
+
+        protected override StepTrace Execute(TrainingState before)
+        {
+            StepTrace trace = _replayer.Trace(before);
+            if (trace.Step != atStep)
+            {
+                return trace;
+            }
+
+            var weights = trace.After.Weights.ToList();
+            float[] data = [.. weights[0].Data];
+            data[5] += 1e-3f;
+            weights[0] = weights[0] with { Data = data };
+            TrainingState after = trace.After with { Weights = weights };
+            OperatorRecord last = trace.Operators[^1] with { OutputHash = after.RootHex() };
+            return trace with { Operators = [.. trace.Operators.SkipLast(1), last], After = after };
+        }
+    }
+
+    /// <summary>Answers the first few queries, then never again (and reveals nothing).</summary>
+    private sealed class OfflineAfter(IDisputeParty inner, int answers) : IDisputeParty
+    {
+        private int _answered;
+
+        public AccountId Account => inner.Account;
+
+        public SignedEnvelope? Answer(DisputeQuery query) => _answered++ < answers ? inner.Answer(query) : null;
+
+        public TrainingState? RevealState(int step) => null;
+    }
+
+    /// <summary>Claims to be one account but signs with another key.</summary>
+    private sealed class SignsAs(AccountId claimed, IDisputeParty inner) : IDisputeParty
+    {
+        public AccountId Account => claimed;
+
+        public SignedEnvelope? Answer(DisputeQuery query) => inner.Answer(query);
+
+        public TrainingState? RevealState(int step) => inner.RevealState(step);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
