@@ -326,10 +326,18 @@ public sealed class HardwareProofService(
         }
     }
 
-    /// <summary>Around the interval, uniformly in [0.5, 1.5)×, so a provider cannot predict the next one; a failure is retried sooner.</summary>
+    /// <summary>
+    /// Around the interval, uniformly in [0.5, 1.5)×, so a provider cannot predict the next one; a failure is retried
+    /// sooner. With no interval (periodic proofs off), never again unless <see cref="ChallengeAsync"/> is called.
+    /// </summary>
     private long NextDelayMs(bool passed)
     {
-        double interval = Math.Max(0, options.HardwareProofInterval.TotalMilliseconds);
+        double interval = options.HardwareProofInterval.TotalMilliseconds;
+        if (interval <= 0)
+        {
+            return long.MaxValue / 2;
+        }
+
         double delay = passed ? interval * (0.5 + Random.Shared.NextDouble()) : Math.Min(interval, TimeSpan.FromMinutes(5).TotalMilliseconds);
         return (long)delay;
     }
