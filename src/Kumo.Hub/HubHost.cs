@@ -9,6 +9,7 @@ using Kumo.Hub.Providers;
 using Kumo.Hub.Market;
 using Kumo.Hub.Storage;
 using Kumo.Hub.Storage.Sqlite;
+using Kumo.Hub.Verification;
 using Kumo.Protocol;
 using Kumo.Serialization;
 using Microsoft.AspNetCore.Builder;
@@ -74,11 +75,13 @@ public static class HubHost
         services.AddSingleton<LedgerService>();
         services.AddSingleton<LedgerReconciler>();
         services.AddSingleton<RefereeService>();
+        services.AddSingleton<HardwareProofService>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());
         services.AddHostedService(sp => sp.GetRequiredService<NetworkProber>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
+        services.AddHostedService(sp => sp.GetRequiredService<HardwareProofService>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Kumo hub API";

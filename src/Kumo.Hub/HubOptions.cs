@@ -65,4 +65,10 @@ public sealed record HubOptions
 
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// About how often each provider's devices are challenged to prove their hardware (each time drawn from 0.5–1.5×);
+    /// they are also challenged when first seen. Zero: never (tests drive <c>HardwareProofService</c> by hand).
+    /// </summary>
+    public TimeSpan HardwareProofInterval { get; init; } = TimeSpan.FromHours(1);
 }

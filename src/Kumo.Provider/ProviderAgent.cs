@@ -42,6 +42,7 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly Reservations _reservations = new();
     private readonly BidResponder _bids;
     private readonly PeerProber _prober = new();
+    private readonly Verification.HardwareProofResponder _hardware;
     private readonly BuiltInRuntime? _runtime;
     private ProbeListener? _probes;
     private long _heartbeatSeq;
@@ -57,6 +58,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         _signer = new RequestSigner(_key, time);
         _hub = new HubClient(options.HubUrl);
         _channel = new HubChannel(_signer);
+        _hardware = new Verification.HardwareProofResponder(_channel, time, _logger);
         _runtime = BuiltInRuntime.Locate(options.RuntimeDirectory);
         IPricingPolicy pricing = options.PricingScript is { } script
             ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
@@ -330,6 +332,21 @@ public sealed class ProviderAgent : IAsyncDisposable
             case ChannelMessageTypes.NetProbe:
                 NetProbeRequest probe = message.Body.Deserialize<NetProbeRequest>(KumoJson.Options)!;
                 _ = Task.Run(() => AnswerProbeAsync(probe));
+                break;
+            case ChannelMessageTypes.HardwareChallenge or ChannelMessageTypes.HardwareReveal:
+                // A challenge is a large matrix multiply: off the receive loop, so heartbeats and offers keep flowing.
+                ChannelMessage hw = message;
+                _ = Task.Run(() =>
+                {
+                    if (hw.Type == ChannelMessageTypes.HardwareChallenge)
+                    {
+                        _hardware.Answer(hw.Body.Deserialize<HardwareChallengeRequest>(KumoJson.Options)!);
+                    }
+                    else
+                    {
+                        _hardware.Open(hw.Body.Deserialize<HardwareReveal>(KumoJson.Options)!);
+                    }
+                });
                 break;
             case ChannelMessageTypes.BidLost:
                 BidLost lost = message.Body.Deserialize<BidLost>(KumoJson.Options)!;

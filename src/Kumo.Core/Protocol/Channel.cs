@@ -22,6 +22,8 @@ public static class ChannelMessageTypes
     public const string BidRequest = "bid.request";
     public const string BidLost = "bid.lost";
     public const string NetProbe = "net.probe";
+    public const string HardwareChallenge = "hw.challenge";
+    public const string HardwareReveal = "hw.reveal";
     public const string Error = "error";
 
     // provider → hub
@@ -36,6 +38,8 @@ public static class ChannelMessageTypes
     public const string BidDecline = "bid.decline";
     public const string LeaseCheckpoint = "lease.checkpoint";
     public const string NetReport = "net.report";
+    public const string HardwareCommit = "hw.commit";
+    public const string HardwareOpen = "hw.open";
 }
 
 /// <summary>First frame from the hub: the provider must sign this nonce to prove it holds its key.</summary>

@@ -28,6 +28,7 @@ public sealed class ControlChannel(
     Market.MarketService market,
     Market.NetworkMeasurements network,
     HubSignals signals,
+    Verification.HardwareProofService hardware,
     HubOptions options,
     TimeProvider time,
     ILogger<ControlChannel> logger)
@@ -192,6 +193,9 @@ public sealed class ControlChannel(
                 break;
             case ChannelMessageTypes.BidDecline:
                 await market.OnDeclineAsync(providerId, Read<BidDecline>(message), cancellationToken);
+                break;
+            case ChannelMessageTypes.HardwareCommit or ChannelMessageTypes.HardwareOpen:
+                await hardware.OnMessageAsync(providerId, message.Type, ReadEnvelope(message), cancellationToken);
                 break;
             case ChannelMessageTypes.NetReport:
                 network.Record(providerId, Read<NetProbeReport>(message), time.GetUtcNow().ToUnixTimeMilliseconds());

@@ -47,6 +47,7 @@ public sealed class HubFixture : IAsyncDisposable
             // The background loops stay out of the way; tests drive the watchdog and scheduler by hand.
             SweepInterval = TimeSpan.FromHours(1),
             ProbeInterval = TimeSpan.Zero,
+            HardwareProofInterval = TimeSpan.Zero,
             BlockInterval = TimeSpan.FromMilliseconds(20),
             // Devnet rules (a faucet) without a stake minimum, so fake providers qualify; stake tests set their own.
             Genesis = Kumo.Ledger.Genesis.Devnet(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000) with { MinBondPerDevice = 0 },
@@ -86,6 +87,11 @@ public sealed class HubFixture : IAsyncDisposable
     public Task<int> ScheduleAsync() => Market.RunOnceAsync(CancellationToken.None);
 
     /// <summary>One round of probe requests (the background prober is off in tests).</summary>
+    public Kumo.Hub.Verification.HardwareProofService HardwareProofs => Services.GetRequiredService<Kumo.Hub.Verification.HardwareProofService>();
+
+    /// <summary>One pass of the hardware prover: deadlines, then challenges to providers never proven or due.</summary>
+    public Task<int> ProveHardwareAsync() => HardwareProofs.RunOnceAsync(CancellationToken.None);
+
     public Task<int> ProbeAsync() => Services.GetRequiredService<NetworkProber>().RunOnceAsync(CancellationToken.None);
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using Kumo.Protocol;
+using Kumo.Provider.Control;
+using Kumo.Verification.Hardware;
+using Microsoft.Extensions.Logging;
+
+namespace Kumo.Provider.Verification;
+
+/// <summary>
+/// Answers the hub's hardware challenges honestly: computes each device's product with the tensor engine, signs the
+/// row commitment as soon as it is ready, and opens what the hub reveals. Products are kept only until opened or
+/// until <see cref="KeepFor"/> has passed, whichever comes first.
+/// </summary>
+public sealed class HardwareProofResponder(HubChannel channel, TimeProvider time, ILogger logger)
+{
+    private readonly ConcurrentDictionary<(string Challenge, string Device), (HardwareProver Prover, long At)> _pending = new();
+
+    /// <summary>How long a computed product waits for its reveal.</summary>
+    public TimeSpan KeepFor { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Computes and commits every device of <paramref name="request"/>, one after another (run it off the receive loop).</summary>
+    public void Answer(HardwareChallengeRequest request)
+    {
+        Forget();
+        foreach (DeviceChallenge device in request.Devices)
+        {
+            try
+            {
+                HardwareProver prover = HardwareProver.Compute(request.ChallengeId, device);
+                _pending[(request.ChallengeId, device.DeviceId)] = (prover, time.GetUtcNow().ToUnixTimeMilliseconds());
+                channel.SendSigned(ChannelMessageTypes.HardwareCommit, HardwareProofMessageTypes.Commit, prover.Commitment);
+            }
+            catch (Exception e) when (e is ArgumentException or OutOfMemoryException)
+            {
+                logger.LogWarning("cannot answer hardware challenge {Challenge} for {Device}: {Error}", request.ChallengeId, device.DeviceId, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Opens the rows and products the hub asked for.</summary>
+    public void Open(HardwareReveal reveal)
+    {
+        if (!_pending.TryRemove((reveal.ChallengeId, reveal.DeviceId), out var pending))
+        {
+            logger.LogWarning("hub revealed challenge {Challenge} for {Device}, which this agent no longer holds", reveal.ChallengeId, reveal.DeviceId);
+            return;
+        }
+
+        try
+        {
+            channel.SendSigned(ChannelMessageTypes.HardwareOpen, HardwareProofMessageTypes.Open, pending.Prover.Open(reveal));
+        }
+        catch (ArgumentException e)
+        {
+            logger.LogWarning("cannot open hardware challenge {Challenge}: {Error}", reveal.ChallengeId, e.Message);
+        }
+    }
+
+    private void Forget()
+    {
+        long cutoff = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)KeepFor.TotalMilliseconds;
+        foreach (var (key, value) in _pending)
+        {
+            if (value.At < cutoff)
+            {
+                _pending.TryRemove(key, out _);
+            }
+        }
+    }
+}

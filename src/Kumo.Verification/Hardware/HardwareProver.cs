@@ -1,0 +1,105 @@
+using Kumo.Merkle;
+using Kumo.Protocol;
+using Kumo.Tensor.Compute;
+
+namespace Kumo.Verification.Hardware;
+
+/// <summary>
+/// The provider's side of one device's challenge: computes C = A·B with the tensor engine's GEMM, commits to its rows
+/// (Merkle root over each row's little-endian bytes), and keeps C until the hub reveals what to open.
+/// </summary>
+public sealed class HardwareProver
+{
+    private readonly float[] _c;
+    private readonly MerkleTree _tree;
+
+    private HardwareProver(string challengeId, string deviceId, int n, float[] c, MerkleTree tree)
+    {
+        ChallengeId = challengeId;
+        DeviceId = deviceId;
+        N = n;
+        _c = c;
+        _tree = tree;
+    }
+
+    public string ChallengeId { get; }
+
+    public string DeviceId { get; }
+
+    public int N { get; }
+
+    public byte[] Root => _tree.Root;
+
+    /// <summary>The commitment to sign and send.</summary>
+    public HardwareCommitment Commitment => new(ChallengeId, DeviceId, N, Convert.ToHexStringLower(Root));
+
+    /// <summary>Does the work of <paramref name="challenge"/>. Throws <see cref="ArgumentException"/> for a malformed challenge.</summary>
+    public static HardwareProver Compute(string challengeId, DeviceChallenge challenge, ComputeOptions? options = null)
+    {
+        if (!WireEncoding.TryParseSeed(challenge.Seed, out ulong seed))
+        {
+            throw new ArgumentException("the challenge seed is not 16 hex digits", nameof(challenge));
+        }
+
+        int n = challenge.N;
+        if (n is < 1 or > 65536)
+        {
+            throw new ArgumentException($"challenge size {n} is out of range", nameof(challenge));
+        }
+
+        float[] a = ChallengeMatrices.Matrix(seed, n, b: false);
+        float[] b = ChallengeMatrices.Matrix(seed, n, b: true);
+        float[] c = new float[(long)n * n];
+        Gemm.Multiply(a, b, c, n, n, n, options);
+        return new HardwareProver(challengeId, challenge.DeviceId, n, c, CommitRows(c, n));
+    }
+
+    /// <summary>The Merkle tree over the rows of an n × n row-major matrix.</summary>
+    public static MerkleTree CommitRows(float[] c, int n)
+    {
+        byte[][] leaves = new byte[n][];
+        Parallel.For(0, n, i => leaves[i] = MerkleTree.HashLeaf(WireEncoding.RowBytes(c.AsSpan(i * n, n))));
+        return new MerkleTree(leaves);
+    }
+
+    /// <summary>C·r for each revealed vector and the revealed rows with their proofs.</summary>
+    public HardwareOpening Open(HardwareReveal reveal)
+    {
+        if (!WireEncoding.TryParseSeed(reveal.VectorSeed, out ulong vectorSeed))
+        {
+            throw new ArgumentException("the reveal's vector seed is not 16 hex digits", nameof(reveal));
+        }
+
+        if (reveal.Rounds is < 1 or > 64 || reveal.Rows.Any(i => i < 0 || i >= N))
+        {
+            throw new ArgumentException("the reveal asks for rounds or rows out of range", nameof(reveal));
+        }
+
+        var products = new List<string>(reveal.Rounds);
+        for (int t = 0; t < reveal.Rounds; t++)
+        {
+            double[] r = ChallengeMatrices.Vector(vectorSeed, t, N);
+            double[] cr = new double[N];
+            Parallel.For(0, N, i => cr[i] = Dot(_c.AsSpan(i * N, N), r));
+            products.Add(WireEncoding.Doubles(cr));
+        }
+
+        var rows = reveal.Rows.Select(i => new OpenedRow(
+            i,
+            Convert.ToBase64String(WireEncoding.RowBytes(_c.AsSpan(i * N, N))),
+            [.. _tree.GetProof(i).Path.Select(Convert.ToHexStringLower)])).ToList();
+        return new HardwareOpening(ChallengeId, DeviceId, Convert.ToHexStringLower(Root), products, rows);
+    }
+
+    /// <summary>Σ row[j]·r[j] in double: exact, since every term and partial sum is an integer below 2^53.</summary>
+    internal static double Dot(ReadOnlySpan<float> row, ReadOnlySpan<double> r)
+    {
+        double sum = 0;
+        for (int j = 0; j < row.Length; j++)
+        {
+            sum += row[j] * r[j];
+        }
+
+        return sum;
+    }
+}

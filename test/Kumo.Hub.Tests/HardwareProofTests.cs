@@ -1,0 +1,151 @@
+using Kumo.Hub.Tests.Support;
+using Kumo.Protocol;
+using Kumo.Verification.Hardware;
+
+namespace Kumo.Hub.Tests;
+
+/// <summary>The hardware proof over the real control channel: a provider that answers honestly, lies, forges, or stays silent.</summary>
+public class HardwareProofTests
+{
+    private static Task<FakeProvider> JoinAsync(HubFixture hub) =>
+        FakeProvider.JoinAsync(hub, "gpu", FakeProvider.Inventory(4, 8L << 30, FakeProvider.Gpu(0, "NVIDIA H100 80GB HBM3", 80)), autoBid: false);
+
+    private static async Task<(HardwareChallengeRequest Request, HardwareProver Prover)> ChallengedAsync(HubFixture hub, FakeProvider provider)
+    {
+        Assert.Equal(1, await hub.ProveHardwareAsync());
+        HardwareChallengeRequest request = await provider.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        DeviceChallenge device = Assert.Single(request.Devices);
+        Assert.Equal(256, device.N); // a simulated device gets a small challenge
+        return (request, HardwareProver.Compute(request.ChallengeId, device));
+    }
+
+    private static Task CommitAsync(FakeProvider provider, HardwareCommitment commitment) =>
+        provider.SendSignedAsync(ChannelMessageTypes.HardwareCommit, HardwareProofMessageTypes.Commit, commitment);
+
+    private static Task OpenAsync(FakeProvider provider, HardwareOpening opening) =>
+        provider.SendSignedAsync(ChannelMessageTypes.HardwareOpen, HardwareProofMessageTypes.Open, opening);
+
+    private static Task<IReadOnlyList<ProofOutcome>> SettledAsync(HubFixture hub, FakeProvider provider) =>
+        Eventually.UntilAsync(() => Task.FromResult(hub.HardwareProofs.LatestOutcomes(provider.Id)), o => o.Count > 0, $"the proof of {provider.Name} to settle");
+
+    [Fact]
+    public async Task An_honest_provider_passes_and_gets_a_measured_tier()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (_, prover) = await ChallengedAsync(hub, provider);
+
+        await CommitAsync(provider, prover.Commitment);
+        HardwareReveal reveal = await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal);
+        await OpenAsync(provider, prover.Open(reveal));
+
+        ProofOutcome outcome = Assert.Single(await SettledAsync(hub, provider));
+        Assert.True(outcome.Passed, outcome.Reason);
+        Assert.True(outcome.Simulated);
+        Assert.False(hub.HardwareProofs.IsPaused(provider.Id));
+        Assert.True(hub.HardwareProofs.MeasuredTier(provider.Id) > 0);
+        Assert.Equal(0, await hub.ProveHardwareAsync()); // proven: not due again before the interval
+    }
+
+    [Fact]
+    public async Task A_provider_that_never_answers_fails_at_the_deadline_and_is_paused()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (request, _) = await ChallengedAsync(hub, provider);
+
+        hub.Clock.Advance(TimeSpan.FromMilliseconds(request.Devices[0].DeadlineMs + 1));
+        await hub.ProveHardwareAsync();
+
+        ProofOutcome outcome = Assert.Single(hub.HardwareProofs.LatestOutcomes(provider.Id));
+        Assert.Equal(ProofCodes.Deadline, outcome.Code);
+        Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
+        Assert.Null(hub.HardwareProofs.MeasuredTier(provider.Id));
+    }
+
+    [Fact]
+    public async Task A_commitment_that_arrives_after_the_deadline_fails()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (request, prover) = await ChallengedAsync(hub, provider);
+
+        hub.Clock.Advance(TimeSpan.FromMilliseconds(request.Devices[0].DeadlineMs + 1));
+        await CommitAsync(provider, prover.Commitment);
+
+        Assert.Equal(ProofCodes.Deadline, Assert.Single(await SettledAsync(hub, provider)).Code);
+        Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
+    }
+
+    [Fact]
+    public async Task An_opening_under_another_root_than_the_committed_one_fails()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (request, prover) = await ChallengedAsync(hub, provider);
+        await CommitAsync(provider, prover.Commitment);
+        HardwareReveal reveal = await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal);
+
+        // A different product, consistently proven against its own root.
+        HardwareProver other = HardwareProver.Compute(request.ChallengeId, request.Devices[0] with { Seed = "00000000000000ff" });
+        await OpenAsync(provider, other.Open(reveal));
+
+        Assert.Equal(ProofCodes.RootChanged, Assert.Single(await SettledAsync(hub, provider)).Code);
+        Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
+    }
+
+    [Fact]
+    public async Task A_proof_for_the_wrong_leaf_fails()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (_, prover) = await ChallengedAsync(hub, provider);
+        await CommitAsync(provider, prover.Commitment);
+        HardwareOpening honest = prover.Open(await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal));
+
+        await OpenAsync(provider, honest with { Rows = [honest.Rows[0] with { Path = honest.Rows[1].Path }, .. honest.Rows.Skip(1)] });
+
+        Assert.Equal(ProofCodes.BadProof, Assert.Single(await SettledAsync(hub, provider)).Code);
+    }
+
+    [Fact]
+    public async Task A_commitment_signed_by_another_account_is_refused_and_the_challenge_stays_open()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (_, prover) = await ChallengedAsync(hub, provider);
+
+        var forger = HubFixture.NewSigner();
+        await provider.SendAsync(ChannelMessageTypes.HardwareCommit, forger.Sign(HardwareProofMessageTypes.Commit, prover.Commitment));
+
+        ChannelError error = await provider.ExpectAsync<ChannelError>(ChannelMessageTypes.Error);
+        Assert.Equal("wrong_signer", error.Code);
+        Assert.True(hub.HardwareProofs.IsChallenging(provider.Id));
+        Assert.False(hub.HardwareProofs.IsPaused(provider.Id));
+
+        // The real answer still counts.
+        await CommitAsync(provider, prover.Commitment);
+        await OpenAsync(provider, prover.Open(await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal)));
+        Assert.True(Assert.Single(await SettledAsync(hub, provider)).Passed);
+    }
+
+    [Fact]
+    public async Task A_stale_answer_is_refused()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        var (_, prover) = await ChallengedAsync(hub, provider);
+        await CommitAsync(provider, prover.Commitment);
+        HardwareReveal reveal = await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal);
+        HardwareOpening opening = prover.Open(reveal);
+        await OpenAsync(provider, opening);
+        Assert.True(Assert.Single(await SettledAsync(hub, provider)).Passed);
+
+        // Replaying the finished challenge's answers: its id is no longer open.
+        await CommitAsync(provider, prover.Commitment);
+        Assert.Equal("unknown_challenge", (await provider.ExpectAsync<ChannelError>(ChannelMessageTypes.Error)).Code);
+        await OpenAsync(provider, opening);
+        Assert.Equal("unknown_challenge", (await provider.ExpectAsync<ChannelError>(ChannelMessageTypes.Error)).Code);
+        Assert.False(hub.HardwareProofs.IsPaused(provider.Id));
+    }
+}
