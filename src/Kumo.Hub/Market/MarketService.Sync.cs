@@ -52,7 +52,8 @@ public sealed partial class MarketService
         {
             foreach (ProviderRecord record in providers)
             {
-                string source = record.RegistrationEnvelope + "|" + string.Join("|", attested[record.Id].Select(a => a.Auditor + a.AttributesJson));
+                int? measuredTier = hardware.MeasuredTier(record.Id);
+                string source = record.RegistrationEnvelope + "|" + string.Join("|", attested[record.Id].Select(a => a.Auditor + a.AttributesJson)) + "|" + measuredTier;
                 MarketProvider? known = _book.Get(record.Id);
                 if (known is null || !_builtFrom.TryGetValue(record.Id, out string? built) || built != source)
                 {
@@ -65,6 +66,11 @@ public sealed partial class MarketService
                             a => (IReadOnlyDictionary<string, string>)JsonSerializer.Deserialize<Dictionary<string, string>>(a.AttributesJson, KumoJson.Options)!,
                             StringComparer.Ordinal),
                     };
+                    if (measuredTier is { } tier)
+                    {
+                        provider = provider with { PerformanceTier = tier }; // measured by the hardware proof, not declared
+                    }
+
                     try
                     {
                         UpsertResult result = _book.Upsert(provider);
@@ -92,7 +98,8 @@ public sealed partial class MarketService
                     }
                 }
 
-                _book.SetOnline(record.Id, record.Status == ProviderStatus.Online && sessions.IsConnected(record.Id));
+                // A provider whose latest hardware proof failed gets no work until it passes one.
+                _book.SetOnline(record.Id, record.Status == ProviderStatus.Online && sessions.IsConnected(record.Id) && !hardware.IsPaused(record.Id));
                 MarketProvider current = _book.Get(record.Id)!;
                 long bonded = ledger.Read(s => s.Bonded(Crypto.AccountId.Parse(record.Id)));
                 _book.SetBonded(record.Id, bonded >= minBond * Math.Max(1, current.Gpus.Count));

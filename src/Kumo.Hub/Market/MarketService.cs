@@ -30,6 +30,7 @@ public sealed partial class MarketService(
     ProviderSessions sessions,
     HubSignals signals,
     NetworkMeasurements network,
+    Verification.HardwareProofService hardware,
     HubOptions options,
     TimeProvider time,
     ILogger<MarketService> logger) : BackgroundService

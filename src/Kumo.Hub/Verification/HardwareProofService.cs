@@ -51,7 +51,7 @@ public sealed class HardwareProofService(
     {
         lock (_lock)
         {
-            return _providers.TryGetValue(providerId, out ProviderProof? p) && p.LastPassed == true ? p.Tier : null;
+            return _providers.TryGetValue(providerId, out ProviderProof? p) && p.LastPassed == true && !p.GpusUnproven ? p.Tier : null;
         }
     }
 
@@ -90,7 +90,11 @@ public sealed class HardwareProofService(
         HardwareInventory inventory = JsonSerializer.Deserialize<HardwareInventory>(record.InventoryJson, KumoJson.Options)!;
         long now = Now;
         string challengeId = "hwc-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var round = new ProofRound(challengeId, [.. DeviceClaim.FromInventory(inventory).Select(claim =>
+        // The agent multiplies on its CPU engine (no GPU backend yet): a real GPU cannot be proven at GPU speed, so
+        // such a machine proves its CPU and its GPUs stay as declared (no measured tier, never paused for them).
+        bool realGpus = inventory.Gpus.Any(g => !g.Simulated);
+        HardwareInventory provable = realGpus ? inventory with { Gpus = [] } : inventory;
+        var round = new ProofRound(challengeId, [.. DeviceClaim.FromInventory(provable).Select(claim =>
             new HardwareProofSession(challengeId, claim, RandomSeed(), now, Policy))]);
         lock (_lock)
         {
@@ -101,6 +105,7 @@ public sealed class HardwareProofService(
             }
 
             proof.Round = round;
+            proof.GpusUnproven = realGpus;
         }
 
         var request = new HardwareChallengeRequest(challengeId, [.. round.Devices.Select(d => d.Challenge)]);
@@ -368,6 +373,9 @@ public sealed class HardwareProofService(
         public int Tier { get; set; }
 
         public long NextDueMs { get; set; }
+
+        /// <summary>The machine has real GPUs, which this round could not prove (it proved the CPU).</summary>
+        public bool GpusUnproven { get; set; }
     }
 
     private sealed record ProofRound(string ChallengeId, IReadOnlyList<HardwareProofSession> Devices);

@@ -220,7 +220,7 @@ public class HardwareProofTests
         var policy = HardwareProofPolicy.Default;
         Assert.Equal(256, policy.SizeFor(SimulatedH100));
         Assert.Equal(32192, policy.SizeFor(H100));
-        Assert.Equal(2688, policy.SizeFor(Cpu2)); // 2 cores × 20 GFLOP/s for 1 s: n = cbrt(40e9 / 2) ≈ 2714, rounded down to 64s
+        Assert.Equal(1664, policy.SizeFor(Cpu2)); // 2 cores × 5 GFLOP/s for 1 s: n = cbrt(10e9 / 2) ≈ 1710, rounded down to 64s
         var rtx = new DeviceClaim("GPU-4090", true, "NVIDIA GeForce RTX 4090", 24L << 30, 0, false);
         Assert.True(policy.SizeFor(rtx) < 32768); // 12n² bytes must fit in a quarter of 24 GiB
         Assert.Equal(0, policy.SizeFor(rtx) % 64);
