@@ -36,6 +36,18 @@ public sealed record VerifySimulationResult
 
     public int Disputes { get; init; }
 
+    /// <summary>The most rounds a dispute of the trials took (whole-step referee over the job's steps).</summary>
+    public int TrialDisputeRounds { get; init; }
+
+    /// <summary>⌈log₂ T⌉ for the trials' jobs.</summary>
+    public int TrialDisputeRoundBound { get; init; }
+
+    /// <summary>Rounds of the refereed game over a 10,000-step segment with 64 operators per step (a cheat deep inside).</summary>
+    public int DisputeRoundsT10000 { get; init; }
+
+    /// <summary>⌈log₂ 10,000⌉ + ⌈log₂ 64⌉ = 20.</summary>
+    public int DisputeRoundBoundT10000 { get; init; }
+
     public int Canaries { get; init; }
 
     public double Q { get; init; }
@@ -98,6 +110,10 @@ public sealed record VerifySimulationResult
             json.WriteNumber("max_dispute_rounds", MaxDisputeRounds);
             json.WriteNumber("dispute_round_bound", DisputeRoundBound);
             json.WriteNumber("disputes", Disputes);
+            json.WriteNumber("trial_dispute_rounds", TrialDisputeRounds);
+            json.WriteNumber("trial_dispute_round_bound", TrialDisputeRoundBound);
+            json.WriteNumber("dispute_rounds_t10000", DisputeRoundsT10000);
+            json.WriteNumber("dispute_round_bound_t10000", DisputeRoundBoundT10000);
             json.WriteNumber("canaries", Canaries);
             json.WriteNumber("q", Q);
             json.WriteNumber("q_trusted", QTrusted);

@@ -7,6 +7,8 @@ using Kumo.Verification.Checkers;
 using Kumo.Verification.Replication;
 using Kumo.Verification.Validators;
 
+using Kumo.Verification.Disputes;
+
 namespace Kumo.Verification.Simulation;
 
 /// <summary>
@@ -94,6 +96,7 @@ public static class VerifySimulator
         }
 
         int steps = options.Segments * options.StepsPerSegment;
+        (int longRounds, int longBound) = LongDispute(options.Seed);
         return new VerifySimulationResult
         {
             DetectionRate = CheatTypes.ToDictionary(c => c, c => totals.Caught.GetValueOrDefault(c)?.Count / (double)options.Trials ?? 0),
@@ -103,8 +106,12 @@ public static class VerifySimulator
             OverheadWall = 1 + (totals.VerifySeconds / Math.Max(1e-9, totals.JobSeconds)),
             OverheadProbation = 1 + (totals.VerifyStepsProbation / Math.Max(1.0, totals.JobStepsProbation)),
             OverheadTrusted = 1 + (totals.VerifyStepsTrusted / Math.Max(1.0, totals.JobStepsTrusted)),
-            MaxDisputeRounds = totals.MaxRounds,
-            DisputeRoundBound = (int)Math.Ceiling(Math.Log2(steps)),
+            MaxDisputeRounds = Math.Max(totals.MaxRounds, longRounds),
+            TrialDisputeRounds = totals.MaxRounds,
+            DisputeRoundsT10000 = longRounds,
+            DisputeRoundBoundT10000 = longBound,
+            DisputeRoundBound = Math.Max(longBound, (int)Math.Ceiling(Math.Log2(steps))),
+            TrialDisputeRoundBound = (int)Math.Ceiling(Math.Log2(steps)),
             Disputes = totals.Disputes,
             Canaries = totals.Canaries,
             Q = options.Sampling.ProbationQ,
@@ -119,6 +126,31 @@ public static class VerifySimulator
             WallSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
             Seed = options.Seed,
         };
+    }
+
+    /// <summary>
+    /// The refereed game (<see cref="RefereedDispute"/>) over T = 10,000 steps of 64 operators, the provider cheating at
+    /// one operator of one step drawn from the seed: the rounds it takes, and the bound ⌈log₂ T⌉ + ⌈log₂ ops⌉.
+    /// </summary>
+    private static (int Rounds, int Bound) LongDispute(ulong seed)
+    {
+        const int steps = 10_000, operators = 64;
+        var random = new Philox(seed, 0, 11);
+        (int Step, int Operator) cheat = (1 + random.NextInt(steps), random.NextInt(operators));
+        var time = new SimulationClock(DateTimeOffset.UnixEpoch);
+        using var providerKey = Kumo.Crypto.AccountKey.Create();
+        using var challengerKey = Kumo.Crypto.AccountKey.Create();
+        var honest = new SyntheticStepMachine(operators);
+        var provider = new ReplayingParty(providerKey, new SyntheticStepMachine(operators, cheat), SyntheticStepMachine.Start, time);
+        var challenger = new ReplayingParty(challengerKey, honest, SyntheticStepMachine.Start, time);
+        DisputeOutcome outcome = RefereedDispute.Run(new DisputeCase("d-t10000", new string('0', 64), 0, 0, SyntheticStepMachine.Start.RootHex(), steps),
+            provider, challenger, honest, DisputeRules.Default, time);
+        if (outcome.Verdict != Disputes.DisputeVerdict.ProviderWrong || outcome.Step != cheat.Step || outcome.Operator != cheat.Operator)
+        {
+            throw new InvalidOperationException($"the 10,000-step dispute did not pin the cheat at step {cheat.Step}, operator {cheat.Operator}: {outcome.Reason}");
+        }
+
+        return (outcome.Rounds, RefereedDispute.MaxRounds(steps, operators));
     }
 
     private static double? Median(List<int>? values)

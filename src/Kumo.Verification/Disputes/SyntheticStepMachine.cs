@@ -2,16 +2,15 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Kumo.Tensor.Models;
 using Kumo.Tensor.Training;
-using Kumo.Verification.Disputes;
 
-namespace Kumo.Verification.Tests.Disputes;
+namespace Kumo.Verification.Disputes;
 
 /// <summary>
-/// A cheap stand-in for a training step, for games over 10,000 steps: the state is four floats; operator j of step s
+/// A cheap stand-in for a training step, for dispute games over 10,000 steps (tests and `kumo sim verify`): the state is four floats; operator j of step s
 /// computes x ← x·1.5 + ((s·j) mod 7) elementwise, hashed into the same kind of chain a traced training step produces
 /// (last output = the state root). <paramref name="tamper"/> makes one (step, operator) add 1 to x[0]: a cheater.
 /// </summary>
-internal sealed class SyntheticStepMachine(int operators, (int Step, int Operator)? tamper = null) : IStepReplayer
+public sealed class SyntheticStepMachine(int operators, (int Step, int Operator)? tamper = null) : IStepReplayer
 {
     public int OperatorCount => operators;
 
