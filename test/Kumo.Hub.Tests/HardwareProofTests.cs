@@ -95,6 +95,44 @@ public class HardwareProofTests
     }
 
     [Fact]
+    public async Task A_provably_wrong_answer_is_slashed_through_the_ledger_on_the_providers_own_signed_statements()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet, new Kumo.Ledger.Transactions.FaucetPayload(100_000_000));
+        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Bond, new Kumo.Ledger.Transactions.BondPayload(100_000_000));
+        var (request, prover) = await ChallengedAsync(hub, provider);
+        await CommitAsync(provider, prover.Commitment);
+        HardwareReveal reveal = await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal);
+
+        HardwareProver other = HardwareProver.Compute(request.ChallengeId, request.Devices[0] with { Seed = "00000000000000ff" });
+        await OpenAsync(provider, other.Open(reveal));
+
+        Assert.Equal(ProofCodes.RootChanged, Assert.Single(await SettledAsync(hub, provider)).Code);
+        var account = await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < 100_000_000, "the slash");
+        Assert.Equal(90_000_000, account.Bonded); // 10% of the stake (genesis slashBps)
+        using var source = new Kumo.Hub.Storage.Sqlite.SqliteLedgerSource(Path.Combine(hub.Options.DataDirectory, "hub.db"));
+        Assert.True(new Kumo.Ledger.Audit.Auditor().Run(source).Ok);
+    }
+
+    [Fact]
+    public async Task Silence_pauses_but_is_not_slashed()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet, new Kumo.Ledger.Transactions.FaucetPayload(100_000_000));
+        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Bond, new Kumo.Ledger.Transactions.BondPayload(100_000_000));
+        var (request, _) = await ChallengedAsync(hub, provider);
+
+        hub.Clock.Advance(TimeSpan.FromMilliseconds(request.Devices[0].DeadlineMs + 1));
+        await hub.ProveHardwareAsync();
+        await Task.Delay(300);
+
+        Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
+        Assert.Equal(100_000_000, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
+    }
+
+    [Fact]
     public async Task A_proof_for_the_wrong_leaf_fails()
     {
         await using HubFixture hub = await HubFixture.StartAsync();

@@ -24,10 +24,15 @@ public sealed class HardwareProofService(
     IHubStore store,
     ProviderSessions sessions,
     EnvelopeAuthenticator auth,
+    Ledger.RefereeService referee,
     HubOptions options,
     TimeProvider time,
     ILogger<HardwareProofService> logger) : BackgroundService
 {
+    /// <summary>Failures the provider's own signed statements prove; the others (deadline, silence) only pause.</summary>
+    private static readonly HashSet<string> ProvablyWrong =
+        [ProofCodes.Freivalds, ProofCodes.RowMismatch, ProofCodes.ProductMismatch, ProofCodes.RootChanged, ProofCodes.BadProof, ProofCodes.WrongSize];
+
     private readonly object _lock = new();
     private readonly Dictionary<string, ProviderProof> _providers = new(StringComparer.Ordinal);
 
@@ -106,6 +111,7 @@ public sealed class HardwareProofService(
 
             proof.Round = round;
             proof.GpusUnproven = realGpus;
+            proof.Statements.Clear();
         }
 
         var request = new HardwareChallengeRequest(challengeId, [.. round.Devices.Select(d => d.Challenge)]);
@@ -186,6 +192,11 @@ public sealed class HardwareProofService(
         if (envelope.Signer.Value != providerId)
         {
             throw ApiProblem.Forbidden("wrong_signer", $"{type} signed by {envelope.Signer}, not by this channel's provider");
+        }
+
+        lock (_lock)
+        {
+            Get(providerId).Statements.Add(envelope); // what the provider signed this round: the evidence if it lied
         }
 
         if (commit)
@@ -328,6 +339,25 @@ public sealed class HardwareProofService(
             ProofOutcome failed = outcomes.First(o => !o.Passed);
             logger.LogWarning("hardware proof {Challenge} of {Provider} failed on {Device}: {Code}: {Reason}; paused", round.ChallengeId, providerId,
                 failed.DeviceId, failed.Code, failed.Reason);
+            if (ProvablyWrong.Contains(failed.Code) && proof.Statements.Count > 0)
+            {
+                // A wrong product or a commitment it could not stand by is provable from what the provider signed: slashed.
+                // Slowness or silence is not (a network can be slow): those only pause.
+                IReadOnlyList<SignedEnvelope> evidence = [.. proof.Statements];
+                string subject = $"challenge {round.ChallengeId}/device {failed.DeviceId}";
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await referee.SlashAsync("hardware_proof", Kumo.Crypto.AccountId.Parse(providerId), null, subject,
+                            $"{failed.Code}: {failed.Reason}", evidence, CancellationToken.None);
+                    }
+                    catch (Exception e) when (e is Ledger.LedgerRefusedException or InvalidOperationException)
+                    {
+                        logger.LogWarning("could not slash {Provider} for {Subject}: {Error}", providerId, subject, e.Message);
+                    }
+                });
+            }
         }
     }
 
@@ -376,6 +406,9 @@ public sealed class HardwareProofService(
 
         /// <summary>The machine has real GPUs, which this round could not prove (it proved the CPU).</summary>
         public bool GpusUnproven { get; set; }
+
+        /// <summary>The provider's signed commitments and openings of the current round.</summary>
+        public List<SignedEnvelope> Statements { get; } = [];
     }
 
     private sealed record ProofRound(string ChallengeId, IReadOnlyList<HardwareProofSession> Devices);
