@@ -34,6 +34,13 @@ public sealed record HardwareProofPolicy
     /// <summary>Added to every deadline for the round trip and the hub's own scheduling.</summary>
     public TimeSpan NetworkAllowance { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Extra time for simulated (devnet) devices: they prove nothing about speed, and a devnet's agents answer their
+    /// first challenge while starting up on a shared, busy CPU (cold JIT), where a tight deadline would pause an honest
+    /// devnet provider.
+    /// </summary>
+    public TimeSpan SimulatedAllowance { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How fast a GPU machine hashes C's rows for the commitment (many cores with SHA extensions, or the GPU itself).</summary>
     public double GpuHashBytesPerSecond { get; init; } = 4e9;
 
@@ -77,6 +84,6 @@ public sealed record HardwareProofPolicy
         double compute = Work(n) / ThroughputTable.ClaimedFlops(claim);
         double hashRate = claim.IsGpu && !claim.Simulated ? GpuHashBytesPerSecond : CpuHashBytesPerSecondPerCore * (claim.IsGpu ? 1 : Math.Max(1, claim.Cores));
         double hash = 4.0 * n * n / hashRate;
-        return TimeSpan.FromSeconds((compute + hash) * Slack) + NetworkAllowance;
+        return TimeSpan.FromSeconds((compute + hash) * Slack) + NetworkAllowance + (claim.Simulated ? SimulatedAllowance : TimeSpan.Zero);
     }
 }
