@@ -50,6 +50,16 @@ public interface ITrainingObserver
     void OnCheckpoint(int step, string rootHex);
 }
 
+/// <summary>
+/// An observer that also keeps the full state at each checkpoint (weights and optimizer state), e.g. to publish it so
+/// validators can re-run any segment from it.
+/// </summary>
+public interface ICheckpointObserver : ITrainingObserver
+{
+    /// <summary>After each checkpoint commitment: the state it commits to.</summary>
+    void OnCheckpointState(TrainingState state);
+}
+
 /// <summary>One step's mean batch loss.</summary>
 public sealed record LossPoint(int Step, float Loss);
 

@@ -48,6 +48,10 @@ public static class Trainer
                 string root = WeightCommitment.RootHex([.. model.ExportWeights(), .. optimizer.State()]);
                 commitments.Add(new CheckpointCommitment(step, root));
                 observer?.OnCheckpoint(step, root);
+                if (observer is ICheckpointObserver keeper)
+                {
+                    keeper.OnCheckpointState(new TrainingState(step, model.ExportWeights(), optimizer.State()));
+                }
             }
         }
 

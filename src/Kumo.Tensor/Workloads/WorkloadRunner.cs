@@ -60,24 +60,13 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     private void Train(TrainWorkload train, string inputs, string output, CancellationToken cancellationToken)
     {
         string dataPath = Input(inputs, train.Data, "data");
-        TrainingData data = train.Model == ModelSpec.MlpKind ? LoadDigits(dataPath, train.Data) : LoadText(dataPath, train.Data);
-        ModelSpec spec = train.Model == ModelSpec.MlpKind
-            ? ModelSpec.Mlp(hidden: train.Hidden)
-            : ModelSpec.Transformer(context: train.Context, embed: train.Embed, layers: train.Layers, heads: train.Heads);
-        var options = new TrainOptions
-        {
-            Steps = train.Steps,
-            BatchSize = train.BatchSize,
-            LearningRate = (float)train.LearningRate,
-            Optimizer = train.Optimizer,
-            Seed = (ulong)train.Seed,
-            CheckpointEvery = train.CheckpointEvery,
-            Compute = compute,
-        };
+        TrainingData data = LoadTrainingData(train, dataPath);
+        ModelSpec spec = ModelSpecFor(train);
+        TrainOptions options = OptionsFor(train, compute);
         log.WriteLine($"training {Describe(spec, data)} for {train.Steps} steps of {train.BatchSize} ({train.Optimizer}, lr {train.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {train.Seed}) on {compute.Threads} thread(s)");
         log.Flush();
 
-        var observer = new ProgressLog(log, train.Steps);
+        var observer = new ProgressLog(log, train.Steps, output, spec);
         var clock = Stopwatch.StartNew();
         TrainResult result = Trainer.Train(spec, data, options, observer, cancellationToken);
         clock.Stop();
@@ -253,6 +242,63 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
         return ToNamed(InEngineLayout(Quantizer.Dequantize(SafeTensorsFile.Parse(quantized.File))));
     }
 
+    /// <summary>The model a train workload asks for.</summary>
+    public static ModelSpec ModelSpecFor(TrainWorkload train) => train.Model == ModelSpec.MlpKind
+        ? ModelSpec.Mlp(hidden: train.Hidden)
+        : ModelSpec.Transformer(context: train.Context, embed: train.Embed, layers: train.Layers, heads: train.Heads);
+
+    /// <summary>The trainer's options for a train workload (what a validator must use to re-run its segments).</summary>
+    public static TrainOptions OptionsFor(TrainWorkload train, ComputeOptions compute) => new()
+    {
+        Steps = train.Steps,
+        BatchSize = train.BatchSize,
+        LearningRate = (float)train.LearningRate,
+        Optimizer = train.Optimizer,
+        Seed = (ulong)train.Seed,
+        CheckpointEvery = train.CheckpointEvery,
+        Compute = compute,
+    };
+
+    /// <summary>The data set of a train workload from its file: digits for an MLP, text for a transformer.</summary>
+    public static TrainingData LoadTrainingData(TrainWorkload train, string path) =>
+        train.Model == ModelSpec.MlpKind ? LoadDigits(path, train.Data) : LoadText(path, train.Data);
+
+    /// <summary>The name of the checkpoint file a train job writes after <paramref name="step"/> steps.</summary>
+    public static string CheckpointFileName(int step) => string.Create(CultureInfo.InvariantCulture, $"checkpoint-{step:D7}.safetensors");
+
+    /// <summary>Reads a checkpoint file written by a train job back into the state it holds.</summary>
+    public static TrainingState ReadCheckpoint(byte[] file)
+    {
+        SafeTensorsFile parsed = SafeTensorsFile.Parse(file);
+        if (!parsed.Metadata.TryGetValue("kumo.step", out string? stepText) || !int.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out int step))
+        {
+            throw new WorkloadException("a checkpoint file names its step in kumo.step");
+        }
+
+        var weights = new List<NamedTensor>();
+        var state = new List<NamedTensor>();
+        foreach (TensorEntry t in parsed.Tensors.Values)
+        {
+            bool optimizer = t.Name.StartsWith(OptimizerPrefix, StringComparison.Ordinal);
+            var named = new NamedTensor(optimizer ? t.Name[OptimizerPrefix.Length..] : t.Name, [.. t.Shape.Select(d => checked((int)d))], t.ToFloat32Array());
+            (optimizer ? state : weights).Add(named);
+        }
+
+        return new TrainingState(step, [.. weights.OrderBy(w => w.Name, StringComparer.Ordinal)], [.. state.OrderBy(w => w.Name, StringComparer.Ordinal)]);
+    }
+
+    private const string OptimizerPrefix = "optimizer/";
+
+    private static byte[] WriteCheckpoint(TrainingState state, ModelSpec spec) =>
+        SafeTensorsWriter.ToBytes(
+            [.. state.Weights.Select(ToEntry), .. state.OptimizerState.Select(t => ToEntry(t with { Name = OptimizerPrefix + t.Name }))],
+            new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                [ModelKey] = JsonSerializer.Serialize(spec),
+                ["kumo.step"] = state.Step.ToString(CultureInfo.InvariantCulture),
+                ["kumo.root"] = state.RootHex(),
+            });
+
     private static string Input(string inputs, string name, string what)
     {
         string path = Path.Combine(inputs, name);
@@ -370,9 +416,15 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
         ? $"an MLP {spec.Inputs}→{spec.Hidden}→{spec.Classes} on {((ClassificationData)data).TrainLabels.Length} digits"
         : $"a character transformer ({spec.Layers} layers, {spec.Heads} heads, embed {spec.Embed}, context {spec.Context}) on {((CharCorpus)data).Train.Length} characters";
 
-    /// <summary>About a hundred progress lines per run, plus one per checkpoint.</summary>
-    private sealed class ProgressLog(TextWriter log, int steps) : ITrainingObserver
+    /// <summary>
+    /// About a hundred progress lines per run, plus one per checkpoint; each checkpoint's full state is written as
+    /// <c>checkpoint-NNNNNNN.safetensors</c> so validators can re-run any segment from it.
+    /// </summary>
+    private sealed class ProgressLog(TextWriter log, int steps, string output, ModelSpec spec) : ICheckpointObserver
     {
+        public void OnCheckpointState(TrainingState state) =>
+            File.WriteAllBytes(Path.Combine(output, CheckpointFileName(state.Step)), WriteCheckpoint(state, spec));
+
         private readonly int _every = Math.Max(1, steps / 100);
         private double _throughput;
 
