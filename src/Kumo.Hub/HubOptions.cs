@@ -63,6 +63,9 @@ public sealed record HubOptions
     /// <summary>Peers each provider measures per probe round.</summary>
     public int ProbeFanout { get; init; } = 8;
 
+    /// <summary>Re-execute sampled segments of finished train jobs from their published checkpoints (proof of learning).</summary>
+    public bool VerifyTraining { get; init; } = true;
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 

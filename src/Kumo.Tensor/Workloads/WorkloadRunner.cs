@@ -24,6 +24,13 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// <summary>Metadata key holding the architecture (<see cref="ModelSpec"/> as JSON) in a model file.</summary>
     public const string ModelKey = "kumo.model";
 
+    /// <summary>
+    /// The engine's numerics version, written into every checkpoint (<c>kumo.engine</c>). A verifier re-executes only
+    /// checkpoints of its own version: a run made by another version (another RNG, another kernel contract) would
+    /// legitimately differ and must not be judged by this one.
+    /// </summary>
+    public const string EngineVersion = "kumo-tensor/1";
+
     /// <summary>Metadata key holding a character model's vocabulary.</summary>
     public const string VocabularyKey = "kumo.vocabulary";
 
@@ -267,9 +274,15 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     public static string CheckpointFileName(int step) => string.Create(CultureInfo.InvariantCulture, $"checkpoint-{step:D7}.safetensors");
 
     /// <summary>Reads a checkpoint file written by a train job back into the state it holds.</summary>
+    /// <exception cref="WorkloadException">It was written by another engine version, or is not a checkpoint.</exception>
     public static TrainingState ReadCheckpoint(byte[] file)
     {
         SafeTensorsFile parsed = SafeTensorsFile.Parse(file);
+        if (parsed.Metadata.GetValueOrDefault("kumo.engine") is var engine && engine != EngineVersion)
+        {
+            throw new WorkloadException($"the checkpoint was written by engine version '{engine ?? "unknown"}', not {EngineVersion}");
+        }
+
         if (!parsed.Metadata.TryGetValue("kumo.step", out string? stepText) || !int.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out int step))
         {
             throw new WorkloadException("a checkpoint file names its step in kumo.step");
@@ -297,6 +310,7 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
                 [ModelKey] = JsonSerializer.Serialize(spec),
                 ["kumo.step"] = state.Step.ToString(CultureInfo.InvariantCulture),
                 ["kumo.root"] = state.RootHex(),
+                ["kumo.engine"] = EngineVersion,
             });
 
     private static string Input(string inputs, string name, string what)
