@@ -38,7 +38,8 @@ public sealed class TrainingVerifier(
     TimeProvider time,
     ILogger<TrainingVerifier> logger) : BackgroundService
 {
-    private readonly SegmentSampling _sampling = new();
+    /// <summary>The sampling policy (tests make it check every segment).</summary>
+    internal SegmentSampling Sampling { get; set; } = new();
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
 
@@ -147,16 +148,16 @@ public sealed class TrainingVerifier(
         string provider = lease.ProviderId;
         ulong seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)); // drawn now, after the provider committed
         var random = new Philox(seed, 0, 0);
-        double q = _sampling.Probability(provider);
+        double q = Sampling.Probability(provider);
         var sample = new List<int>();
         for (int i = 0; i < commitments.Count; i++)
         {
-            if (_sampling.ShouldVerify(provider, random))
+            if (Sampling.ShouldVerify(provider, random))
             {
                 sample.Add(i);
             }
 
-            _sampling.RecordDelivered(provider);
+            Sampling.RecordDelivered(provider);
         }
 
         // Only what the job published can be judged: a checkpoint the tenant's outputs left out, or one made by another
@@ -199,7 +200,7 @@ public sealed class TrainingVerifier(
             return;
         }
 
-        _sampling.RecordCaught(provider);
+        Sampling.RecordCaught(provider);
         await EventAsync(job.Id, "verification_failed", $"proof of learning: {result.Reason}");
         SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
         try

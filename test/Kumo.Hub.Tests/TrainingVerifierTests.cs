@@ -1,0 +1,113 @@
+using System.Text.Json.Nodes;
+using Kumo.Client;
+using Kumo.Hub.Tests.Support;
+using Kumo.Hub.Verification;
+using Kumo.Jobs;
+using Kumo.Leases;
+using Kumo.Ledger.Transactions;
+using Kumo.Protocol;
+using Kumo.Tensor.Compute;
+using Kumo.Tensor.Workloads;
+using Kumo.Verification.Validators;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kumo.Hub.Tests;
+
+/// <summary>Proof of learning against a real hub: a provider runs a real train job and publishes honest or forged commitments.</summary>
+public class TrainingVerifierTests
+{
+    private const long K = Kumo.Ledger.Amounts.MicrosPerKumo;
+
+    private static string Digits()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string path = Path.Combine(d.FullName, ".kumo", "datasets", "digits.csv.gz");
+            if (File.Exists(Path.Combine(d.FullName, "Kumo.slnx")))
+            {
+                Assert.True(File.Exists(path), $"{path} is missing: run scripts/datasets.sh (test.sh does)");
+                return path;
+            }
+        }
+
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    private static async Task<(HubFixture Hub, FakeProvider Provider, string JobId)> RunAsync(bool forge)
+    {
+        HubFixture hub = await HubFixture.StartAsync();
+        FakeProvider provider = await FakeProvider.JoinAsync(hub, "trainer", FakeProvider.Inventory(cores: 2));
+        await hub.Client.SubmitLedgerAsync(provider.Signer, LedgerMessageTypes.Faucet, new FaucetPayload(100 * K));
+        await hub.Client.SubmitLedgerAsync(provider.Signer, LedgerMessageTypes.Bond, new BondPayload(100 * K));
+        RequestSigner tenant = await hub.TenantAsync();
+        string digits = Digits();
+        string cid = (await hub.Client.UploadFileAsync(tenant, digits)).Root.ToString();
+        string spec = $$"""
+            {"version":"kumo/v1","name":"pol","resources":{"cpu":"1","memory":"512Mi","disk":"64Mi"},
+             "workload":{"train":{"model":"mlp","data":"digits.csv.gz","steps":40,"batchSize":8,"learningRate":"0.01","optimizer":"adamw","seed":3,"checkpointEvery":10,"hidden":16,"layers":2,"heads":4,"embed":64,"context":64},
+             "inputs":[{"name":"digits.csv.gz","cid":"{{cid}}"}],"outputs":["out/*"]},
+             "price":{"maxPerHour":"1"},"timeout":"5m"}
+            """;
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
+        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        await provider.AcceptAsync(offer);
+        await provider.StartedAsync(offer.LeaseId);
+
+        // The provider really trains (the same runner the sandbox runs), then publishes — honestly or not.
+        string inputs = Directory.CreateTempSubdirectory("kumo-pol-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-pol-out-").FullName;
+        File.Copy(digits, Path.Combine(inputs, "digits.csv.gz"));
+        JobSpec parsed = JobSpecReader.ReadWireForm(Specs.Wire(spec), "spec").Spec!;
+        new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(parsed.Workload, inputs, output);
+        if (forge)
+        {
+            // Claims training it did not do: the last two commitments are replaced by the root of the state at step 20.
+            var list = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "commitments.json")))!.AsArray();
+            string stale = list[1]!["root"]!.GetValue<string>();
+            list[2]!["root"] = stale;
+            list[3]!["root"] = stale;
+            File.WriteAllText(Path.Combine(output, "commitments.json"), list.ToJsonString());
+        }
+
+        var files = new List<OutputFile>();
+        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
+        {
+            string fileCid = (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString();
+            files.Add(new OutputFile("out/" + Path.GetFileName(file), fileCid, new FileInfo(file).Length));
+        }
+
+        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
+        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, "the job to succeed");
+        hub.Services.GetRequiredService<TrainingVerifier>().Sampling = new SegmentSampling(probationQ: 1, probationSegments: 1000, trustedQ: 1);
+        await hub.Services.GetRequiredService<TrainingVerifier>().RunOnceAsync(CancellationToken.None);
+        return (hub, provider, accepted.JobId);
+    }
+
+    [Fact]
+    public async Task An_honest_train_job_is_verified_on_every_segment()
+    {
+        (HubFixture hub, FakeProvider provider, string jobId) = await RunAsync(forge: false);
+        await using (hub)
+        await using (provider)
+        {
+            JobView job = await hub.Client.GetJobAsync(jobId);
+            JobEvent verified = Assert.Single(job.Events, e => e.Kind == "verified");
+            Assert.Contains("segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal);
+            Assert.Equal(100 * K, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
+        }
+    }
+
+    [Fact]
+    public async Task Forged_commitments_fail_verification_and_the_provider_is_slashed_on_its_signed_result()
+    {
+        (HubFixture hub, FakeProvider provider, string jobId) = await RunAsync(forge: true);
+        await using (hub)
+        await using (provider)
+        {
+            JobView job = await hub.Client.GetJobAsync(jobId);
+            JobEvent failed = Assert.Single(job.Events, e => e.Kind == "verification_failed");
+            Assert.Contains("segment 2 (steps 21–30): re-executed it ends at", failed.Detail, StringComparison.Ordinal);
+            var account = await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < 100 * K, "the slash");
+            Assert.Equal(90 * K, account.Bonded);
+        }
+    }
+}
