@@ -110,4 +110,49 @@ public class TrainingVerifierTests
             Assert.Equal(90 * K, account.Bonded);
         }
     }
+
+    [Fact]
+    public async Task An_infer_job_whose_predictions_were_changed_is_caught_by_recomputing_its_rows()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await FakeProvider.JoinAsync(hub, "inferrer", FakeProvider.Inventory(cores: 2));
+        RequestSigner tenant = await hub.TenantAsync();
+        string digits = Digits();
+        string model = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(digits)))!, "examples", "infer-digits", "model.safetensors");
+        string modelCid = (await hub.Client.UploadFileAsync(tenant, model)).Root.ToString();
+        string dataCid = (await hub.Client.UploadFileAsync(tenant, digits)).Root.ToString();
+        string spec = $$"""
+            {"version":"kumo/v1","name":"spot","resources":{"cpu":"1","memory":"512Mi","disk":"64Mi"},
+             "workload":{"infer":{"model":"model.safetensors","data":"digits.csv.gz","tokens":200,"seed":0},
+             "inputs":[{"name":"model.safetensors","cid":"{{modelCid}}"},{"name":"digits.csv.gz","cid":"{{dataCid}}"}],"outputs":["out/*"]},
+             "price":{"maxPerHour":"1"},"timeout":"5m"}
+            """;
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
+        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        await provider.AcceptAsync(offer);
+        await provider.StartedAsync(offer.LeaseId);
+
+        string inputs = Directory.CreateTempSubdirectory("kumo-inf-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-inf-out-").FullName;
+        File.Copy(digits, Path.Combine(inputs, "digits.csv.gz"));
+        File.Copy(model, Path.Combine(inputs, "model.safetensors"));
+        new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(JobSpecReader.ReadWireForm(Specs.Wire(spec), "spec").Spec!.Workload, inputs, output);
+        string[] lines = File.ReadAllLines(Path.Combine(output, "predictions.csv"));
+        string[] row = lines[101].Split(','); // row 100: claim another class than the model gives
+        lines[101] = $"{row[0]},{(int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) + 1) % 10},{row[2]}";
+        File.WriteAllLines(Path.Combine(output, "predictions.csv"), lines);
+        var files = new List<OutputFile>();
+        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
+        {
+            files.Add(new OutputFile("out/" + Path.GetFileName(file), (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString(), new FileInfo(file).Length));
+        }
+
+        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
+        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, "the job to succeed");
+        TrainingVerifier verifier = hub.Services.GetRequiredService<TrainingVerifier>();
+        verifier.InferenceQ = 1;
+        await verifier.RunOnceAsync(CancellationToken.None);
+
+        JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(accepted.JobId)).Events, e => e.Kind == "verification_failed");
+        Assert.Contains("row 100: the provider said class", failed.Detail, StringComparison.Ordinal);
+    }
 }

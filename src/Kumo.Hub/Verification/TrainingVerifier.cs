@@ -21,7 +21,8 @@ using Microsoft.Extensions.Logging;
 namespace Kumo.Hub.Verification;
 
 /// <summary>
-/// Proof of learning for finished <c>train</c> jobs. The provider's signed result names (by CID) its
+/// Checks finished built-in AI jobs: proof of learning for <c>train</c> jobs, and spot checks of classification
+/// <c>infer</c> jobs (sampled rows recomputed bitwise). For train jobs: The provider's signed result names (by CID) its
 /// <c>commitments.json</c> and a checkpoint file per commitment; once the job has succeeded, segments are sampled —
 /// with probability 0.74 while the provider has fewer than 60 verified segments, 0.05 after (<see cref="SegmentSampling"/>)
 /// — from randomness drawn after the result, and re-executed from the published checkpoints. Agreement is recorded as a
@@ -38,6 +39,9 @@ public sealed class TrainingVerifier(
     TimeProvider time,
     ILogger<TrainingVerifier> logger) : BackgroundService
 {
+    /// <summary>Fraction of an infer job's rows recomputed (at least one); tests check every row.</summary>
+    internal double InferenceQ { get; set; } = 0.05;
+
     /// <summary>The sampling policy (tests make it check every segment).</summary>
     internal SegmentSampling Sampling { get; set; } = new();
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
@@ -60,7 +64,7 @@ public sealed class TrainingVerifier(
             {
                 _done.Add(job.Id);
                 JobSpec spec = Jobs.JobService.ParseSpec(job.SpecJson);
-                if (spec.Workload.Train is not { } train)
+                if (spec.Workload.Train is null && spec.Workload.Infer is null)
                 {
                     continue;
                 }
@@ -73,7 +77,15 @@ public sealed class TrainingVerifier(
                     }
                 }
 
-                await VerifyAsync(job, spec, train, cancellationToken);
+                if (spec.Workload.Train is { } train)
+                {
+                    await VerifyAsync(job, spec, train, cancellationToken);
+                }
+                else
+                {
+                    await VerifyInferenceAsync(job, spec, spec.Workload.Infer!, cancellationToken);
+                }
+
                 verified++;
             }
 
@@ -211,6 +223,72 @@ public sealed class TrainingVerifier(
         catch (LedgerRefusedException e)
         {
             logger.LogWarning("could not slash {Provider} for job {Job}: {Error}", provider, job.Id, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// An <c>infer</c> job of a classifier: a sample of its prediction rows (5 %, at least one) recomputed bitwise from
+    /// the same model and rows (<see cref="Kumo.Verification.Inference.InferenceSpotCheck"/>). Generation jobs are not
+    /// checked here yet.
+    /// </summary>
+    private async Task VerifyInferenceAsync(JobRecord job, JobSpec spec, InferWorkload infer, CancellationToken cancellationToken)
+    {
+        LeaseRecord? lease;
+        IReadOnlyList<OutputRecord> outputs;
+        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
+        {
+            lease = (await reader.ListLeasesForJobAsync(job.Id)).LastOrDefault(l => l.CloseReason == CloseReason.Completed && l.ResultEnvelope is not null);
+            outputs = await reader.ListOutputsAsync(job.Id);
+        }
+
+        string? predictionsCid = outputs.FirstOrDefault(o => o.Path == "out/predictions.csv")?.Cid;
+        string? modelCid = spec.Workload.Inputs.FirstOrDefault(i => i.Name == infer.Model)?.Cid;
+        string? dataCid = infer.Data is { } data ? spec.Workload.Inputs.FirstOrDefault(i => i.Name == data)?.Cid : null;
+        if (lease is null || predictionsCid is null || modelCid is null || dataCid is null)
+        {
+            await EventAsync(job.Id, "verification_skipped", "inference check: only classification jobs that publish out/predictions.csv are checked");
+            return;
+        }
+
+        Kumo.Verification.Inference.InferenceSpotCheck.Outcome outcome;
+        try
+        {
+            (ModelSpec model, IReadOnlyList<Kumo.Tensor.Models.NamedTensor> weights, _) = WorkloadRunner.ReadModel((await content.OpenAsync(modelCid, cancellationToken)).Path);
+            float[] features;
+            await using (FileStream stream = File.OpenRead((await content.OpenAsync(dataCid, cancellationToken)).Path))
+            {
+                (features, _) = Digits.Read(stream);
+            }
+
+            int[] claimed = [.. System.Text.Encoding.UTF8.GetString(await ReadAsync(predictionsCid, cancellationToken))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(line => int.Parse(line.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture))];
+            IReadOnlyList<int> sample = Kumo.Verification.Inference.InferenceSpotCheck.Sample(claimed.Length, InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+            outcome = await Task.Run(() => Kumo.Verification.Inference.InferenceSpotCheck.CheckClassification(model, weights, features, claimed, sample,
+                new ComputeOptions { Threads = 1 }), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await EventAsync(job.Id, "verification_failed", $"inference check: the published predictions could not be read against the model and rows: {e.Message}");
+            return;
+        }
+
+        if (outcome.Agrees)
+        {
+            await EventAsync(job.Id, "verified", $"inference check: recomputed {outcome.Checked} of {outcome.Total} rows bit for bit; all agree");
+            return;
+        }
+
+        await EventAsync(job.Id, "verification_failed", $"inference check: {outcome.Detail}");
+        SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
+        try
+        {
+            await referee.SlashAsync("inference", AccountId.Parse(lease.ProviderId), null, $"job {job.Id}/row {outcome.FirstMismatch}",
+                outcome.Detail!, [signedResult], cancellationToken);
+        }
+        catch (LedgerRefusedException e)
+        {
+            logger.LogWarning("could not slash {Provider} for job {Job}: {Error}", lease.ProviderId, job.Id, e.Message);
         }
     }
 

@@ -362,6 +362,14 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     }
 
     /// <summary>A model written by <see cref="Train"/> (or its dequantized int8 form).</summary>
+    /// <summary>A model file as an infer job reads it (architecture from its metadata; int8 files dequantized).</summary>
+    /// <exception cref="WorkloadException">It is not a model a train job wrote.</exception>
+    public static (ModelSpec Spec, IReadOnlyList<NamedTensor> Weights, string? Vocabulary) ReadModel(string path)
+    {
+        (ModelSpec spec, IReadOnlyList<NamedTensor> weights, string? vocabulary, _) = LoadModel(path, Path.GetFileName(path));
+        return (spec, weights, vocabulary);
+    }
+
     private static (ModelSpec Spec, IReadOnlyList<NamedTensor> Weights, string? Vocabulary, SafeTensorsFile File) LoadModel(string path, string name)
     {
         SafeTensorsFile file;
