@@ -98,8 +98,47 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
         }
 
         PrintSummary(runs);
+        bool verified = await PrintVerificationAsync(client, runs, ct);
         bool audited = await PrintLedgerAsync(client, signer, runs, ct);
-        return runs.All(r => r.Passed) && audited;
+        return runs.All(r => r.Passed) && verified && audited;
+    }
+
+    /// <summary>
+    /// The hub checks finished train and infer jobs by recomputation (proof of learning, inference spot checks): waits
+    /// for those verdicts and shows them. False if any job failed its check.
+    /// </summary>
+    private static async Task<bool> PrintVerificationAsync(HubClient client, List<Run> runs, CancellationToken ct)
+    {
+        var checkedRuns = runs.Where(r => r.JobId is not null && r.View?.State == JobState.Succeeded && r.View.Leases.Count > 0
+            && File.ReadAllText(r.SpecPath) is var text && (text.Contains("\n  train:", StringComparison.Ordinal) || text.Contains("\n  infer:", StringComparison.Ordinal))).ToList();
+        if (checkedRuns.Count == 0)
+        {
+            return true;
+        }
+
+        bool ok = true;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        foreach (Run run in checkedRuns)
+        {
+            JobEvent? verdict = null;
+            while (verdict is null && DateTime.UtcNow < deadline)
+            {
+                JobView view = await client.GetJobAsync(run.JobId!, ct);
+                verdict = view.Events.LastOrDefault(e => e.Kind.StartsWith("verif", StringComparison.Ordinal));
+                if (verdict is null)
+                {
+                    await Task.Delay(250, ct);
+                }
+            }
+
+            string line = verdict is null ? "[yellow]no verdict yet[/]"
+                : verdict.Kind == "verified" ? $"[green]verified[/] — {Markup.Escape(verdict.Detail)}"
+                : $"[red]{Markup.Escape(verdict.Kind)}[/] — {Markup.Escape(verdict.Detail)}";
+            ok &= verdict?.Kind != "verification_failed";
+            AnsiConsole.MarkupLine($"{Markup.Escape(run.Example),-16} {line}");
+        }
+
+        return ok;
     }
 
     /// <summary>
