@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using Kumo.Tensor.Compute;
 using Kumo.Tensor.Data;
 using Kumo.Tensor.Training;
@@ -10,14 +8,15 @@ namespace Kumo.Verification.Simulation;
 
 /// <summary>
 /// A training job cut into segments of <see cref="StepsPerSegment"/> steps, each ending in a checkpoint commitment
-/// that chains to the one before it. <see cref="GenesisRoot"/> is the commitment every party starts segment 0 from.
+/// (the root of the weights and optimizer state after it). <see cref="GenesisRoot"/> is the commitment every party starts segment 0 from.
 /// </summary>
 public sealed record TrainingJob(string Id, ModelSpec Spec, ClassificationData Data, int Segments, int StepsPerSegment,
     int BatchSize, float LearningRate, ulong Seed)
 {
     public int TotalSteps => Segments * StepsPerSegment;
 
-    public string GenesisRoot => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"kumo-sim/genesis/{Id}/{Seed}")));
+    /// <summary>The root of the freshly initialized state (weights from the seed, empty optimizer state).</summary>
+    public string GenesisRoot => SegmentWork.Genesis(this);
 }
 
 /// <summary>The commitments after each step of a (prefix of a) segment: <c>StepRoots[i]</c> is the root after step i + 1.</summary>
@@ -27,22 +26,55 @@ public sealed record SegmentRun(IReadOnlyList<string> StepRoots, double Seconds)
 }
 
 /// <summary>
-/// The work of one segment, really done: <see cref="Trainer.Train"/> on the job's MLP and data for the segment's
-/// steps, one thread, with per-step commitments when asked.
-/// <para>
-/// This branch's trainer cannot resume from a checkpoint, so a segment does not continue the previous segment's
-/// weights: its run is seeded by (job seed, segment, start commitment), and each step's commitment is
-/// SHA-256(start commitment ‖ the trainer's weight-and-optimizer root). That keeps what verification depends on —
-/// a segment costs its steps, is a pure function of its start commitment, and anyone can re-execute exactly it and
-/// nothing else — and drops what it does not (the model improving across segments). With resumable training the
-/// seed becomes the job's and the start becomes the checkpoint the start commitment names.
-/// </para>
+/// The work of one segment, really done: <see cref="Trainer.TrainSegment"/> on the job's MLP and data, resumed from the
+/// state the start commitment names (weights and optimizer state; one thread), with per-step commitments. Every state a
+/// party commits to is kept by its root, as a provider keeps its checkpoints to reveal them: a validator re-executes a
+/// segment from the revealed start state, and the model really improves from segment to segment.
 /// </summary>
 public static class SegmentWork
 {
     private static readonly ComputeOptions OneThread = new() { Threads = 1 };
+    private static readonly ConcurrentDictionary<string, ConcurrentDictionary<string, TrainingState>> States = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string> GenesisRoots = new(StringComparer.Ordinal);
+
+    /// <summary>The root of the job's initial state (registered on first use).</summary>
+    public static string Genesis(TrainingJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return GenesisRoots.GetOrAdd(Key(job), _ =>
+        {
+            TrainingState initial = Trainer.InitialState(job.Spec, job.Data, Options(job));
+            string root = initial.RootHex();
+            States.GetOrAdd(Key(job), _ => new(StringComparer.Ordinal)).TryAdd(root, initial);
+            return root;
+        });
+    }
+
+    /// <summary>
+    /// A state of random weights for the step after <paramref name="startRoot"/>'s segment, committed like any other:
+    /// what a provider that "returns random weights" publishes (and could reveal).
+    /// </summary>
+    public static string RandomEnd(TrainingJob job, string startRoot, Kumo.Tensor.Randomness.Philox random)
+    {
+        TrainingState start = StateOf(job, startRoot) ?? StateOf(job, Genesis(job))!;
+        var weights = start.Weights.Select(w =>
+        {
+            float[] data = new float[w.Data.Length];
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = random.NextFloat() - 0.5f;
+            }
+
+            return w with { Data = data };
+        }).ToList();
+        var end = new TrainingState(start.Step + job.StepsPerSegment, weights, start.OptimizerState);
+        string root = end.RootHex();
+        States[Key(job)].TryAdd(root, end);
+        return root;
+    }
 
     /// <summary>Runs the first <paramref name="steps"/> steps (all of them by default) of the segment from <paramref name="startRoot"/>.</summary>
+    /// <exception cref="InvalidOperationException">No party ever committed to <paramref name="startRoot"/> (nothing to reveal).</exception>
     public static SegmentRun Run(TrainingJob job, int segment, string startRoot, int? steps = null, bool perStep = false)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -52,27 +84,26 @@ public static class SegmentWork
             throw new ArgumentOutOfRangeException(nameof(steps), $"segment {segment} step {n} is outside job {job.Id}");
         }
 
+        TrainingState start = StateOf(job, startRoot) ?? throw new InvalidOperationException($"no state was committed under {startRoot} in job {job.Id}");
         long started = Stopwatch.GetTimestamp();
-        var options = new TrainOptions
-        {
-            Steps = n,
-            BatchSize = job.BatchSize,
-            LearningRate = job.LearningRate,
-            Seed = SegmentSeed(job, segment, startRoot),
-            CheckpointEvery = perStep ? 1 : 0,
-            Compute = OneThread,
-        };
-        TrainResult result = Trainer.Train(job.Spec, job.Data, options);
-        string[] roots = [.. result.Commitments.Select(c => Chain(startRoot, c.RootHex))];
+        SegmentResult result = Trainer.TrainSegment(job.Spec, job.Data, Options(job), start, n);
+        States[Key(job)].TryAdd(result.End.RootHex(), result.End);
+        string[] roots = perStep ? [.. result.StepHashes.Select(h => h.RootHex)] : [.. Enumerable.Repeat("", n - 1), result.End.RootHex()];
         return new SegmentRun(roots, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
-    private static ulong SegmentSeed(TrainingJob job, int segment, string startRoot)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes($"{job.Seed}/{segment}/{startRoot}");
-        return BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(bytes));
-    }
+    private static TrainingState? StateOf(TrainingJob job, string root) =>
+        States.GetOrAdd(Key(job), _ => new(StringComparer.Ordinal)).GetValueOrDefault(root);
 
-    private static string Chain(string startRoot, string trainedRoot) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(startRoot + trainedRoot)));
+    private static TrainOptions Options(TrainingJob job) => new()
+    {
+        Steps = job.TotalSteps,
+        BatchSize = job.BatchSize,
+        LearningRate = job.LearningRate,
+        Seed = job.Seed,
+        CheckpointEvery = job.StepsPerSegment,
+        Compute = OneThread,
+    };
+
+    private static string Key(TrainingJob job) => $"{job.Id}/{job.Seed}/{job.Segments}x{job.StepsPerSegment}";
 }

@@ -392,13 +392,7 @@ public static class VerifySimulator
             switch (trainer.Kind)
             {
                 case TrainerKind.RandomWeights:
-                    byte[] random = new byte[32];
-                    for (int i = 0; i < random.Length; i++)
-                    {
-                        random[i] = (byte)_random.NextUInt32();
-                    }
-
-                    end = Convert.ToHexStringLower(random);
+                    end = SegmentWork.RandomEnd(trainer.Job, start, _random);
                     break;
                 case TrainerKind.Skipper when _random.NextFloat() < _options.SkipFraction:
                     trainer.Skipped.Add(_segment);
