@@ -155,4 +155,57 @@ public class TrainingVerifierTests
         JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(accepted.JobId)).Events, e => e.Kind == "verification_failed");
         Assert.Contains("row 100: the provider said class", failed.Detail, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_generation_with_a_changed_token_is_caught_by_recomputing_tokens_from_the_providers_prefix()
+    {
+        // A small character model, trained here with the same runner a provider uses.
+        string corpus = Path.Combine(Path.GetDirectoryName(Digits())!, "licenses.txt");
+        string trainDir = Directory.CreateTempSubdirectory("kumo-gen-train-").FullName, trainOut = Directory.CreateTempSubdirectory("kumo-gen-model-").FullName;
+        File.Copy(corpus, Path.Combine(trainDir, "text.txt"));
+        string trainSpec = """
+            {"version":"kumo/v1","name":"chars","resources":{"cpu":"1","memory":"512Mi","disk":"64Mi"},
+             "workload":{"train":{"model":"transformer","data":"text.txt","steps":20,"batchSize":4,"learningRate":"0.005","optimizer":"adamw","seed":1,"checkpointEvery":0,"hidden":16,"layers":1,"heads":2,"embed":16,"context":16},
+             "inputs":[{"name":"text.txt","cid":"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"}],"outputs":["out/*"]},
+             "price":{"maxPerHour":"1"},"timeout":"5m"}
+            """;
+        new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(JobSpecReader.ReadWireForm(Specs.Wire(trainSpec), "spec").Spec!.Workload, trainDir, trainOut);
+        string model = Path.Combine(trainOut, "model.safetensors");
+
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await FakeProvider.JoinAsync(hub, "writer", FakeProvider.Inventory(cores: 2));
+        RequestSigner tenant = await hub.TenantAsync();
+        string modelCid = (await hub.Client.UploadFileAsync(tenant, model)).Root.ToString();
+        string spec = $$"""
+            {"version":"kumo/v1","name":"gen","resources":{"cpu":"1","memory":"512Mi","disk":"64Mi"},
+             "workload":{"infer":{"model":"model.safetensors","prompt":"the ","tokens":40,"seed":0},
+             "inputs":[{"name":"model.safetensors","cid":"{{modelCid}}"}],"outputs":["out/*"]},
+             "price":{"maxPerHour":"1"},"timeout":"5m"}
+            """;
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
+        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        await provider.AcceptAsync(offer);
+        await provider.StartedAsync(offer.LeaseId);
+
+        string inputs = Directory.CreateTempSubdirectory("kumo-gen-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-gen-out-").FullName;
+        File.Copy(model, Path.Combine(inputs, "model.safetensors"));
+        new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(JobSpecReader.ReadWireForm(Specs.Wire(spec), "spec").Spec!.Workload, inputs, output);
+        string text = File.ReadAllText(Path.Combine(output, "generated.txt"));
+        char changed = text[10] == 'e' ? 't' : 'e'; // a token the model did not choose at position 6 of the continuation
+        File.WriteAllText(Path.Combine(output, "generated.txt"), text[..10] + changed + text[11..]);
+        var files = new List<OutputFile>();
+        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
+        {
+            files.Add(new OutputFile("out/" + Path.GetFileName(file), (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString(), new FileInfo(file).Length));
+        }
+
+        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
+        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, "the job to succeed");
+        TrainingVerifier verifier = hub.Services.GetRequiredService<TrainingVerifier>();
+        verifier.InferenceQ = 1;
+        await verifier.RunOnceAsync(CancellationToken.None);
+
+        JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(accepted.JobId)).Events, e => e.Kind == "verification_failed");
+        Assert.Contains("token 6: the provider generated", failed.Detail, StringComparison.Ordinal);
+    }
 }

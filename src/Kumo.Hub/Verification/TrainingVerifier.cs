@@ -242,25 +242,45 @@ public sealed class TrainingVerifier(
         }
 
         string? predictionsCid = outputs.FirstOrDefault(o => o.Path == "out/predictions.csv")?.Cid;
+        string? generatedCid = outputs.FirstOrDefault(o => o.Path == "out/generated.txt")?.Cid;
         string? modelCid = spec.Workload.Inputs.FirstOrDefault(i => i.Name == infer.Model)?.Cid;
         string? dataCid = infer.Data is { } data ? spec.Workload.Inputs.FirstOrDefault(i => i.Name == data)?.Cid : null;
-        if (lease is null || predictionsCid is null || modelCid is null || dataCid is null)
+        if (lease is null || modelCid is null || (predictionsCid is null && generatedCid is null) || (predictionsCid is not null && dataCid is null))
         {
-            await EventAsync(job.Id, "verification_skipped", "inference check: only classification jobs that publish out/predictions.csv are checked");
+            await EventAsync(job.Id, "verification_skipped", "inference check: the job published neither out/predictions.csv nor out/generated.txt");
             return;
         }
 
         Kumo.Verification.Inference.InferenceSpotCheck.Outcome outcome;
         try
         {
-            (ModelSpec model, IReadOnlyList<Kumo.Tensor.Models.NamedTensor> weights, _) = WorkloadRunner.ReadModel((await content.OpenAsync(modelCid, cancellationToken)).Path);
+            (ModelSpec model, IReadOnlyList<Kumo.Tensor.Models.NamedTensor> weights, string? vocabulary) = WorkloadRunner.ReadModel((await content.OpenAsync(modelCid, cancellationToken)).Path);
+            if (generatedCid is not null)
+            {
+                // Generation: each sampled token must be the model's greedy choice after the prompt and the provider's own earlier tokens.
+                string prompt = dataCid is not null ? System.Text.Encoding.UTF8.GetString(await ReadAsync(dataCid, cancellationToken)) : infer.Prompt ?? "";
+                string text = System.Text.Encoding.UTF8.GetString(await ReadAsync(generatedCid, cancellationToken));
+                if (!text.StartsWith(prompt, StringComparison.Ordinal))
+                {
+                    throw new InvalidDataException("generated.txt does not begin with the job's prompt");
+                }
+
+                var chars = new CharVocabulary(vocabulary ?? throw new InvalidDataException("the model has no vocabulary"));
+                int[] promptIds = chars.Encode(prompt), generatedIds = chars.Encode(text[prompt.Length..]);
+                IReadOnlyList<int> tokens = Kumo.Verification.Inference.InferenceSpotCheck.Sample(generatedIds.Length, InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+                outcome = await Task.Run(() => Kumo.Verification.Inference.InferenceSpotCheck.CheckGeneration(model, weights, promptIds, generatedIds, tokens,
+                    new ComputeOptions { Threads = 1 }), cancellationToken);
+                await ConcludeInferenceAsync(job, lease, outcome, "tokens", cancellationToken);
+                return;
+            }
+
             float[] features;
-            await using (FileStream stream = File.OpenRead((await content.OpenAsync(dataCid, cancellationToken)).Path))
+            await using (FileStream stream = File.OpenRead((await content.OpenAsync(dataCid!, cancellationToken)).Path))
             {
                 (features, _) = Digits.Read(stream);
             }
 
-            int[] claimed = [.. System.Text.Encoding.UTF8.GetString(await ReadAsync(predictionsCid, cancellationToken))
+            int[] claimed = [.. System.Text.Encoding.UTF8.GetString(await ReadAsync(predictionsCid!, cancellationToken))
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
                 .Select(line => int.Parse(line.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture))];
             IReadOnlyList<int> sample = Kumo.Verification.Inference.InferenceSpotCheck.Sample(claimed.Length, InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
@@ -273,9 +293,15 @@ public sealed class TrainingVerifier(
             return;
         }
 
+        await ConcludeInferenceAsync(job, lease, outcome, "rows", cancellationToken);
+    }
+
+    private async Task ConcludeInferenceAsync(JobRecord job, LeaseRecord lease, Kumo.Verification.Inference.InferenceSpotCheck.Outcome outcome, string what,
+        CancellationToken cancellationToken)
+    {
         if (outcome.Agrees)
         {
-            await EventAsync(job.Id, "verified", $"inference check: recomputed {outcome.Checked} of {outcome.Total} rows bit for bit; all agree");
+            await EventAsync(job.Id, "verified", $"inference check: recomputed {outcome.Checked} of {outcome.Total} {what} bit for bit; all agree");
             return;
         }
 
@@ -283,7 +309,7 @@ public sealed class TrainingVerifier(
         SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
         try
         {
-            await referee.SlashAsync("inference", AccountId.Parse(lease.ProviderId), null, $"job {job.Id}/row {outcome.FirstMismatch}",
+            await referee.SlashAsync("inference", AccountId.Parse(lease.ProviderId), null, $"job {job.Id}/{what} {outcome.FirstMismatch}",
                 outcome.Detail!, [signedResult], cancellationToken);
         }
         catch (LedgerRefusedException e)
