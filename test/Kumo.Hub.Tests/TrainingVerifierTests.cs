@@ -107,7 +107,7 @@ public class TrainingVerifierTests
             JobEvent failed = Assert.Single(job.Events, e => e.Kind == "verification_failed");
             Assert.Contains("segment 2 (steps 21–30): re-executed it ends at", failed.Detail, StringComparison.Ordinal);
             var account = await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < 100 * K, "the slash");
-            Assert.Equal(90 * K, account.Bonded);
+            Assert.Equal(90 * K, account.Bonded); // 10 % of the stake; half of it compensates the tenant (the verdict's winner)
         }
     }
 

@@ -27,7 +27,7 @@ namespace Kumo.Hub.Verification;
 /// with probability 0.74 while the provider has fewer than 60 verified segments, 0.05 after (<see cref="SegmentSampling"/>)
 /// — from randomness drawn after the result, and re-executed from the published checkpoints. Agreement is recorded as a
 /// <c>verified</c> job event; a mismatch as <c>verification_failed</c>, and the referee slashes the provider on its signed
-/// result. Today the hub itself re-executes (one thread, off the request path); delegating segments to bonded validators
+/// result, the bounty going to the job's tenant as compensation for the bad work. Today the hub itself re-executes (one thread, off the request path); delegating segments to bonded validators
 /// (docs/PROOF-OF-LEARNING.md) is the next step.
 /// </summary>
 public sealed class TrainingVerifier(
@@ -217,7 +217,7 @@ public sealed class TrainingVerifier(
         SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
         try
         {
-            await referee.SlashAsync("proof_of_learning", AccountId.Parse(provider), null, $"job {job.Id}/segment {result.FailedSegment}",
+            await referee.SlashAsync("proof_of_learning", AccountId.Parse(provider), AccountId.Parse(job.Tenant), $"job {job.Id}/segment {result.FailedSegment}",
                 result.Reason!, [signedResult], cancellationToken);
         }
         catch (LedgerRefusedException e)
@@ -309,7 +309,7 @@ public sealed class TrainingVerifier(
         SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
         try
         {
-            await referee.SlashAsync("inference", AccountId.Parse(lease.ProviderId), null, $"job {job.Id}/{what} {outcome.FirstMismatch}",
+            await referee.SlashAsync("inference", AccountId.Parse(lease.ProviderId), AccountId.Parse(job.Tenant), $"job {job.Id}/{what} {outcome.FirstMismatch}",
                 outcome.Detail!, [signedResult], cancellationToken);
         }
         catch (LedgerRefusedException e)
