@@ -76,12 +76,12 @@ public static class HubHost
         services.AddSingleton<LedgerReconciler>();
         services.AddSingleton<RefereeService>();
         services.AddSingleton<HardwareProofService>();
-        services.AddSingleton<TrainingVerifier>();
+        services.AddSingleton<ResultVerifier>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());
         services.AddHostedService(sp => sp.GetRequiredService<NetworkProber>());
-        services.AddHostedService(sp => sp.GetRequiredService<TrainingVerifier>());
+        services.AddHostedService(sp => sp.GetRequiredService<ResultVerifier>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
         services.AddHostedService(sp => sp.GetRequiredService<HardwareProofService>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>

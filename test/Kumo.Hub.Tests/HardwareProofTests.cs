@@ -19,6 +19,13 @@ public class HardwareProofTests
         return (request, HardwareProver.Compute(request.ChallengeId, device));
     }
 
+    /// <summary>100 KUMO of stake, so a slash has something to take.</summary>
+    private static async Task BondAsync(HubFixture hub, FakeProvider provider)
+    {
+        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet, new Kumo.Ledger.Transactions.FaucetPayload(100_000_000));
+        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Bond, new Kumo.Ledger.Transactions.BondPayload(100_000_000));
+    }
+
     private static Task CommitAsync(FakeProvider provider, HardwareCommitment commitment) =>
         provider.SendSignedAsync(ChannelMessageTypes.HardwareCommit, HardwareProofMessageTypes.Commit, commitment);
 
@@ -99,8 +106,7 @@ public class HardwareProofTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await JoinAsync(hub);
-        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet, new Kumo.Ledger.Transactions.FaucetPayload(100_000_000));
-        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Bond, new Kumo.Ledger.Transactions.BondPayload(100_000_000));
+        await BondAsync(hub, provider);
         var (request, prover) = await ChallengedAsync(hub, provider);
         await CommitAsync(provider, prover.Commitment);
         HardwareReveal reveal = await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal);
@@ -120,8 +126,7 @@ public class HardwareProofTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await JoinAsync(hub);
-        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Faucet, new Kumo.Ledger.Transactions.FaucetPayload(100_000_000));
-        await hub.Client.SubmitLedgerAsync(provider.Signer, Kumo.Ledger.Transactions.LedgerMessageTypes.Bond, new Kumo.Ledger.Transactions.BondPayload(100_000_000));
+        await BondAsync(hub, provider);
         var (request, _) = await ChallengedAsync(hub, provider);
 
         hub.Clock.Advance(TimeSpan.FromMilliseconds(request.Devices[0].DeadlineMs + 1));

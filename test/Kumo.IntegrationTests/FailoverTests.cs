@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kumo.Cli.Commands;
 using Kumo.Cli.Devnet;
 using Kumo.IntegrationTests.Support;
@@ -32,14 +31,14 @@ public class FailoverTests(TwoProviderDevnet devnet) : IClassFixture<TwoProvider
         string spec = devnet.Spec("resumable", DevnetFixture.ExecSpec("resumable", script, extra: "checkpoint:\n  path: ckpt\n  every: 1s\nretries: 1"));
         (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
 
-        JobView running = await Until(() => devnet.Client.GetJobAsync(accepted.JobId),
+        JobView running = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId),
             j => j.Events.Count(e => e.Kind == "checkpoint") >= 2, "two checkpoints");
         LeaseView first = running.Leases.Single();
         int index = devnet.Network.Providers.Select((p, i) => (p, i)).Single(x => x.p.Name == first.ProviderName).i;
         long bondedBefore = (await devnet.Client.GetAccountAsync(first.ProviderId.Value)).Bonded;
         devnet.Network.Providers[index].Kill(); // SIGKILL mid-job
 
-        JobView done = await Until(() => devnet.Client.GetJobAsync(accepted.JobId), j => j.State.IsFinal(), "the job to finish elsewhere", seconds: 60);
+        JobView done = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId), j => j.State.IsFinal(), "the job to finish elsewhere", seconds: 60);
         Assert.Equal(JobState.Succeeded, done.State);
         Assert.Equal(2, done.Leases.Count);
         Assert.Equal(CloseReason.ProviderHeartbeatLost, done.Leases[0].CloseReason);
@@ -57,28 +56,8 @@ public class FailoverTests(TwoProviderDevnet devnet) : IClassFixture<TwoProvider
         Assert.Equal(12 - from, logs.Count(l => l.LeaseId == done.Leases[1].Id && l.Text.StartsWith("step ", StringComparison.Ordinal)));
 
         // The faulty provider lost part of its bond to the tenant (the ledger's fault slash).
-        await Until(async () => (await devnet.Client.GetAccountAsync(first.ProviderId.Value)).Bonded < bondedBefore, ok => ok, "the fault slash");
+        await Eventually.Until(async () => (await devnet.Client.GetAccountAsync(first.ProviderId.Value)).Bonded < bondedBefore, ok => ok, "the fault slash");
 
         devnet.Network.StartProvider(index);
-    }
-
-    private static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, string what, int seconds = 30)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            T value = await probe();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
-            {
-                throw new TimeoutException($"waited {seconds} s for {what}; last: {value}");
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

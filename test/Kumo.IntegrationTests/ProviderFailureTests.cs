@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kumo.Cli.Commands;
 using Kumo.Cli.Devnet;
 using Kumo.IntegrationTests.Support;
@@ -22,7 +21,7 @@ public class ProviderFailureTests(SingleProviderDevnet devnet) : IClassFixture<S
         // No retries: with one provider there is nowhere to fail over to (FailoverTests covers that).
         string spec = devnet.Spec("long", DevnetFixture.ExecSpec("long", $"# {marker}\necho working; sleep 300", extra: "retries: 0"));
         (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
-        await Until(async () => await devnet.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Running,
+        await Eventually.Until(async () => await devnet.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Running,
             "the job to run (agent log: " + devnet.Network.Providers[0].LogPath + ")");
 
         KumoProcess agent = devnet.Network.Providers[0];
@@ -30,7 +29,7 @@ public class ProviderFailureTests(SingleProviderDevnet devnet) : IClassFixture<S
         var killedAt = DateTimeOffset.UtcNow;
         agent.Kill(); // SIGKILL: no goodbye, exactly like a machine losing power
 
-        JobView job = await Until(async () => await devnet.Client.GetJobAsync(accepted.JobId), j => j.State.IsFinal(), "the lease to close", seconds: 30);
+        JobView job = await Eventually.Until(async () => await devnet.Client.GetJobAsync(accepted.JobId), j => j.State.IsFinal(), "the lease to close", seconds: 30);
         LeaseView lease = job.Leases.Single();
         Assert.Equal(JobState.Failed, job.State);
         Assert.Equal(CloseReason.ProviderHeartbeatLost, lease.CloseReason);
@@ -42,44 +41,21 @@ public class ProviderFailureTests(SingleProviderDevnet devnet) : IClassFixture<S
         Assert.Equal(ProviderStatus.Offline, (await devnet.Client.ListProvidersAsync()).Single().Status);
 
         // The fault costs the provider part of its bond (the ledger's fault slash, paid to the tenant).
-        await Until(async () => (await devnet.Client.GetAccountAsync(lease.ProviderId.Value)).Bonded < bondedBefore, "the fault slash");
+        await Eventually.Until(async () => (await devnet.Client.GetAccountAsync(lease.ProviderId.Value)).Bonded < bondedBefore, "the fault slash");
 
         // The sandbox died with its agent: nothing of the workload is left running on the machine.
-        await Until(() => Task.FromResult(KumoCli.ProcessesWith(marker).Count == 0), "the orphaned workload to be gone");
+        await Eventually.Until(() => Task.FromResult(KumoCli.ProcessesWith(marker).Count == 0), "the orphaned workload to be gone");
 
         // The machine comes back: the same provider (same key) rejoins and runs work again.
         devnet.Network.StartProvider(0);
         await devnet.Network.WaitForProvidersAsync(1, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
         // The fault cost it part of its bond; the agent bonds the missing part again before the market offers it work.
         long required = (await devnet.Client.GetLedgerSummaryAsync()).MinBondPerDevice;
-        await Until(async () => (await devnet.Client.GetAccountAsync(lease.ProviderId.Value)).Bonded >= required, "the provider to bond again", seconds: 30);
+        await Eventually.Until(async () => (await devnet.Client.GetAccountAsync(lease.ProviderId.Value)).Bonded >= required, "the provider to bond again", seconds: 30);
         string again = devnet.Spec("again", DevnetFixture.ExecSpec("again", "echo back"));
         (JobAccepted second, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(again, null, CancellationToken.None);
-        JobView done = await Until(async () => await devnet.Client.GetJobAsync(second.JobId), j => j.State.IsFinal(), "the job after the restart", seconds: 30);
+        JobView done = await Eventually.Until(async () => await devnet.Client.GetJobAsync(second.JobId), j => j.State.IsFinal(), "the job after the restart", seconds: 30);
         Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Failure?.Detail} {string.Join(" | ", done.Events.Select(e => e.Detail))}");
         Assert.Equal(lease.ProviderId, done.Leases.Single().ProviderId);
-    }
-
-    private static Task Until(Func<Task<bool>> condition, string what, int seconds = 30) =>
-        Until(condition, ok => ok, what, seconds);
-
-    private static async Task<T> Until<T>(Func<Task<T>> probe, Func<T, bool> done, string what, int seconds = 30)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            T value = await probe();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
-            {
-                throw new TimeoutException($"waited {seconds} s for {what}; last: {value}");
-            }
-
-            await Task.Delay(100);
-        }
     }
 }

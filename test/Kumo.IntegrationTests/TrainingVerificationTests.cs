@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kumo.Cli.Commands;
 using Kumo.IntegrationTests.Support;
 using Kumo.Jobs;
@@ -15,18 +14,8 @@ public class TrainingVerificationTests(TwoProviderDevnet devnet) : IClassFixture
         string spec = Path.Combine(Repository.Root, "examples", "train-digits", "job.yaml");
         (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
 
-        var clock = Stopwatch.StartNew();
-        JobView job;
-        while (true)
-        {
-            job = await devnet.Client.GetJobAsync(accepted.JobId);
-            if (job.Events.Any(e => e.Kind.StartsWith("verif", StringComparison.Ordinal)) || clock.Elapsed > TimeSpan.FromSeconds(90))
-            {
-                break;
-            }
-
-            await Task.Delay(500);
-        }
+        JobView job = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId),
+            j => j.Events.Any(e => e.Kind.StartsWith("verif", StringComparison.Ordinal)), "the hub's verdict", seconds: 90);
 
         Assert.Equal(JobState.Succeeded, job.State);
         Assert.Contains(job.Outputs, o => o.Path == "out/checkpoint-0000200.safetensors");

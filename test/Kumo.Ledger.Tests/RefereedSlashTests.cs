@@ -1,9 +1,7 @@
-using System.Security.Cryptography;
 using Kumo.Crypto;
 using Kumo.Ledger.State;
 using Kumo.Ledger.Transactions;
 using Kumo.Protocol;
-using Kumo.Serialization;
 using Kumo.Signing;
 
 namespace Kumo.Ledger.Tests;
@@ -12,9 +10,6 @@ namespace Kumo.Ledger.Tests;
 public class RefereedSlashTests
 {
     private const long K = Amounts.MicrosPerKumo;
-
-    private static string Digest(SignedEnvelope envelope) =>
-        Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.Serialize(envelope, KumoJson.Options)));
 
     private sealed class Setup : IDisposable
     {
@@ -40,7 +35,7 @@ public class RefereedSlashTests
 
         public SignedEnvelope Verdict(AccountKey signer, string offender, params SignedEnvelope[] cited) =>
             H.Sign(signer, MessageTypes.VerificationVerdict, new VerificationVerdict("dispute", offender, Validator.AccountId.Value, "job j-1/segment 3",
-                [.. cited.Select(Digest)], "operator 17 of step 1204: the provider's output differs from the recomputation"));
+                [.. cited.Select(c => c.Digest())], "operator 17 of step 1204: the provider's output differs from the recomputation"));
 
         public ApplyResult Report(params SignedEnvelope[] evidence) =>
             H.Send(Reporter, LedgerMessageTypes.SlashReport, new SlashReportPayload(Provider.AccountId.Value, "refereed", evidence));

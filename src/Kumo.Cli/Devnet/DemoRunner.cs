@@ -109,8 +109,8 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
     /// </summary>
     private static async Task<bool> PrintVerificationAsync(HubClient client, List<Run> runs, CancellationToken ct)
     {
-        var checkedRuns = runs.Where(r => r.JobId is not null && r.View?.State == JobState.Succeeded && r.View.Leases.Count > 0
-            && File.ReadAllText(r.SpecPath) is var text && (text.Contains("\n  train:", StringComparison.Ordinal) || text.Contains("\n  infer:", StringComparison.Ordinal))).ToList();
+        var checkedRuns = runs.Where(r => r.JobId is not null && r.View?.State == JobState.Succeeded
+            && JobSpecReader.Read(File.ReadAllText(r.SpecPath), r.SpecPath).Spec?.Workload.Kind is "train" or "infer").ToList();
         if (checkedRuns.Count == 0)
         {
             return true;

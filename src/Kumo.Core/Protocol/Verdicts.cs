@@ -3,7 +3,7 @@ namespace Kumo.Protocol;
 /// <summary>
 /// Signed by the network's referee (<see cref="Signing.MessageTypes.VerificationVerdict"/>, the account the genesis
 /// names): the outcome of a verification — a dispute decided by recomputing one operator, a failed hardware proof,
-/// a validator that approved a wrong canary. It names the offender, what it was about, and the SHA-256 digests of
+/// a validator that approved a wrong canary. It names the offender, what it was about, and the digests of
 /// the offender's own signed statements it rests on; a slash report carries the verdict and those statements, so
 /// an audit can trace every such slash to what the offender signed.
 /// </summary>
@@ -11,6 +11,6 @@ namespace Kumo.Protocol;
 /// <param name="Offender">The account that loses stake.</param>
 /// <param name="Winner">Who proved it (gets the bounty); null: the reporter.</param>
 /// <param name="Subject">What it was about, unique per fault (e.g. "job j-…/segment 12", "challenge hw-…").</param>
-/// <param name="EvidenceDigests">Hex SHA-256 of the canonical bytes of each offender-signed envelope relied on.</param>
+/// <param name="EvidenceDigests"><see cref="Signing.SignedEnvelope.Digest"/> of each offender-signed envelope relied on.</param>
 /// <param name="Reason">One sentence a person can read.</param>
 public sealed record VerificationVerdict(string Kind, string Offender, string? Winner, string Subject, IReadOnlyList<string> EvidenceDigests, string Reason);

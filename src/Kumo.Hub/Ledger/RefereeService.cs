@@ -1,10 +1,8 @@
-using System.Security.Cryptography;
 using Kumo.Client;
 using Kumo.Crypto;
 using Kumo.Ledger;
 using Kumo.Ledger.Transactions;
 using Kumo.Protocol;
-using Kumo.Serialization;
 using Kumo.Signing;
 using Microsoft.Extensions.Logging;
 
@@ -40,10 +38,6 @@ public sealed class RefereeService : IDisposable
     /// <summary>Whether this hub's ledger accepts its verdicts (its genesis names this referee).</summary>
     public bool CanSlash => _ledger.Genesis.Referee == AccountId.Value;
 
-    /// <summary>Hex SHA-256 of an envelope's canonical bytes: how a verdict cites a statement.</summary>
-    public static string Digest(SignedEnvelope envelope) =>
-        Convert.ToHexStringLower(SHA256.HashData(CanonicalJson.Serialize(envelope, KumoJson.Options)));
-
     /// <summary>Signs a verdict.</summary>
     public SignedEnvelope Sign(VerificationVerdict verdict) => _signer.Value.Sign(MessageTypes.VerificationVerdict, verdict);
 
@@ -61,7 +55,7 @@ public sealed class RefereeService : IDisposable
             return null;
         }
 
-        SignedEnvelope verdict = Sign(new VerificationVerdict(kind, offender.Value, winner?.Value, subject, [.. statements.Select(Digest)], reason));
+        SignedEnvelope verdict = Sign(new VerificationVerdict(kind, offender.Value, winner?.Value, subject, [.. statements.Select(s => s.Digest())], reason));
         SignedEnvelope report = _signer.Value.Sign(LedgerMessageTypes.SlashReport,
             new SlashReportPayload(offender.Value, "refereed", [verdict, .. statements]));
         LedgerReceipt receipt = await _ledger.SubmitAsync(at => LedgerTx.FromSigned(report, at), null, cancellationToken);

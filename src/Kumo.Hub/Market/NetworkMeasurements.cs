@@ -28,15 +28,6 @@ public sealed class NetworkMeasurements
     private readonly Dictionary<(string From, string To), Sample> _samples = [];
     private readonly Dictionary<(string From, string To), long> _asked = [];
 
-    /// <summary>Pairs of providers with a measurement from both ends.</summary>
-    public int MeasuredPairs(long now)
-    {
-        lock (_gate)
-        {
-            return _samples.Keys.Count(k => string.CompareOrdinal(k.From, k.To) < 0 && Pair(k.From, k.To, now) is not null);
-        }
-    }
-
     /// <summary>Notes that <paramref name="from"/> was asked to measure <paramref name="to"/> (only asked-for reports are taken).</summary>
     public void Asked(string from, IEnumerable<string> to, long now)
     {

@@ -219,20 +219,11 @@ public sealed class ProviderService(
             throw ApiProblem.BadRequest("invalid_registration", "performance tier must be 0–1,000,000 and the address at most 255 characters", "payload.performanceTier");
         }
 
-        if (registration.ProbeAddress.Length > 0 && !IsHostPort(registration.ProbeAddress))
+        if (registration.ProbeAddress.Length > 0 && !HostPort.TryParse(registration.ProbeAddress, out _, out _, out _))
         {
             throw ApiProblem.BadRequest("invalid_registration",
                 $"probe address must be host:port with a port from 1 to 65535 (10.0.0.5:7300), found '{registration.ProbeAddress}'", "payload.probeAddress");
         }
-    }
-
-    private static bool IsHostPort(string value)
-    {
-        int colon = value.LastIndexOf(':');
-        return value.Length <= 255 && colon > 0
-            && int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
-            && port is >= 1 and <= 65535
-            && !value.AsSpan(0, colon).ContainsAny(" /\\\t\r\n");
     }
 
     private static bool IsName(string value) =>

@@ -131,7 +131,7 @@ public sealed partial class LedgerState
         }
 
         var cited = evidence.Where(e => e.Type != MessageTypes.VerificationVerdict)
-            .ToDictionary(e => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(CanonicalJson.Serialize(e, KumoJson.Options))), StringComparer.Ordinal);
+            .ToDictionary(e => e.Digest(), StringComparer.Ordinal);
         foreach (string digest in verdict.EvidenceDigests)
         {
             if (!cited.TryGetValue(digest, out SignedEnvelope? statement))

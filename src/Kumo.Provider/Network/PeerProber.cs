@@ -32,7 +32,7 @@ public sealed class PeerProber
     /// <summary>Measures one target.</summary>
     public async Task<PeerMeasurement> MeasureAsync(ProbeTarget target, CancellationToken cancellationToken)
     {
-        if (!ProbeProtocol.TryParseAddress(target.Address, out string host, out int port, out string? error))
+        if (!HostPort.TryParse(target.Address, out string host, out int port, out string? error))
         {
             return new PeerMeasurement(target.ProviderId, null, null, error);
         }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Kumo.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Kumo.Provider.Network;
@@ -37,7 +38,7 @@ public sealed class ProbeListener : IAsyncDisposable
     /// <exception cref="SocketException">It cannot be bound (in use, not local).</exception>
     public static ProbeListener Start(string address, ILogger logger)
     {
-        if (!ProbeProtocol.TryParseAddress(address, out string host, out int port, out string? error, forListening: true))
+        if (!HostPort.TryParse(address, out string host, out int port, out string? error, forListening: true))
         {
             throw new ArgumentException($"probe address: {error}", nameof(address));
         }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 
 namespace Kumo.Provider.Network;
 
@@ -17,29 +16,6 @@ internal static class ProbeProtocol
     public const byte Ping = (byte)'P';
     public const byte Bulk = (byte)'B';
     public const int MaxBulkBytes = 16 << 20;
-
-    /// <summary>Splits "host:port" (or "[v6]:port"), or says what is wrong with it. Port 0 (any free port) only for listening.</summary>
-    public static bool TryParseAddress(string address, out string host, out int port, out string? error, bool forListening = false)
-    {
-        host = "";
-        port = 0;
-        int colon = address.LastIndexOf(':');
-        if (colon <= 0 || colon == address.Length - 1)
-        {
-            error = $"'{address}' is not host:port";
-            return false;
-        }
-
-        host = address[..colon].Trim('[', ']');
-        if (!int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535 || (port == 0 && !forListening))
-        {
-            error = forListening ? $"'{address}' has no valid port (0–65535, 0 for any free port)" : $"'{address}' has no valid port (1–65535)";
-            return false;
-        }
-
-        error = null;
-        return true;
-    }
 
     public static int ReadLength(ReadOnlySpan<byte> bytes) => BinaryPrimitives.ReadInt32BigEndian(bytes);
 }

@@ -30,14 +30,14 @@ namespace Kumo.Hub.Verification;
 /// result, the bounty going to the job's tenant as compensation for the bad work. Today the hub itself re-executes (one thread, off the request path); delegating segments to bonded validators
 /// (docs/PROOF-OF-LEARNING.md) is the next step.
 /// </summary>
-public sealed class TrainingVerifier(
+public sealed class ResultVerifier(
     IHubStore store,
     ContentStore content,
     RefereeService referee,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
-    ILogger<TrainingVerifier> logger) : BackgroundService
+    ILogger<ResultVerifier> logger) : BackgroundService
 {
     /// <summary>Fraction of an infer job's rows recomputed (at least one); tests check every row.</summary>
     internal double InferenceQ { get; set; } = 0.05;
@@ -124,17 +124,33 @@ public sealed class TrainingVerifier(
         }
     }
 
+    /// <summary>The lease whose signed result the job's outputs come from, and those outputs by path.</summary>
+    private async Task<(LeaseRecord? Lease, Dictionary<string, string> Outputs)> ResultOfAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+        LeaseRecord? lease = (await reader.ListLeasesForJobAsync(jobId)).LastOrDefault(l => l.CloseReason == CloseReason.Completed && l.ResultEnvelope is not null);
+        return (lease, (await reader.ListOutputsAsync(jobId)).ToDictionary(o => o.Path, o => o.Cid, StringComparer.Ordinal));
+    }
+
+    /// <summary>Records the failure and has the referee slash the provider on its signed result; the bounty compensates the tenant.</summary>
+    private async Task FailAsync(JobRecord job, LeaseRecord lease, string kind, string subject, string reason, CancellationToken cancellationToken)
+    {
+        await EventAsync(job.Id, "verification_failed", reason);
+        SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
+        try
+        {
+            await referee.SlashAsync(kind, AccountId.Parse(lease.ProviderId), AccountId.Parse(job.Tenant), $"job {job.Id}/{subject}", reason,
+                [signedResult], cancellationToken);
+        }
+        catch (LedgerRefusedException e)
+        {
+            logger.LogWarning("could not slash {Provider} for job {Job}: {Error}", lease.ProviderId, job.Id, e.Message);
+        }
+    }
+
     private async Task VerifyAsync(JobRecord job, JobSpec spec, TrainWorkload train, CancellationToken cancellationToken)
     {
-        LeaseRecord? lease;
-        IReadOnlyList<OutputRecord> outputs;
-        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
-        {
-            lease = (await reader.ListLeasesForJobAsync(job.Id)).LastOrDefault(l => l.CloseReason == CloseReason.Completed && l.ResultEnvelope is not null);
-            outputs = await reader.ListOutputsAsync(job.Id);
-        }
-
-        var byPath = outputs.ToDictionary(o => o.Path, o => o.Cid, StringComparer.Ordinal);
+        (LeaseRecord? lease, Dictionary<string, string> byPath) = await ResultOfAsync(job.Id, cancellationToken);
         if (lease is null || !byPath.TryGetValue("out/commitments.json", out string? commitmentsCid))
         {
             await EventAsync(job.Id, "verification_skipped", "proof of learning: the job published no out/commitments.json (list out/* in its outputs), so it cannot be checked");
@@ -158,35 +174,27 @@ public sealed class TrainingVerifier(
         }
 
         string provider = lease.ProviderId;
-        ulong seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)); // drawn now, after the provider committed
-        var random = new Philox(seed, 0, 0);
+        var random = new Philox(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), 0, 0); // drawn now, after the provider committed
         double q = Sampling.Probability(provider);
-        var sample = new List<int>();
-        for (int i = 0; i < commitments.Count; i++)
-        {
-            if (Sampling.ShouldVerify(provider, random))
-            {
-                sample.Add(i);
-            }
+        List<int> sample = [.. Enumerable.Range(0, commitments.Count).Where(_ => Sampling.ShouldVerify(provider, random))];
 
-            Sampling.RecordDelivered(provider);
-        }
-
-        // Only what the job published can be judged: a checkpoint the tenant's outputs left out, or one made by another
-        // engine version, makes the run unverifiable here — skipped, never slashed.
+        // The checkpoints the sample starts from, and the last one (its engine version says whether this hub can judge the
+        // run at all). Only what the job published can be judged: a checkpoint its outputs left out, or one made by
+        // another engine version, makes the run unverifiable here — skipped, never slashed.
+        IEnumerable<int> needed = sample.Where(i => i > 0).Select(i => commitments[i - 1].Step).Append(commitments.Count > 0 ? commitments[^1].Step : 0);
         var checkpoints = new Dictionary<int, TrainingState?>();
-        foreach (CheckpointCommitment commitment in commitments)
+        foreach (int step in needed.Where(step => step > 0).Distinct())
         {
-            if (!byPath.TryGetValue("out/" + WorkloadRunner.CheckpointFileName(commitment.Step), out string? cid))
+            string file = WorkloadRunner.CheckpointFileName(step);
+            if (!byPath.TryGetValue("out/" + file, out string? cid))
             {
-                await EventAsync(job.Id, "verification_skipped",
-                    $"proof of learning: the job's outputs do not include {WorkloadRunner.CheckpointFileName(commitment.Step)} (list out/* to make train jobs verifiable)");
+                await EventAsync(job.Id, "verification_skipped", $"proof of learning: the job's outputs do not include {file} (list out/* to make train jobs verifiable)");
                 return;
             }
 
             try
             {
-                checkpoints[commitment.Step] = WorkloadRunner.ReadCheckpoint(await ReadAsync(cid, cancellationToken));
+                checkpoints[step] = WorkloadRunner.ReadCheckpoint(await ReadAsync(cid, cancellationToken));
             }
             catch (WorkloadException e)
             {
@@ -195,8 +203,13 @@ public sealed class TrainingVerifier(
             }
             catch (Exception e) when (e is Kumo.Tensor.Formats.SafeTensorsFormatException or IOException)
             {
-                checkpoints[commitment.Step] = null; // published but unreadable: the provider signed it, so it is judged
+                checkpoints[step] = null; // published but unreadable: the provider signed it, so it is judged
             }
+        }
+
+        for (int i = 0; i < commitments.Count; i++)
+        {
+            Sampling.RecordDelivered(provider);
         }
 
         ModelSpec model = WorkloadRunner.ModelSpecFor(train);
@@ -213,17 +226,7 @@ public sealed class TrainingVerifier(
         }
 
         Sampling.RecordCaught(provider);
-        await EventAsync(job.Id, "verification_failed", $"proof of learning: {result.Reason}");
-        SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
-        try
-        {
-            await referee.SlashAsync("proof_of_learning", AccountId.Parse(provider), AccountId.Parse(job.Tenant), $"job {job.Id}/segment {result.FailedSegment}",
-                result.Reason!, [signedResult], cancellationToken);
-        }
-        catch (LedgerRefusedException e)
-        {
-            logger.LogWarning("could not slash {Provider} for job {Job}: {Error}", provider, job.Id, e.Message);
-        }
+        await FailAsync(job, lease, "proof_of_learning", $"segment {result.FailedSegment}", $"proof of learning: {result.Reason}", cancellationToken);
     }
 
     /// <summary>
@@ -233,16 +236,9 @@ public sealed class TrainingVerifier(
     /// </summary>
     private async Task VerifyInferenceAsync(JobRecord job, JobSpec spec, InferWorkload infer, CancellationToken cancellationToken)
     {
-        LeaseRecord? lease;
-        IReadOnlyList<OutputRecord> outputs;
-        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
-        {
-            lease = (await reader.ListLeasesForJobAsync(job.Id)).LastOrDefault(l => l.CloseReason == CloseReason.Completed && l.ResultEnvelope is not null);
-            outputs = await reader.ListOutputsAsync(job.Id);
-        }
-
-        string? predictionsCid = outputs.FirstOrDefault(o => o.Path == "out/predictions.csv")?.Cid;
-        string? generatedCid = outputs.FirstOrDefault(o => o.Path == "out/generated.txt")?.Cid;
+        (LeaseRecord? lease, Dictionary<string, string> outputs) = await ResultOfAsync(job.Id, cancellationToken);
+        string? predictionsCid = outputs.GetValueOrDefault("out/predictions.csv");
+        string? generatedCid = outputs.GetValueOrDefault("out/generated.txt");
         string? modelCid = spec.Workload.Inputs.FirstOrDefault(i => i.Name == infer.Model)?.Cid;
         string? dataCid = infer.Data is { } data ? spec.Workload.Inputs.FirstOrDefault(i => i.Name == data)?.Cid : null;
         if (lease is null || modelCid is null || (predictionsCid is null && generatedCid is null) || (predictionsCid is not null && dataCid is null))
@@ -305,17 +301,7 @@ public sealed class TrainingVerifier(
             return;
         }
 
-        await EventAsync(job.Id, "verification_failed", $"inference check: {outcome.Detail}");
-        SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
-        try
-        {
-            await referee.SlashAsync("inference", AccountId.Parse(lease.ProviderId), AccountId.Parse(job.Tenant), $"job {job.Id}/{what} {outcome.FirstMismatch}",
-                outcome.Detail!, [signedResult], cancellationToken);
-        }
-        catch (LedgerRefusedException e)
-        {
-            logger.LogWarning("could not slash {Provider} for job {Job}: {Error}", lease.ProviderId, job.Id, e.Message);
-        }
+        await FailAsync(job, lease, "inference", $"{what} {outcome.FirstMismatch}", $"inference check: {outcome.Detail}", cancellationToken);
     }
 
     private async Task<byte[]> ReadAsync(string cid, CancellationToken cancellationToken) =>

@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Kumo.Hub.Tests;
 
 /// <summary>Proof of learning against a real hub: a provider runs a real train job and publishes honest or forged commitments.</summary>
-public class TrainingVerifierTests
+public class ResultVerifierTests
 {
     private const long K = Kumo.Ledger.Amounts.MicrosPerKumo;
 
@@ -33,6 +33,37 @@ public class TrainingVerifierTests
         throw new InvalidOperationException("repository root not found");
     }
 
+    /// <summary>The provider takes the job it is offered and starts it.</summary>
+    private static async Task<LeaseOffer> StartAsync(FakeProvider provider)
+    {
+        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        await provider.AcceptAsync(offer);
+        await provider.StartedAsync(offer.LeaseId);
+        return offer;
+    }
+
+    /// <summary>Uploads every file of <paramref name="output"/> as out/NAME and reports the lease completed with them.</summary>
+    private static async Task PublishAsync(HubFixture hub, FakeProvider provider, LeaseOffer offer, string jobId, string output)
+    {
+        var files = new List<OutputFile>();
+        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
+        {
+            files.Add(new OutputFile("out/" + Path.GetFileName(file), (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString(), new FileInfo(file).Length));
+        }
+
+        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
+        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(jobId), j => j.State == JobState.Succeeded, "the job to succeed");
+    }
+
+    /// <summary>One verification pass that checks every segment and every row or token (no sampling luck in tests).</summary>
+    private static Task<int> VerifyEverythingAsync(HubFixture hub)
+    {
+        ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
+        verifier.Sampling = new SegmentSampling(probationQ: 1, probationSegments: 1000, trustedQ: 1);
+        verifier.InferenceQ = 1;
+        return verifier.RunOnceAsync(CancellationToken.None);
+    }
+
     private static async Task<(HubFixture Hub, FakeProvider Provider, string JobId)> RunAsync(bool forge)
     {
         HubFixture hub = await HubFixture.StartAsync();
@@ -49,9 +80,7 @@ public class TrainingVerifierTests
              "price":{"maxPerHour":"1"},"timeout":"5m"}
             """;
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
-        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
-        await provider.AcceptAsync(offer);
-        await provider.StartedAsync(offer.LeaseId);
+        LeaseOffer offer = await StartAsync(provider);
 
         // The provider really trains (the same runner the sandbox runs), then publishes — honestly or not.
         string inputs = Directory.CreateTempSubdirectory("kumo-pol-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-pol-out-").FullName;
@@ -68,17 +97,8 @@ public class TrainingVerifierTests
             File.WriteAllText(Path.Combine(output, "commitments.json"), list.ToJsonString());
         }
 
-        var files = new List<OutputFile>();
-        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
-        {
-            string fileCid = (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString();
-            files.Add(new OutputFile("out/" + Path.GetFileName(file), fileCid, new FileInfo(file).Length));
-        }
-
-        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
-        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, "the job to succeed");
-        hub.Services.GetRequiredService<TrainingVerifier>().Sampling = new SegmentSampling(probationQ: 1, probationSegments: 1000, trustedQ: 1);
-        await hub.Services.GetRequiredService<TrainingVerifier>().RunOnceAsync(CancellationToken.None);
+        await PublishAsync(hub, provider, offer, accepted.JobId, output);
+        await VerifyEverythingAsync(hub);
         return (hub, provider, accepted.JobId);
     }
 
@@ -128,9 +148,7 @@ public class TrainingVerifierTests
              "price":{"maxPerHour":"1"},"timeout":"5m"}
             """;
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
-        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
-        await provider.AcceptAsync(offer);
-        await provider.StartedAsync(offer.LeaseId);
+        LeaseOffer offer = await StartAsync(provider);
 
         string inputs = Directory.CreateTempSubdirectory("kumo-inf-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-inf-out-").FullName;
         File.Copy(digits, Path.Combine(inputs, "digits.csv.gz"));
@@ -140,17 +158,8 @@ public class TrainingVerifierTests
         string[] row = lines[101].Split(','); // row 100: claim another class than the model gives
         lines[101] = $"{row[0]},{(int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) + 1) % 10},{row[2]}";
         File.WriteAllLines(Path.Combine(output, "predictions.csv"), lines);
-        var files = new List<OutputFile>();
-        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
-        {
-            files.Add(new OutputFile("out/" + Path.GetFileName(file), (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString(), new FileInfo(file).Length));
-        }
-
-        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
-        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, "the job to succeed");
-        TrainingVerifier verifier = hub.Services.GetRequiredService<TrainingVerifier>();
-        verifier.InferenceQ = 1;
-        await verifier.RunOnceAsync(CancellationToken.None);
+        await PublishAsync(hub, provider, offer, accepted.JobId, output);
+        await VerifyEverythingAsync(hub);
 
         JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(accepted.JobId)).Events, e => e.Kind == "verification_failed");
         Assert.Contains("row 100: the provider said class", failed.Detail, StringComparison.Ordinal);
@@ -183,9 +192,7 @@ public class TrainingVerifierTests
              "price":{"maxPerHour":"1"},"timeout":"5m"}
             """;
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
-        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
-        await provider.AcceptAsync(offer);
-        await provider.StartedAsync(offer.LeaseId);
+        LeaseOffer offer = await StartAsync(provider);
 
         string inputs = Directory.CreateTempSubdirectory("kumo-gen-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-gen-out-").FullName;
         File.Copy(model, Path.Combine(inputs, "model.safetensors"));
@@ -193,17 +200,8 @@ public class TrainingVerifierTests
         string text = File.ReadAllText(Path.Combine(output, "generated.txt"));
         char changed = text[10] == 'e' ? 't' : 'e'; // a token the model did not choose at position 6 of the continuation
         File.WriteAllText(Path.Combine(output, "generated.txt"), text[..10] + changed + text[11..]);
-        var files = new List<OutputFile>();
-        foreach (string file in Directory.EnumerateFiles(output).Order(StringComparer.Ordinal))
-        {
-            files.Add(new OutputFile("out/" + Path.GetFileName(file), (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString(), new FileInfo(file).Length));
-        }
-
-        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, [.. files]);
-        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, "the job to succeed");
-        TrainingVerifier verifier = hub.Services.GetRequiredService<TrainingVerifier>();
-        verifier.InferenceQ = 1;
-        await verifier.RunOnceAsync(CancellationToken.None);
+        await PublishAsync(hub, provider, offer, accepted.JobId, output);
+        await VerifyEverythingAsync(hub);
 
         JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(accepted.JobId)).Events, e => e.Kind == "verification_failed");
         Assert.Contains("token 6: the provider generated", failed.Detail, StringComparison.Ordinal);
