@@ -77,6 +77,7 @@ public static class HubHost
         services.AddSingleton<RefereeService>();
         services.AddSingleton<HardwareProofService>();
         services.AddSingleton<ResultVerifier>();
+        services.AddSingleton<ValidatorDispatch>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());

@@ -66,6 +66,15 @@ public sealed record HubOptions
     /// <summary>Re-execute sampled segments of finished train jobs from their published checkpoints (proof of learning).</summary>
     public bool VerifyTraining { get; init; } = true;
 
+    /// <summary>
+    /// How long a validator has to answer a validation task before it is taken back (a miss: reputation lost) and given
+    /// to another validator — or, with none left, checked by the hub itself.
+    /// </summary>
+    public TimeSpan ValidationDeadline { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Fraction of validation assignments that are known-answer canaries (validators on probation get 25%).</summary>
+    public double CanaryRate { get; init; } = 0.01;
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 

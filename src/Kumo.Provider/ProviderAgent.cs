@@ -43,6 +43,7 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly BidResponder _bids;
     private readonly PeerProber _prober = new();
     private readonly Verification.HardwareProofResponder _hardware;
+    private readonly Verification.ValidatorWorker? _validator;
     private readonly BuiltInRuntime? _runtime;
     private ProbeListener? _probes;
     private long _heartbeatSeq;
@@ -59,6 +60,9 @@ public sealed class ProviderAgent : IAsyncDisposable
         _hub = new HubClient(options.HubUrl);
         _channel = new HubChannel(_signer);
         _hardware = new Verification.HardwareProofResponder(_channel, time, _logger);
+        _validator = options.Validate
+            ? new Verification.ValidatorWorker(_channel, _hub, Path.Combine(options.DataDirectory, "validation-cache"), options.ValidatorBehavior, _logger)
+            : null;
         _runtime = BuiltInRuntime.Locate(options.RuntimeDirectory);
         IPricingPolicy pricing = options.PricingScript is { } script
             ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
@@ -104,6 +108,7 @@ public sealed class ProviderAgent : IAsyncDisposable
                     delay = TimeSpan.FromMilliseconds(250);
                     _logger.LogInformation("connected to {Hub} as {Id}; heartbeat every {Interval} ms", _options.HubUrl, AccountId, welcome.HeartbeatIntervalMs);
                     Connected?.Invoke(welcome);
+                    _validator?.Join();
                     using var connection = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     Task heartbeats = HeartbeatLoopAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), connection.Token);
                     Task stake = StakeLoopAsync(connection.Token);
@@ -347,6 +352,10 @@ public sealed class ProviderAgent : IAsyncDisposable
                         _hardware.Open(hw.Body.Deserialize<HardwareReveal>(KumoJson.Options)!);
                     }
                 });
+                break;
+            case ChannelMessageTypes.ValidationTask when _validator is not null:
+                ValidationTask task = message.Body.Deserialize<ValidationTask>(KumoJson.Options)!;
+                _ = Task.Run(() => _validator.HandleAsync(task, CancellationToken.None));
                 break;
             case ChannelMessageTypes.BidLost:
                 BidLost lost = message.Body.Deserialize<BidLost>(KumoJson.Options)!;

@@ -59,6 +59,15 @@ public sealed record ProviderAgentOptions
     /// <summary>Devnet: take what bonding needs from the hub's faucet first.</summary>
     public bool UseFaucet { get; init; }
 
+    /// <summary>
+    /// Offer to validate other providers' train and infer jobs (re-execute sampled segments, recompute sampled rows) while
+    /// bonded; the hub never gives a provider its own work to check.
+    /// </summary>
+    public bool Validate { get; init; }
+
+    /// <summary>Fault injection for tests and the adversarial demo: how validation tasks are answered.</summary>
+    public Verification.ValidatorBehavior ValidatorBehavior { get; init; } = Verification.ValidatorBehavior.Honest;
+
     /// <summary>Keep each lease's directory after it ends (for debugging) instead of deleting it.</summary>
     public bool KeepLeaseDirectories { get; init; }
 

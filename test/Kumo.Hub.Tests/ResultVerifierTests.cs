@@ -125,7 +125,8 @@ public class ResultVerifierTests
         {
             JobView job = await hub.Client.GetJobAsync(jobId);
             JobEvent failed = Assert.Single(job.Events, e => e.Kind == "verification_failed");
-            Assert.Contains("segment 2 (steps 21–30): re-executed it ends at", failed.Detail, StringComparison.Ordinal);
+            // The checkpoint it published for step 30 is the real one, so it contradicts the forged commitment (checked before anything is re-executed).
+            Assert.Contains("segment 3: the checkpoint published for step 30 does not hash to the committed root", failed.Detail, StringComparison.Ordinal);
             var account = await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < 100 * K, "the slash");
             Assert.Equal(90 * K, account.Bonded); // 10 % of the stake; half of it compensates the tenant (the verdict's winner)
         }

@@ -35,10 +35,17 @@ public static class ProviderCommands
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
         var bond = new Option<bool>("--bond") { Description = "At start, bond the network's minimum stake for this machine from its wallet if less is bonded" };
         var faucet = new Option<bool>("--faucet") { Description = "Devnet: take what --bond needs from the hub's faucet" };
+        var validate = new Option<bool>("--validate") { Description = "Also validate other providers' train and infer jobs (re-execute sampled segments and rows) while bonded; never your own" };
+        var validatorFault = new Option<Kumo.Provider.Verification.ValidatorBehavior>("--validator-fault")
+        {
+            Description = "Testing only: answer validation tasks as a cheat would (lazy: approve everything; accuser: reject everything; silent: never answer) — the network slashes or drops such validators",
+            DefaultValueFactory = _ => Kumo.Provider.Verification.ValidatorBehavior.Honest,
+            Hidden = true,
+        };
         var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, bond, faucet, sandboxUid, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, bond, faucet, validate, validatorFault, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -97,6 +104,8 @@ public static class ProviderCommands
                 ProbeAddress = parse.GetValue(probeAddress)!,
                 KeepLeaseDirectories = parse.GetValue(keep),
                 EnsureStake = parse.GetValue(bond),
+                Validate = parse.GetValue(validate) || parse.GetValue(validatorFault) != Kumo.Provider.Verification.ValidatorBehavior.Honest,
+                ValidatorBehavior = parse.GetValue(validatorFault),
                 UseFaucet = parse.GetValue(faucet),
             };
             await using var agent = new ProviderAgent(options, sandbox, TimeProvider.System, loggers);

@@ -174,7 +174,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         {
             "provider", "start", "--hub", HubUrl, "--data", directory, "--name", name, "--bond", "--faucet",
             "--region", "local", "--zone", "devnet", "--address", $"127.0.0.1:{7100 + index}",
-            "--probe-address", "127.0.0.1:0",
+            "--probe-address", "127.0.0.1:0", "--validate",
             "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (index < Options.SimulatedGpus.Count && Options.SimulatedGpus[index].Length > 0)

@@ -24,6 +24,7 @@ public static class ChannelMessageTypes
     public const string NetProbe = "net.probe";
     public const string HardwareChallenge = "hw.challenge";
     public const string HardwareReveal = "hw.reveal";
+    public const string ValidationTask = "verify.task";
     public const string Error = "error";
 
     // provider → hub
@@ -40,6 +41,8 @@ public static class ChannelMessageTypes
     public const string NetReport = "net.report";
     public const string HardwareCommit = "hw.commit";
     public const string HardwareOpen = "hw.open";
+    public const string ValidatorJoin = "validator.join";
+    public const string ValidationReport = "verify.report";
 }
 
 /// <summary>First frame from the hub: the provider must sign this nonce to prove it holds its key.</summary>

@@ -29,6 +29,7 @@ public sealed class ControlChannel(
     Market.NetworkMeasurements network,
     HubSignals signals,
     Verification.HardwareProofService hardware,
+    Verification.ValidatorDispatch validation,
     HubOptions options,
     TimeProvider time,
     ILogger<ControlChannel> logger)
@@ -196,6 +197,12 @@ public sealed class ControlChannel(
                 break;
             case ChannelMessageTypes.HardwareCommit or ChannelMessageTypes.HardwareOpen:
                 await hardware.OnMessageAsync(providerId, message.Type, ReadEnvelope(message), cancellationToken);
+                break;
+            case ChannelMessageTypes.ValidatorJoin:
+                validation.OnJoin(providerId);
+                break;
+            case ChannelMessageTypes.ValidationReport:
+                validation.OnReport(providerId, ReadEnvelope(message));
                 break;
             case ChannelMessageTypes.NetReport:
                 network.Record(providerId, Read<NetProbeReport>(message), time.GetUtcNow().ToUnixTimeMilliseconds());

@@ -1,11 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Kumo.Crypto;
+using Kumo.Hub.Auth;
 using Kumo.Hub.Content;
 using Kumo.Hub.Ledger;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
 using Kumo.Leases;
+using Kumo.Protocol;
 using Kumo.Serialization;
 using Kumo.Signing;
 using Kumo.Tensor.Compute;
@@ -21,19 +23,22 @@ using Microsoft.Extensions.Logging;
 namespace Kumo.Hub.Verification;
 
 /// <summary>
-/// Checks finished built-in AI jobs: proof of learning for <c>train</c> jobs, and spot checks of classification
-/// <c>infer</c> jobs (sampled rows recomputed bitwise). For train jobs: The provider's signed result names (by CID) its
-/// <c>commitments.json</c> and a checkpoint file per commitment; once the job has succeeded, segments are sampled —
-/// with probability 0.74 while the provider has fewer than 60 verified segments, 0.05 after (<see cref="SegmentSampling"/>)
-/// — from randomness drawn after the result, and re-executed from the published checkpoints. Agreement is recorded as a
-/// <c>verified</c> job event; a mismatch as <c>verification_failed</c>, and the referee slashes the provider on its signed
-/// result, the bounty going to the job's tenant as compensation for the bad work. Today the hub itself re-executes (one thread, off the request path); delegating segments to bonded validators
-/// (docs/PROOF-OF-LEARNING.md) is the next step.
+/// Checks finished built-in AI jobs: proof of learning for <c>train</c> jobs, spot checks for <c>infer</c> jobs. For a
+/// train job, the provider's signed result names (by CID) its <c>commitments.json</c> and a checkpoint file per
+/// commitment; once the job has succeeded, segments are sampled — with probability 0.74 while the provider has fewer
+/// than 60 verified segments, 0.05 after (<see cref="SegmentSampling"/>) — from randomness drawn after the result. Each
+/// sampled segment (and an infer job's sample of rows or tokens) goes to a random bonded validator, never the provider
+/// (<see cref="ValidatorDispatch"/>), which re-executes it from the published content and signs its answer; a rejection
+/// is settled by the referee re-executing the same work, and whoever was wrong — the provider, or a validator accusing
+/// falsely — is slashed on what it signed. About 1% of assignments (25% for new validators) are known-answer canaries
+/// that catch validators approving without computing. With no validator available the hub checks the work itself.
+/// Agreement is recorded as a <c>verified</c> job event; a provider's fault as <c>verification_failed</c>.
 /// </summary>
 public sealed class ResultVerifier(
     IHubStore store,
     ContentStore content,
     RefereeService referee,
+    ValidatorDispatch validators,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
@@ -46,6 +51,8 @@ public sealed class ResultVerifier(
     internal SegmentSampling Sampling { get; set; } = new();
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
+    private readonly SemaphoreSlim _refereeCpu = new(1, 1);
+    private readonly List<KnownAnswer> _known = [];
 
     /// <summary>Verifies every succeeded train job not verified yet; returns how many were looked at.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
@@ -79,7 +86,7 @@ public sealed class ResultVerifier(
 
                 if (spec.Workload.Train is { } train)
                 {
-                    await VerifyAsync(job, spec, train, cancellationToken);
+                    await VerifyAsync(job, train, cancellationToken);
                 }
                 else
                 {
@@ -132,23 +139,31 @@ public sealed class ResultVerifier(
         return (lease, (await reader.ListOutputsAsync(jobId)).ToDictionary(o => o.Path, o => o.Cid, StringComparer.Ordinal));
     }
 
-    /// <summary>Records the failure and has the referee slash the provider on its signed result; the bounty compensates the tenant.</summary>
-    private async Task FailAsync(JobRecord job, LeaseRecord lease, string kind, string subject, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the failure and has the referee slash the provider on its signed result. The bounty goes to the validator
+    /// that caught it, or — when the hub itself did — to the tenant, as compensation for the bad work.
+    /// </summary>
+    private async Task FailAsync(JobRecord job, LeaseRecord lease, string kind, string subject, string reason, AccountId? catcher, CancellationToken cancellationToken)
     {
         await EventAsync(job.Id, "verification_failed", reason);
         SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
+        await SlashAsync(kind, AccountId.Parse(lease.ProviderId), catcher ?? AccountId.Parse(job.Tenant), $"job {job.Id}/{subject}", reason, [signedResult], cancellationToken);
+    }
+
+    private async Task SlashAsync(string kind, AccountId offender, AccountId? winner, string subject, string reason, IReadOnlyList<SignedEnvelope> evidence,
+        CancellationToken cancellationToken)
+    {
         try
         {
-            await referee.SlashAsync(kind, AccountId.Parse(lease.ProviderId), AccountId.Parse(job.Tenant), $"job {job.Id}/{subject}", reason,
-                [signedResult], cancellationToken);
+            await referee.SlashAsync(kind, offender, winner, subject, reason, evidence, cancellationToken);
         }
         catch (LedgerRefusedException e)
         {
-            logger.LogWarning("could not slash {Provider} for job {Job}: {Error}", lease.ProviderId, job.Id, e.Message);
+            logger.LogWarning("could not slash {Offender} ({Subject}): {Error}", offender, subject, e.Message);
         }
     }
 
-    private async Task VerifyAsync(JobRecord job, JobSpec spec, TrainWorkload train, CancellationToken cancellationToken)
+    private async Task VerifyAsync(JobRecord job, TrainWorkload train, CancellationToken cancellationToken)
     {
         (LeaseRecord? lease, Dictionary<string, string> byPath) = await ResultOfAsync(job.Id, cancellationToken);
         if (lease is null || !byPath.TryGetValue("out/commitments.json", out string? commitmentsCid))
@@ -157,19 +172,24 @@ public sealed class ResultVerifier(
             return;
         }
 
-        string? dataCid = spec.Workload.Inputs.FirstOrDefault(i => i.Name == train.Data)?.Cid;
         List<CheckpointCommitment> commitments;
-        TrainingData data;
         try
         {
             commitments = [.. JsonSerializer.Deserialize<List<JsonElement>>(await ReadAsync(commitmentsCid, cancellationToken))!
                 .Select(e => new CheckpointCommitment(e.GetProperty("step").GetInt32(), e.GetProperty("root").GetString()!))];
-            string dataPath = (await content.OpenAsync(dataCid!, cancellationToken)).Path;
-            data = WorkloadRunner.LoadTrainingData(train, dataPath);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await EventAsync(job.Id, "verification_failed", $"proof of learning: the published commitments or the data could not be read: {e.Message}");
+            await EventAsync(job.Id, "verification_failed", $"proof of learning: the published commitments could not be read: {e.Message}");
+            return;
+        }
+
+        IReadOnlyList<int> schedule = TrainingRunVerifier.Schedule(WorkloadRunner.OptionsFor(train, new ComputeOptions { Threads = 1 }));
+        if (!schedule.SequenceEqual(commitments.Select(c => c.Step)))
+        {
+            await FailAsync(job, lease, "proof_of_learning", "schedule",
+                $"proof of learning: the commitments are for steps {string.Join(", ", commitments.Select(c => c.Step).Take(8))}…, not the job's schedule {string.Join(", ", schedule.Take(8))}…",
+                null, cancellationToken);
             return;
         }
 
@@ -178,12 +198,12 @@ public sealed class ResultVerifier(
         double q = Sampling.Probability(provider);
         List<int> sample = [.. Enumerable.Range(0, commitments.Count).Where(_ => Sampling.ShouldVerify(provider, random))];
 
-        // The checkpoints the sample starts from, and the last one (its engine version says whether this hub can judge the
-        // run at all). Only what the job published can be judged: a checkpoint its outputs left out, or one made by
-        // another engine version, makes the run unverifiable here — skipped, never slashed.
+        // The checkpoints the sample starts from, and the last one (its engine version says whether the network can judge
+        // the run at all). Only what the job published can be judged: a checkpoint its outputs left out, or one made by
+        // another engine version, makes the run unverifiable — skipped, never slashed. A published start checkpoint that
+        // does not hash to its commitment is the provider's own signed contradiction: the hub judges it without a validator.
         IEnumerable<int> needed = sample.Where(i => i > 0).Select(i => commitments[i - 1].Step).Append(commitments.Count > 0 ? commitments[^1].Step : 0);
-        var checkpoints = new Dictionary<int, TrainingState?>();
-        foreach (int step in needed.Where(step => step > 0).Distinct())
+        foreach (int step in needed.Where(step => step > 0).Distinct().Order())
         {
             string file = WorkloadRunner.CheckpointFileName(step);
             if (!byPath.TryGetValue("out/" + file, out string? cid))
@@ -192,18 +212,29 @@ public sealed class ResultVerifier(
                 return;
             }
 
+            string committed = commitments.First(c => c.Step == step).RootHex;
+            string? problem;
             try
             {
-                checkpoints[step] = WorkloadRunner.ReadCheckpoint(await ReadAsync(cid, cancellationToken));
+                TrainingState state = WorkloadRunner.ReadCheckpoint(await ReadAsync(cid, cancellationToken));
+                problem = state.Step == step && state.RootHex() == committed ? null : $"the checkpoint published for step {step} does not hash to the committed root {committed}";
             }
             catch (WorkloadException e)
             {
                 await EventAsync(job.Id, "verification_skipped", $"proof of learning: {e.Message}");
                 return;
             }
-            catch (Exception e) when (e is Kumo.Tensor.Formats.SafeTensorsFormatException or IOException)
+            catch (Exception e) when (e is Kumo.Tensor.Formats.SafeTensorsFormatException or IOException or InvalidDataException)
             {
-                checkpoints[step] = null; // published but unreadable: the provider signed it, so it is judged
+                problem = $"the checkpoint published for step {step} cannot be read: {e.Message}";
+            }
+
+            int failed = commitments.FindIndex(c => c.Step == step) + 1;
+            if (problem is not null && (sample.Contains(failed) || step == commitments[^1].Step))
+            {
+                Sampling.RecordCaught(provider);
+                await FailAsync(job, lease, "proof_of_learning", $"segment {failed}", $"proof of learning: segment {failed}: {problem}", null, cancellationToken);
+                return;
             }
         }
 
@@ -212,27 +243,43 @@ public sealed class ResultVerifier(
             Sampling.RecordDelivered(provider);
         }
 
-        ModelSpec model = WorkloadRunner.ModelSpecFor(train);
-        TrainOptions trainOptions = WorkloadRunner.OptionsFor(train, new ComputeOptions { Threads = 1 });
-        TrainingRunVerifier.Result result = await Task.Run(() => TrainingRunVerifier.Verify(model, data, trainOptions, commitments,
-            step => checkpoints.GetValueOrDefault(step), sample, cancellationToken), cancellationToken);
-
-        if (result.Agrees)
+        ValidationTask TaskFor(int i)
         {
-            await EventAsync(job.Id, "verified", result.Checked.Count == 0
-                ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
-                : $"proof of learning: re-executed segment(s) {string.Join(", ", result.Checked)} of {commitments.Count} ({result.StepsExecuted} steps, q {q:0.00}) from the published checkpoints; every root agrees");
+            int from = i == 0 ? 0 : commitments[i - 1].Step;
+            string? startCid = i == 0 ? null : byPath["out/" + WorkloadRunner.CheckpointFileName(from)];
+            return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? null : commitments[i - 1].RootHex, commitments[i].Step, commitments[i].RootHex), null);
+        }
+
+        Judgement[] judgements = await Task.WhenAll(sample.Select(i => JudgeAsync(job, provider, $"{job.Id}/segment {i}", TaskFor(i), cancellationToken)));
+        if (judgements.FirstOrDefault(j => !j.ProviderRight) is { } wrong)
+        {
+            int segment = wrong.Task.Segment!.Index;
+            Sampling.RecordCaught(provider);
+            if (wrong.Unreadable)
+            {
+                await EventAsync(job.Id, "verification_failed", $"proof of learning: segment {segment} could not be checked: {wrong.Detail}");
+                return;
+            }
+
+            await FailAsync(job, lease, "proof_of_learning", $"segment {segment}",
+                $"proof of learning: {wrong.Detail} (checked by {wrong.CheckedBy})", wrong.Catcher, cancellationToken);
             return;
         }
 
-        Sampling.RecordCaught(provider);
-        await FailAsync(job, lease, "proof_of_learning", $"segment {result.FailedSegment}", $"proof of learning: {result.Reason}", cancellationToken);
+        foreach (Judgement j in judgements)
+        {
+            Remember(new KnownAnswer(j.Task, provider, j.Task.Segment!.ClaimedRoot));
+        }
+
+        await EventAsync(job.Id, "verified", sample.Count == 0
+            ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
+            : $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints; every root agrees — "
+              + string.Join("; ", judgements.Select(j => $"segment {j.Task.Segment!.Index} by {j.CheckedBy}")));
     }
 
     /// <summary>
-    /// An <c>infer</c> job of a classifier: a sample of its prediction rows (5 %, at least one) recomputed bitwise from
-    /// the same model and rows (<see cref="Kumo.Verification.Inference.InferenceSpotCheck"/>). Generation jobs are not
-    /// checked here yet.
+    /// An <c>infer</c> job: a sample of its prediction rows, or of its generated tokens (each from the provider's own
+    /// prefix), 5 % and at least one, recomputed bitwise (<see cref="Kumo.Verification.Inference.InferenceSpotCheck"/>).
     /// </summary>
     private async Task VerifyInferenceAsync(JobRecord job, JobSpec spec, InferWorkload infer, CancellationToken cancellationToken)
     {
@@ -247,61 +294,214 @@ public sealed class ResultVerifier(
             return;
         }
 
-        Kumo.Verification.Inference.InferenceSpotCheck.Outcome outcome;
+        // How many rows or tokens there are to sample from (the check itself is the validator's).
+        string unit = generatedCid is not null ? "tokens" : "rows";
+        int total;
         try
         {
-            (ModelSpec model, IReadOnlyList<Kumo.Tensor.Models.NamedTensor> weights, string? vocabulary) = WorkloadRunner.ReadModel((await content.OpenAsync(modelCid, cancellationToken)).Path);
             if (generatedCid is not null)
             {
-                // Generation: each sampled token must be the model's greedy choice after the prompt and the provider's own earlier tokens.
                 string prompt = dataCid is not null ? System.Text.Encoding.UTF8.GetString(await ReadAsync(dataCid, cancellationToken)) : infer.Prompt ?? "";
                 string text = System.Text.Encoding.UTF8.GetString(await ReadAsync(generatedCid, cancellationToken));
-                if (!text.StartsWith(prompt, StringComparison.Ordinal))
-                {
-                    throw new InvalidDataException("generated.txt does not begin with the job's prompt");
-                }
-
-                var chars = new CharVocabulary(vocabulary ?? throw new InvalidDataException("the model has no vocabulary"));
-                int[] promptIds = chars.Encode(prompt), generatedIds = chars.Encode(text[prompt.Length..]);
-                IReadOnlyList<int> tokens = Kumo.Verification.Inference.InferenceSpotCheck.Sample(generatedIds.Length, InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
-                outcome = await Task.Run(() => Kumo.Verification.Inference.InferenceSpotCheck.CheckGeneration(model, weights, promptIds, generatedIds, tokens,
-                    new ComputeOptions { Threads = 1 }), cancellationToken);
-                await ConcludeInferenceAsync(job, lease, outcome, "tokens", cancellationToken);
-                return;
+                (_, _, string? vocabulary) = WorkloadRunner.ReadModel((await content.OpenAsync(modelCid, cancellationToken)).Path);
+                total = text.StartsWith(prompt, StringComparison.Ordinal) && vocabulary is not null ? new CharVocabulary(vocabulary).Encode(text[prompt.Length..]).Length : 1;
             }
-
-            float[] features;
-            await using (FileStream stream = File.OpenRead((await content.OpenAsync(dataCid!, cancellationToken)).Path))
+            else
             {
-                (features, _) = Digits.Read(stream);
+                total = System.Text.Encoding.UTF8.GetString(await ReadAsync(predictionsCid!, cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length - 1;
             }
-
-            int[] claimed = [.. System.Text.Encoding.UTF8.GetString(await ReadAsync(predictionsCid!, cancellationToken))
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
-                .Select(line => int.Parse(line.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture))];
-            IReadOnlyList<int> sample = Kumo.Verification.Inference.InferenceSpotCheck.Sample(claimed.Length, InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
-            outcome = await Task.Run(() => Kumo.Verification.Inference.InferenceSpotCheck.CheckClassification(model, weights, features, claimed, sample,
-                new ComputeOptions { Threads = 1 }), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await EventAsync(job.Id, "verification_failed", $"inference check: the published predictions could not be read against the model and rows: {e.Message}");
+            await EventAsync(job.Id, "verification_failed", $"inference check: the published output could not be read against the model: {e.Message}");
             return;
         }
 
-        await ConcludeInferenceAsync(job, lease, outcome, "rows", cancellationToken);
+        IReadOnlyList<int> indices = Kumo.Verification.Inference.InferenceSpotCheck.Sample(Math.Max(1, total), InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        ValidationTask task = NewTask(job, null, new InferenceCheckRequest((generatedCid ?? predictionsCid)!, unit, indices));
+        Judgement judgement = await JudgeAsync(job, lease.ProviderId, $"{job.Id}/inference", task, cancellationToken);
+        if (judgement.ProviderRight)
+        {
+            await EventAsync(job.Id, "verified", $"inference check by {judgement.CheckedBy}: {judgement.Detail}");
+        }
+        else if (judgement.Unreadable)
+        {
+            await EventAsync(job.Id, "verification_failed", $"inference check: the published output could not be checked: {judgement.Detail}");
+        }
+        else
+        {
+            await FailAsync(job, lease, "inference", judgement.Subject, $"inference check: {judgement.Detail} (checked by {judgement.CheckedBy})", judgement.Catcher, cancellationToken);
+        }
     }
 
-    private async Task ConcludeInferenceAsync(JobRecord job, LeaseRecord lease, Kumo.Verification.Inference.InferenceSpotCheck.Outcome outcome, string what,
-        CancellationToken cancellationToken)
+    /// <summary>What checking one piece of work concluded, and who did it.</summary>
+    private sealed record Judgement(ValidationTask Task, bool ProviderRight, string Subject, string Detail, string CheckedBy, AccountId? Catcher, bool Unreadable = false);
+
+    /// <summary>A segment whose right end root is known (two parties agreed on it): the material of canaries.</summary>
+    private sealed record KnownAnswer(ValidationTask Task, string Provider, string TrueRoot);
+
+    private ValidationTask NewTask(JobRecord job, SegmentCheckRequest? segment, InferenceCheckRequest? inference) =>
+        new($"vt-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", job.Id, job.SpecJson,
+            time.GetUtcNow().Add(options.ValidationDeadline).ToUnixTimeMilliseconds(), segment, inference);
+
+    private ValidationTask Renew(ValidationTask task) =>
+        task with { TaskId = $"vt-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", DeadlineMs = time.GetUtcNow().Add(options.ValidationDeadline).ToUnixTimeMilliseconds() };
+
+    /// <summary>
+    /// Checks one piece of work: a random bonded validator (never the provider) re-executes it. Approval settles it. A
+    /// rejection is a dispute, which the referee settles by re-executing the same work itself: if the provider's claim
+    /// reproduces, the validator accused falsely and is slashed on its signed report; otherwise the provider was wrong
+    /// and the validator earned the bounty. A validator that misses the deadline is replaced (up to three); with none
+    /// available, the hub checks the work itself. Canary assignments the pool hands out on the way get known-answer
+    /// tasks.
+    /// </summary>
+    private async Task<Judgement> JudgeAsync(JobRecord job, string provider, string workKey, ValidationTask task, CancellationToken cancellationToken)
     {
-        if (outcome.Agrees)
+        for (int attempt = 0; attempt < 3; attempt++)
         {
-            await EventAsync(job.Id, "verified", $"inference check: recomputed {outcome.Checked} of {outcome.Total} {what} bit for bit; all agree");
+            ValidatorAssignment? assignment = validators.Assign(workKey, provider);
+            while (assignment is { IsCanary: true })
+            {
+                StartCanary(assignment);
+                assignment = validators.Assign(workKey, provider);
+            }
+
+            if (assignment is null)
+            {
+                break;
+            }
+
+            ValidationTask attemptTask = Renew(task);
+            SignedEnvelope? signed = await validators.RequestAsync(assignment, attemptTask, cancellationToken);
+            if (signed is null)
+            {
+                continue; // missed: somebody else
+            }
+
+            ValidationReport report = signed.ReadPayload<ValidationReport>();
+            string validator = $"validator {assignment.Validator}";
+            if (report.Approves)
+            {
+                return new Judgement(task, true, report.Subject, report.Detail, validator, null);
+            }
+
+            (ValidationReport? mine, string? unreadable) = await RefereeAsync(attemptTask, cancellationToken);
+            if (mine is null)
+            {
+                return new Judgement(task, false, report.Subject, unreadable!, $"{validator} and the referee", null, Unreadable: true);
+            }
+
+            if (mine.Approves)
+            {
+                validators.Expel(assignment.Validator);
+                await SlashAsync("false_accusation", AccountId.Parse(assignment.Validator), AccountId.Parse(provider), $"job {job.Id}/{mine.Subject}/accused by {assignment.Validator}",
+                    $"validator {assignment.Validator} rejected {mine.Subject} of job {job.Id} ({report.Detail}); the referee re-executed it and it reproduces the provider's claim",
+                    [signed], cancellationToken);
+                await EventAsync(job.Id, "validator_slashed", $"{validator} rejected {mine.Subject} falsely (the referee reproduced the provider's claim) and was slashed");
+                return new Judgement(task, true, mine.Subject, mine.Detail, $"the referee, after {validator} accused the provider falsely", null);
+            }
+
+            return new Judgement(task, false, mine.Subject, mine.Detail, $"{validator}, confirmed by the referee", AccountId.Parse(assignment.Validator));
+        }
+
+        (ValidationReport? own, string? problem) = await RefereeAsync(task, cancellationToken);
+        return own is null
+            ? new Judgement(task, false, "output", problem!, "the hub", null, Unreadable: true)
+            : new Judgement(task, own.Approves, own.Subject, own.Detail, "the hub (no validator available)", null);
+    }
+
+    /// <summary>
+    /// Gives a canary assignment a known-answer task: a segment of another job whose end root two parties established,
+    /// with the right root as the claim (it must be approved) or a made-up one (it must be rejected) — the pool decided
+    /// which. A validator that gets it wrong is slashed on its signed report. With no known answer yet, the canary is
+    /// withdrawn.
+    /// </summary>
+    private void StartCanary(ValidatorAssignment assignment)
+    {
+        KnownAnswer? known;
+        lock (_known)
+        {
+            KnownAnswer[] candidates = [.. _known.Where(k => k.Provider != assignment.Validator)];
+            known = candidates.Length == 0 ? null : candidates[RandomNumberGenerator.GetInt32(candidates.Length)];
+        }
+
+        if (known is null)
+        {
+            validators.Withdraw(assignment);
             return;
         }
 
-        await FailAsync(job, lease, "inference", $"{what} {outcome.FirstMismatch}", $"inference check: {outcome.Detail}", cancellationToken);
+        string claim = assignment.CanaryExpectsApproval ? known.TrueRoot : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        ValidationTask canary = Renew(known.Task) with { Segment = known.Task.Segment! with { ClaimedRoot = claim } };
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                SignedEnvelope? signed = await validators.RequestAsync(assignment, canary, CancellationToken.None);
+                if (signed is null)
+                {
+                    return;
+                }
+
+                ValidationReport report = signed.ReadPayload<ValidationReport>();
+                if (ValidatorDispatch.CanaryPassed(assignment, report.Approves))
+                {
+                    logger.LogDebug("validator {Validator} passed canary {Task}", assignment.Validator, canary.TaskId);
+                    return;
+                }
+
+                validators.Expel(assignment.Validator);
+                string truth = assignment.CanaryExpectsApproval ? "right" : "wrong";
+                await SlashAsync("canary", AccountId.Parse(assignment.Validator), null, $"canary {canary.TaskId}",
+                    $"validator {assignment.Validator} {(report.Approves ? "approved" : "rejected")} a {truth} claim ({claim}) for {ValidationWork.SegmentSubject(canary.Segment!)} of job {canary.JobId}, whose end root is known to be {known.TrueRoot}",
+                    [signed], CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "canary {Task} for {Validator} failed", canary.TaskId, assignment.Validator);
+            }
+        });
+    }
+
+    private void Remember(KnownAnswer answer)
+    {
+        lock (_known)
+        {
+            _known.Add(answer);
+            if (_known.Count > 256)
+            {
+                _known.RemoveAt(0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The referee's own recomputation of a task (one at a time, off the request path). Null with the reason when the
+    /// published content cannot be read as what the job says it is.
+    /// </summary>
+    private async Task<(ValidationReport? Report, string? Unreadable)> RefereeAsync(ValidationTask task, CancellationToken cancellationToken)
+    {
+        await _refereeCpu.WaitAsync(cancellationToken);
+        try
+        {
+            JobSpec spec = Jobs.JobService.ParseSpec(task.SpecJson);
+            var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string cid in spec.Workload.Inputs.Select(i => i.Cid).Append(task.Segment?.StartCheckpointCid).Append(task.Inference?.OutputCid).OfType<string>().Distinct())
+            {
+                paths[cid] = (await content.OpenAsync(cid, cancellationToken)).Path;
+            }
+
+            return (await Task.Run(() => ValidationWork.Run(task, cid => paths[cid], new ComputeOptions { Threads = 1 }, cancellationToken), cancellationToken), null);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or IOException or WorkloadException or KeyNotFoundException or IndexOutOfRangeException
+            or Kumo.Tensor.Formats.SafeTensorsFormatException or ArgumentException)
+        {
+            return (null, e.Message);
+        }
+        finally
+        {
+            _refereeCpu.Release();
+        }
     }
 
     private async Task<byte[]> ReadAsync(string cid, CancellationToken cancellationToken) =>

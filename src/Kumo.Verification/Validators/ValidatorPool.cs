@@ -171,13 +171,7 @@ public sealed class ValidatorPool
         foreach (ValidatorAssignment a in _open.Values.Where(a => now > a.Deadline).OrderBy(a => a.Id).ToList())
         {
             _open.Remove(a.Id);
-            ValidatorState state = _validators[a.Validator];
-            state.Reputation = Math.Max(0, state.Reputation - MissPenalty);
-            state.Missed++;
-            if (state.Status == ValidatorStatus.Active && state.Reputation < MinReputation)
-            {
-                state.Status = ValidatorStatus.Dropped;
-            }
+            Penalize(a.Validator);
 
             if (!a.IsCanary)
             {
@@ -196,6 +190,38 @@ public sealed class ValidatorPool
         }
 
         return replacements;
+    }
+
+    /// <summary>Whether <paramref name="validator"/> has registered (in any status).</summary>
+    public bool IsRegistered(string validator) => _validators.ContainsKey(validator);
+
+    /// <summary>
+    /// The live hub's deadline: takes back one assignment its validator did not answer in time, with the same penalty
+    /// as <see cref="Expire"/>, but hands nothing out (the caller picks the next validator). False if it was not open.
+    /// </summary>
+    public bool Miss(long assignmentId)
+    {
+        if (!_open.Remove(assignmentId, out ValidatorAssignment? a))
+        {
+            return false;
+        }
+
+        Penalize(a.Validator);
+        return true;
+    }
+
+    /// <summary>Takes back an assignment without judging anybody (a canary the hub had no known answer for).</summary>
+    public void Withdraw(long assignmentId) => _open.Remove(assignmentId);
+
+    private void Penalize(string validator)
+    {
+        ValidatorState state = _validators[validator];
+        state.Reputation = Math.Max(0, state.Reputation - MissPenalty);
+        state.Missed++;
+        if (state.Status == ValidatorStatus.Active && state.Reputation < MinReputation)
+        {
+            state.Status = ValidatorStatus.Dropped;
+        }
     }
 
     /// <summary>Deadlines the validator missed.</summary>

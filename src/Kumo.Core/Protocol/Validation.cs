@@ -1,0 +1,41 @@
+namespace Kumo.Protocol;
+
+/// <summary>The signed statement type of a validator's answer: typed, so it never verifies as any other statement.</summary>
+public static class ValidationMessageTypes
+{
+    public const string Report = "kumo.verify.report/v1";
+}
+
+/// <summary>
+/// A provider offers to validate other providers' work (<see cref="ChannelMessageTypes.ValidatorJoin"/>, on its
+/// authenticated channel). The hub adds it to the pool while it is connected and bonded.
+/// </summary>
+public sealed record ValidatorJoin(int Concurrency);
+
+/// <summary>
+/// Checking work for a validator (<see cref="ChannelMessageTypes.ValidationTask"/>): re-execute part of a finished job
+/// from the published content and say whether the provider's claim reproduces. <see cref="SpecJson"/> is the job's
+/// normalized spec (it names the inputs by CID); exactly one of <see cref="Segment"/> and <see cref="Inference"/> is set.
+/// The validator answers with a signed <see cref="ValidationReport"/> by <see cref="DeadlineMs"/> (Unix ms).
+/// </summary>
+public sealed record ValidationTask(string TaskId, string JobId, string SpecJson, long DeadlineMs, SegmentCheckRequest? Segment, InferenceCheckRequest? Inference);
+
+/// <summary>
+/// Re-execute training steps (FromStep, ToStep] from the checkpoint the provider published for FromStep
+/// (<see cref="StartCheckpointCid"/>, whose state root must be <see cref="StartRoot"/>; both null when FromStep is 0: the
+/// job's initial state) and compare the end state's root with <see cref="ClaimedRoot"/>.
+/// </summary>
+public sealed record SegmentCheckRequest(int Index, int FromStep, string? StartCheckpointCid, string? StartRoot, int ToStep, string ClaimedRoot);
+
+/// <summary>
+/// Recompute the listed <see cref="Indices"/> of an <c>infer</c> job's output (<see cref="OutputCid"/>:
+/// out/predictions.csv when <see cref="Unit"/> is "rows", out/generated.txt when it is "tokens") bit for bit.
+/// </summary>
+public sealed record InferenceCheckRequest(string OutputCid, string Unit, IReadOnlyList<int> Indices);
+
+/// <summary>
+/// Signed by the validator (<see cref="ValidationMessageTypes.Report"/>): whether the claim reproduced, and what it
+/// computed — for a segment, the end state's root. A signed report is evidence: approving a claim the referee knows to
+/// be wrong (a canary), or rejecting one the referee reproduces (a false accusation), is slashed on it.
+/// </summary>
+public sealed record ValidationReport(string TaskId, string JobId, string Subject, string Claimed, bool Approves, string? Computed, string Detail);

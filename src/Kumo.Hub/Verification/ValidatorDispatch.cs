@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Kumo.Crypto;
+using Kumo.Hub.Api;
+using Kumo.Hub.Auth;
+using Kumo.Hub.Control;
+using Kumo.Hub.Ledger;
+using Kumo.Protocol;
+using Kumo.Signing;
+using Kumo.Tensor.Randomness;
+using Kumo.Verification.Validators;
+using Microsoft.Extensions.Logging;
+
+namespace Kumo.Hub.Verification;
+
+/// <summary>
+/// The live validator pool: providers that offered to validate (<see cref="ValidatorJoin"/>) while connected and bonded
+/// at least the network's per-device minimum. Picks validators at random — never the provider whose work it is, never
+/// twice for the same piece of work (<see cref="ValidatorPool"/>) — sends them <see cref="ValidationTask"/>s over their
+/// channel, and waits for their signed <see cref="ValidationReport"/>s until <see cref="HubOptions.ValidationDeadline"/>.
+/// A task not answered in time is a miss (the validator loses reputation and is dropped below the pool's floor); a
+/// slashed validator leaves the pool. The pool lives in memory: after a hub restart validators join again on reconnect.
+/// </summary>
+public sealed class ValidatorDispatch(
+    ProviderSessions sessions,
+    EnvelopeAuthenticator auth,
+    LedgerService ledger,
+    HubOptions options,
+    TimeProvider time,
+    ILogger<ValidatorDispatch> logger)
+{
+    private readonly object _lock = new();
+    private readonly ValidatorPool _pool = new(minBondMicros: 1, canaryRate: options.CanaryRate, deadline: options.ValidationDeadline);
+    private readonly Philox _random = new(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), 0, 0);
+    private readonly ConcurrentDictionary<string, (string Validator, TaskCompletionSource<SignedEnvelope> Answer)> _pending = new(StringComparer.Ordinal);
+
+    /// <summary>The validators that can be given work now: registered, active in the pool, connected and bonded.</summary>
+    public IReadOnlyList<string> Available()
+    {
+        string[] active;
+        lock (_lock)
+        {
+            active = [.. _pool.Active];
+        }
+
+        return [.. active.Where(v => sessions.IsConnected(v) && IsBonded(v))];
+    }
+
+    /// <summary>Validation history of a validator, for reports: assignments, misses, status.</summary>
+    public (int Assignments, int Missed, ValidatorStatus Status)? Standing(string validator)
+    {
+        lock (_lock)
+        {
+            return _pool.IsRegistered(validator) ? (_pool.Assignments(validator), _pool.Missed(validator), _pool.Status(validator)) : null;
+        }
+    }
+
+    /// <summary>A provider's offer to validate, on its authenticated channel.</summary>
+    public void OnJoin(string providerId)
+    {
+        long bonded = Bonded(providerId);
+        if (bonded < MinBond)
+        {
+            throw ApiProblem.Forbidden("not_bonded", $"a validator must bond at least {MinBond} µKUMO; {providerId} has {bonded}");
+        }
+
+        lock (_lock)
+        {
+            if (!_pool.IsRegistered(providerId))
+            {
+                _pool.Register(providerId, bonded);
+                logger.LogInformation("validator {Validator} joined ({Bonded} µKUMO bonded)", providerId, bonded);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Picks a validator for <paramref name="workKey"/> (work by <paramref name="provider"/>), skipping any that is not
+    /// connected or no longer bonded. A canary assignment may come back instead of real work: the caller gives it a
+    /// known-answer task (or <see cref="Withdraw"/>s it) and asks again. Null when nobody is left.
+    /// </summary>
+    public ValidatorAssignment? Assign(string workKey, string provider)
+    {
+        lock (_lock)
+        {
+            while (_pool.Assign(workKey, provider, time.GetUtcNow(), _random) is { } assignment)
+            {
+                if (sessions.IsConnected(assignment.Validator) && IsBonded(assignment.Validator))
+                {
+                    return assignment;
+                }
+
+                _pool.Withdraw(assignment.Id); // gone or slashed below the minimum since it joined: not its fault here, ask another
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Takes back an assignment without judging its validator.</summary>
+    public void Withdraw(ValidatorAssignment assignment)
+    {
+        lock (_lock)
+        {
+            _pool.Withdraw(assignment.Id);
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="task"/> to the assignment's validator and waits for its signed report. Null when it did not
+    /// answer in time (recorded as a miss) or could not be reached.
+    /// </summary>
+    public async Task<SignedEnvelope?> RequestAsync(ValidatorAssignment assignment, ValidationTask task, CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<SignedEnvelope>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[task.TaskId] = (assignment.Validator, answer);
+        try
+        {
+            if (!await sessions.TrySendAsync(assignment.Validator, ChannelMessageTypes.ValidationTask, task, cancellationToken))
+            {
+                Withdraw(assignment);
+                return null;
+            }
+
+            SignedEnvelope report = await answer.Task.WaitAsync(options.ValidationDeadline, cancellationToken);
+            lock (_lock)
+            {
+                _pool.Answer(assignment.Id, report.ReadPayload<ValidationReport>().Approves, time.GetUtcNow());
+            }
+
+            return report;
+        }
+        catch (TimeoutException)
+        {
+            lock (_lock)
+            {
+                _pool.Miss(assignment.Id);
+            }
+
+            logger.LogWarning("validator {Validator} did not answer task {Task} within {Deadline}", assignment.Validator, task.TaskId, options.ValidationDeadline);
+            return null;
+        }
+        finally
+        {
+            _pending.TryRemove(task.TaskId, out _);
+        }
+    }
+
+    /// <summary>Whether a validator answered a canary right (the pool has already recorded it).</summary>
+    public static bool CanaryPassed(ValidatorAssignment assignment, bool approves) => approves == assignment.CanaryExpectsApproval;
+
+    /// <summary>Removes a validator that lost its bond (a failed canary, a false accusation).</summary>
+    public void Expel(string validator)
+    {
+        lock (_lock)
+        {
+            if (_pool.IsRegistered(validator))
+            {
+                _pool.Slash(validator);
+            }
+        }
+    }
+
+    /// <summary>A signed report from a validator's channel.</summary>
+    public void OnReport(string providerId, SignedEnvelope envelope)
+    {
+        auth.Verify(envelope, ValidationMessageTypes.Report);
+        if (envelope.Signer.Value != providerId)
+        {
+            throw ApiProblem.Forbidden("wrong_signer", $"validation report signed by {envelope.Signer}, not by this channel's provider");
+        }
+
+        ValidationReport report = envelope.ReadPayload<ValidationReport>();
+        if (!_pending.TryGetValue(report.TaskId, out var pending) || pending.Validator != providerId)
+        {
+            throw ApiProblem.Conflict("unknown_task", $"no open validation task {report.TaskId} for this validator (answered, expired, or never given)");
+        }
+
+        pending.Answer.TrySetResult(envelope);
+    }
+
+    private long MinBond => Math.Max(1, ledger.Genesis.MinBondPerDevice);
+
+    private long Bonded(string account) => ledger.Read(s => s.Bonded(AccountId.Parse(account)));
+
+    private bool IsBonded(string account) => Bonded(account) >= MinBond;
+}
