@@ -18,7 +18,7 @@ public class ResultVerifierTests
 {
     private const long K = Kumo.Ledger.Amounts.MicrosPerKumo;
 
-    private static string Digits()
+    internal static string Digits()
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
@@ -56,7 +56,7 @@ public class ResultVerifierTests
     }
 
     /// <summary>One verification pass that checks every segment and every row or token (no sampling luck in tests).</summary>
-    private static Task<int> VerifyEverythingAsync(HubFixture hub)
+    internal static Task<int> VerifyEverythingAsync(HubFixture hub)
     {
         ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
         verifier.Sampling = new SegmentSampling(probationQ: 1, probationSegments: 1000, trustedQ: 1);
@@ -64,12 +64,40 @@ public class ResultVerifierTests
         return verifier.RunOnceAsync(CancellationToken.None);
     }
 
+    /// <summary>How a test trainer publishes its run.</summary>
+    internal enum Publish
+    {
+        /// <summary>What it trained.</summary>
+        Honestly,
+
+        /// <summary>Claims training it did not do: the last two commitments are replaced by the root of the state at step 20.</summary>
+        ForgedCommitments,
+
+        /// <summary>Trains at another learning rate than the job's and publishes that run, self-consistent in every file.</summary>
+        WrongTraining,
+    }
+
     private static async Task<(HubFixture Hub, FakeProvider Provider, string JobId)> RunAsync(bool forge)
     {
         HubFixture hub = await HubFixture.StartAsync();
-        FakeProvider provider = await FakeProvider.JoinAsync(hub, "trainer", FakeProvider.Inventory(cores: 2));
+        FakeProvider provider = await JoinBondedAsync(hub, "trainer");
+        string jobId = await TrainAsync(hub, provider, forge ? Publish.ForgedCommitments : Publish.Honestly);
+        await VerifyEverythingAsync(hub);
+        return (hub, provider, jobId);
+    }
+
+    /// <summary>A fake provider with 100 KUMO bonded.</summary>
+    internal static async Task<FakeProvider> JoinBondedAsync(HubFixture hub, string name, Kumo.Hardware.HardwareInventory? inventory = null)
+    {
+        FakeProvider provider = await FakeProvider.JoinAsync(hub, name, inventory ?? FakeProvider.Inventory(cores: 2));
         await hub.Client.SubmitLedgerAsync(provider.Signer, LedgerMessageTypes.Faucet, new FaucetPayload(100 * K));
         await hub.Client.SubmitLedgerAsync(provider.Signer, LedgerMessageTypes.Bond, new BondPayload(100 * K));
+        return provider;
+    }
+
+    /// <summary>Submits a 40-step train job, has <paramref name="provider"/> run it for real and publish it; returns the job id once it succeeded.</summary>
+    internal static async Task<string> TrainAsync(HubFixture hub, FakeProvider provider, Publish how)
+    {
         RequestSigner tenant = await hub.TenantAsync();
         string digits = Digits();
         string cid = (await hub.Client.UploadFileAsync(tenant, digits)).Root.ToString();
@@ -85,11 +113,11 @@ public class ResultVerifierTests
         // The provider really trains (the same runner the sandbox runs), then publishes — honestly or not.
         string inputs = Directory.CreateTempSubdirectory("kumo-pol-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-pol-out-").FullName;
         File.Copy(digits, Path.Combine(inputs, "digits.csv.gz"));
-        JobSpec parsed = JobSpecReader.ReadWireForm(Specs.Wire(spec), "spec").Spec!;
+        string trained = how == Publish.WrongTraining ? spec.Replace("\"learningRate\":\"0.01\"", "\"learningRate\":\"0.02\"", StringComparison.Ordinal) : spec;
+        JobSpec parsed = JobSpecReader.ReadWireForm(Specs.Wire(trained), "spec").Spec!;
         new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(parsed.Workload, inputs, output);
-        if (forge)
+        if (how == Publish.ForgedCommitments)
         {
-            // Claims training it did not do: the last two commitments are replaced by the root of the state at step 20.
             var list = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "commitments.json")))!.AsArray();
             string stale = list[1]!["root"]!.GetValue<string>();
             list[2]!["root"] = stale;
@@ -98,8 +126,7 @@ public class ResultVerifierTests
         }
 
         await PublishAsync(hub, provider, offer, accepted.JobId, output);
-        await VerifyEverythingAsync(hub);
-        return (hub, provider, accepted.JobId);
+        return accepted.JobId;
     }
 
     [Fact]

@@ -49,6 +49,9 @@ public sealed class ResultVerifier(
 
     /// <summary>The sampling policy (tests make it check every segment).</summary>
     internal SegmentSampling Sampling { get; set; } = new();
+    /// <summary>Tests: what canaries claim (true: the right root, to be approved; false: a made-up one); null: the pool decides.</summary>
+    internal bool? CanaryExpectsApproval { get; set; }
+
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
     private readonly SemaphoreSlim _refereeCpu = new(1, 1);
@@ -360,10 +363,26 @@ public sealed class ResultVerifier(
         for (int attempt = 0; attempt < 3; attempt++)
         {
             ValidatorAssignment? assignment = validators.Assign(workKey, provider);
-            while (assignment is { IsCanary: true })
+            for (int draws = 0; assignment is { IsCanary: true } && draws < 10; draws++)
             {
-                StartCanary(assignment);
+                // The pool slipped in a canary: that validator gets a known-answer task alongside (one per piece of work is
+                // plenty), and the real work is drawn again.
+                if (draws == 0)
+                {
+                    StartCanary(assignment);
+                }
+                else
+                {
+                    validators.Withdraw(assignment);
+                }
+
                 assignment = validators.Assign(workKey, provider);
+            }
+
+            if (assignment is { IsCanary: true })
+            {
+                validators.Withdraw(assignment);
+                assignment = null;
             }
 
             if (assignment is null)
@@ -393,11 +412,15 @@ public sealed class ResultVerifier(
 
             if (mine.Approves)
             {
-                validators.Expel(assignment.Validator);
-                await SlashAsync("false_accusation", AccountId.Parse(assignment.Validator), AccountId.Parse(provider), $"job {job.Id}/{mine.Subject}/accused by {assignment.Validator}",
-                    $"validator {assignment.Validator} rejected {mine.Subject} of job {job.Id} ({report.Detail}); the referee re-executed it and it reproduces the provider's claim",
-                    [signed], cancellationToken);
-                await EventAsync(job.Id, "validator_slashed", $"{validator} rejected {mine.Subject} falsely (the referee reproduced the provider's claim) and was slashed");
+                if (validators.Expel(assignment.Validator))
+                {
+                    await SlashAsync("false_accusation", AccountId.Parse(assignment.Validator), AccountId.Parse(provider),
+                        $"job {job.Id}/{mine.Subject}/accused by {assignment.Validator}",
+                        $"validator {assignment.Validator} rejected {mine.Subject} of job {job.Id} ({report.Detail}); the referee re-executed it and it reproduces the provider's claim",
+                        [signed], cancellationToken);
+                    await EventAsync(job.Id, "validator_slashed", $"{validator} rejected {mine.Subject} falsely (the referee reproduced the provider's claim) and was slashed");
+                }
+
                 return new Judgement(task, true, mine.Subject, mine.Detail, $"the referee, after {validator} accused the provider falsely", null);
             }
 
@@ -431,7 +454,8 @@ public sealed class ResultVerifier(
             return;
         }
 
-        string claim = assignment.CanaryExpectsApproval ? known.TrueRoot : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        bool expectsApproval = CanaryExpectsApproval ?? assignment.CanaryExpectsApproval;
+        string claim = expectsApproval ? known.TrueRoot : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         ValidationTask canary = Renew(known.Task) with { Segment = known.Task.Segment! with { ClaimedRoot = claim } };
         _ = Task.Run(async () =>
         {
@@ -444,14 +468,18 @@ public sealed class ResultVerifier(
                 }
 
                 ValidationReport report = signed.ReadPayload<ValidationReport>();
-                if (ValidatorDispatch.CanaryPassed(assignment, report.Approves))
+                if (report.Approves == expectsApproval)
                 {
                     logger.LogDebug("validator {Validator} passed canary {Task}", assignment.Validator, canary.TaskId);
                     return;
                 }
 
-                validators.Expel(assignment.Validator);
-                string truth = assignment.CanaryExpectsApproval ? "right" : "wrong";
+                if (!validators.Expel(assignment.Validator))
+                {
+                    return; // already slashed for another wrong answer
+                }
+
+                string truth = expectsApproval ? "right" : "wrong";
                 await SlashAsync("canary", AccountId.Parse(assignment.Validator), null, $"canary {canary.TaskId}",
                     $"validator {assignment.Validator} {(report.Approves ? "approved" : "rejected")} a {truth} claim ({claim}) for {ValidationWork.SegmentSubject(canary.Segment!)} of job {canary.JobId}, whose end root is known to be {known.TrueRoot}",
                     [signed], CancellationToken.None);

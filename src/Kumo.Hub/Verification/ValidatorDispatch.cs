@@ -30,7 +30,8 @@ public sealed class ValidatorDispatch(
     ILogger<ValidatorDispatch> logger)
 {
     private readonly object _lock = new();
-    private readonly ValidatorPool _pool = new(minBondMicros: 1, canaryRate: options.CanaryRate, deadline: options.ValidationDeadline);
+    private readonly HashSet<string> _expelled = new(StringComparer.Ordinal);
+    private ValidatorPool _pool = new(minBondMicros: 1, canaryRate: options.CanaryRate, deadline: options.ValidationDeadline);
     private readonly Philox _random = new(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), 0, 0);
     private readonly ConcurrentDictionary<string, (string Validator, TaskCompletionSource<SignedEnvelope> Answer)> _pending = new(StringComparer.Ordinal);
 
@@ -146,18 +147,29 @@ public sealed class ValidatorDispatch(
         }
     }
 
-    /// <summary>Whether a validator answered a canary right (the pool has already recorded it).</summary>
-    public static bool CanaryPassed(ValidatorAssignment assignment, bool approves) => approves == assignment.CanaryExpectsApproval;
-
-    /// <summary>Removes a validator that lost its bond (a failed canary, a false accusation).</summary>
-    public void Expel(string validator)
+    /// <summary>Tests: the canary rates (before any validator joins).</summary>
+    internal void SetCanaryRates(double rate, double probationRate)
     {
         lock (_lock)
         {
-            if (_pool.IsRegistered(validator))
+            _pool = new ValidatorPool(minBondMicros: 1, canaryRate: rate, probationCanaryRate: probationRate, deadline: options.ValidationDeadline);
+        }
+    }
+
+    /// <summary>
+    /// Removes a validator proven dishonest (a failed canary, a false accusation). True the first time: the caller
+    /// then slashes it once, however many of its answers were wrong.
+    /// </summary>
+    public bool Expel(string validator)
+    {
+        lock (_lock)
+        {
+            if (_pool.IsRegistered(validator) && _pool.Status(validator) != ValidatorStatus.Slashed)
             {
                 _pool.Slash(validator);
             }
+
+            return _expelled.Add(validator);
         }
     }
 
