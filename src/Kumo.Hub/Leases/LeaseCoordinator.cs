@@ -322,6 +322,13 @@ public sealed class LeaseCoordinator(
         string jobId = await store.WriteBatchedAsync(async tx =>
         {
             LeaseRecord lease = await RequireLeaseAsync(tx, batch.LeaseId, providerId);
+            if (lease.ReplicaOf is not null)
+            {
+                // A replica's output is not the tenant's run: its lines are not kept in the job's log.
+                await tx.UpdateLeaseAsync(lease with { LogLinesReceived = Math.Max(lease.LogLinesReceived, batch.FirstSeq + batch.Lines.Count) });
+                return lease.JobId;
+            }
+
             JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
             long skip = Math.Max(0, lease.LogLinesReceived - batch.FirstSeq);
             IEnumerable<LeaseLogLine> fresh = batch.Lines.Skip((int)Math.Min(skip, batch.Lines.Count));
