@@ -162,7 +162,7 @@ public sealed class ExecReplicationService(
         List<LeaseRecord> primaries = [.. all.Where(l => l.ReplicaOf is null && l.Attempt == job.Attempt && l.CloseReason == CloseReason.Completed)];
         if (primaries.Count != 1 || primaries[0].ResultEnvelope is null)
         {
-            await ConcludeAsync(job.Id, "verification_skipped", "exec replication: cluster jobs are not replicated", [], cancellationToken);
+            await ConcludeAsync(job.Id, "verification_skipped", "exec replication: only a job with one completed lease of its own is replicated (not cluster jobs)", [], cancellationToken);
             return true;
         }
 
