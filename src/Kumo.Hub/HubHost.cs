@@ -78,11 +78,13 @@ public static class HubHost
         services.AddSingleton<HardwareProofService>();
         services.AddSingleton<ResultVerifier>();
         services.AddSingleton<ValidatorDispatch>();
+        services.AddSingleton<ExecReplicationService>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());
         services.AddHostedService(sp => sp.GetRequiredService<NetworkProber>());
         services.AddHostedService(sp => sp.GetRequiredService<ResultVerifier>());
+        services.AddHostedService(sp => sp.GetRequiredService<ExecReplicationService>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
         services.AddHostedService(sp => sp.GetRequiredService<HardwareProofService>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>

@@ -75,6 +75,13 @@ public sealed record HubOptions
     /// <summary>Fraction of validation assignments that are known-answer canaries (validators on probation get 25%).</summary>
     public double CanaryRate { get; init; } = 0.01;
 
+    /// <summary>
+    /// Adaptive replication of <c>exec</c> jobs (docs/REPLICATION.md): a succeeded job is run again on another provider
+    /// of the same hardware class — always while its provider is new, with probability 1/n once it has n ≥ 10
+    /// consecutive agreeing results — and the outputs compared.
+    /// </summary>
+    public bool ReplicateExec { get; init; } = true;
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 

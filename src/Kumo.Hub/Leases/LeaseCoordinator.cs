@@ -117,6 +117,58 @@ public sealed class LeaseCoordinator(
     }
 
     /// <summary>
+    /// Offers a replica of a succeeded single-node job — the same tenant-signed submission — to another provider, to check
+    /// the outputs of lease <paramref name="primaryLeaseId"/> (docs/REPLICATION.md). The replica lease is of the job's current attempt
+    /// but never moves the job (<see cref="LeaseRecord.ReplicaOf"/>); it is offered at price 0 without a bid and the
+    /// ledger never follows it (marked closed for the ledger from the start): replicas are not billed. Returns null,
+    /// changing nothing, when the job is not succeeded any more or the primary is unknown.
+    /// </summary>
+    public async Task<LeaseRecord?> OfferReplicaAsync(string jobId, string primaryLeaseId, string providerId, string providerName, Allocation allocation,
+        bool simulatedGpus, string detail, CancellationToken cancellationToken)
+    {
+        long now = Now();
+        JobRecord? job;
+        var lease = new LeaseRecord
+        {
+            Id = "l-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
+            JobId = jobId,
+            ProviderId = providerId,
+            State = LeaseState.Offered,
+            AllocationJson = JsonSerializer.Serialize(allocation, KumoJson.Options),
+            PricePerHourMicros = 0,
+            SimulatedGpus = simulatedGpus,
+            OfferedAt = now,
+            LedgerPhase = LedgerPhases.Closed,
+            ReplicaOf = primaryLeaseId,
+        };
+        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
+        {
+            job = await tx.GetJobAsync(jobId);
+            if (job is null || job.State != JobState.Succeeded || await tx.GetLeaseAsync(primaryLeaseId) is null)
+            {
+                return null;
+            }
+
+            lease = lease with { Attempt = job.Attempt };
+            await tx.InsertLeaseAsync(lease);
+            await tx.AddJobEventAsync(new JobEventRecord(jobId, now, "replicated",
+                $"replica lease {lease.Id} offered to {providerName} ({providerId}), unpaid, to check the outputs of lease {primaryLeaseId}: {detail}"));
+            await tx.CommitAsync();
+        }
+
+        signals.JobChanged(jobId);
+        signals.WakeScheduler(); // the market's book adopts the replica's allocation
+        SignedEnvelope submission = JsonSerializer.Deserialize<SignedEnvelope>(job.SubmissionEnvelope, KumoJson.Options)!;
+        var offer = new LeaseOffer(lease.Id, jobId, submission, allocation, 0, (int)options.OfferTimeout.TotalMilliseconds);
+        if (!await sessions.TrySendAsync(providerId, ChannelMessageTypes.LeaseOffer, offer, cancellationToken))
+        {
+            logger.LogWarning("could not deliver replica offer {Lease} to {Provider}; it will expire", lease.Id, providerId);
+        }
+
+        return lease;
+    }
+
+    /// <summary>
     /// A node's signed checkpoint: the files under the job's checkpoint path as uploaded to this hub. Kept as the job's
     /// latest checkpoint (what a failover restarts from, and how far a failed lease is billed).
     /// </summary>
@@ -270,6 +322,13 @@ public sealed class LeaseCoordinator(
         string jobId = await store.WriteBatchedAsync(async tx =>
         {
             LeaseRecord lease = await RequireLeaseAsync(tx, batch.LeaseId, providerId);
+            if (lease.ReplicaOf is not null)
+            {
+                // A replica's output is not the tenant's run: its lines are not kept in the job's log.
+                await tx.UpdateLeaseAsync(lease with { LogLinesReceived = Math.Max(lease.LogLinesReceived, batch.FirstSeq + batch.Lines.Count) });
+                return lease.JobId;
+            }
+
             JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
             long skip = Math.Max(0, lease.LogLinesReceived - batch.FirstSeq);
             IEnumerable<LeaseLogLine> fresh = batch.Lines.Skip((int)Math.Min(skip, batch.Lines.Count));
@@ -330,8 +389,9 @@ public sealed class LeaseCoordinator(
             LeaseRecord lease = await RequireLeaseAsync(tx, result.LeaseId, providerId);
             if (LeaseStateMachine.TryTransition(lease.State, LeaseEvent.Finish, out _))
             {
-                if (result.Reason == CloseReason.Completed)
+                if (result.Reason == CloseReason.Completed && lease.ReplicaOf is null)
                 {
+                    // A replica's outputs are only compared with the job's (in its signed result), never made the job's.
                     // A cluster's nodes may write the same file names: node 0's outputs keep their paths, node N's go under node-N/.
                     string prefix = lease.NodeRank == 0 ? "" : $"node-{lease.NodeRank}/";
                     await tx.InsertOutputsAsync([.. result.Outputs.Select(o => new OutputRecord(lease.JobId, prefix + o.Path, o.Cid, o.Size))]);
@@ -392,12 +452,12 @@ public sealed class LeaseCoordinator(
         await reputation.RecordInAsync(tx, closed, now);
 
         JobRecord job = (await tx.GetJobAsync(lease.JobId))!;
-        if (job.State.IsFinal() || lease.Attempt != job.Attempt)
+        if (job.State.IsFinal() || lease.Attempt != job.Attempt || lease.ReplicaOf is not null)
         {
-            return closed; // a lease of an earlier attempt, or of a job that already ended
+            return closed; // a lease of an earlier attempt, of a job that already ended, or a replica (it never moves its job)
         }
 
-        List<LeaseRecord> group = [.. (await tx.ListLeasesForJobAsync(job.Id)).Where(l => l.Attempt == job.Attempt && l.Id != lease.Id)];
+        List<LeaseRecord> group = [.. (await tx.ListLeasesForJobAsync(job.Id)).Where(l => l.Attempt == job.Attempt && l.Id != lease.Id && l.ReplicaOf is null)];
         if (reason == CloseReason.Completed)
         {
             if (group.All(l => l.State == LeaseState.Closed && l.CloseReason == CloseReason.Completed))

@@ -131,7 +131,7 @@ public sealed partial class MarketService
             if (!_clearingsLoaded)
             {
                 _clearingsLoaded = true;
-                foreach (LeaseRecord lease in recent.Reverse())
+                foreach (LeaseRecord lease in recent.Reverse().Where(l => l.ReplicaOf is null)) // replicas are unpaid: not a price
                 {
                     Allocation allocation = JsonSerializer.Deserialize<Allocation>(lease.AllocationJson, KumoJson.Options)!;
                     if (allocation.GpuUuids.Count > 0 && allocation.GpuModel is { } model)

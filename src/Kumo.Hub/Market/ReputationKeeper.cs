@@ -31,9 +31,15 @@ public sealed class ReputationKeeper
             return;
         }
 
-        ReputationRecord? before = await tx.GetReputationAsync(closed.ProviderId);
+        await RecordInAsync(tx, closed.ProviderId, success, now);
+    }
+
+    /// <summary>One outcome for <paramref name="providerId"/> judged after its lease closed (e.g. outvoted by replicas of its job).</summary>
+    public async Task RecordInAsync(IHubTransaction tx, string providerId, bool success, long now)
+    {
+        ReputationRecord? before = await tx.GetReputationAsync(providerId);
         ReputationState state = Reputation.Update(before is null ? Reputation.Initial : new ReputationState(before.Successes, before.Failures), success);
-        await tx.UpsertReputationAsync(new ReputationRecord(closed.ProviderId, state.Alpha, state.Beta, (before?.Outcomes ?? 0) + 1, now));
+        await tx.UpsertReputationAsync(new ReputationRecord(providerId, state.Alpha, state.Beta, (before?.Outcomes ?? 0) + 1, now));
     }
 
     /// <summary>The score of a stored record (1 for a provider without outcomes).</summary>

@@ -127,6 +127,9 @@ public interface IHubReader : IAsyncDisposable
 
     Task<IReadOnlyList<AttestationRecord>> ListAttestationsAsync();
 
+    /// <summary>Every provider's consecutive agreeing replicated <c>exec</c> results, per hardware class.</summary>
+    Task<IReadOnlyList<ExecTrustRecord>> ListExecTrustAsync();
+
     /// <summary>Accepted leases since <paramref name="since"/> (clearing prices for statistics and plans), newest first.</summary>
     Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit);
 }
@@ -193,6 +196,8 @@ public interface IHubTransaction : IHubReader
     Task UpsertReputationAsync(ReputationRecord reputation);
 
     Task UpsertAttestationAsync(AttestationRecord attestation);
+
+    Task UpsertExecTrustAsync(ExecTrustRecord trust);
 
     Task CommitAsync();
 }

@@ -90,6 +90,13 @@ public sealed record LeaseRecord
 
     /// <summary>The provider's bid this lease came from (null for leases made before the market).</summary>
     public string? BidId { get; init; }
+
+    /// <summary>
+    /// For a replica (a second or third run of an <c>exec</c> job on another provider, to check the first run's outputs):
+    /// the id of the lease whose outputs it checks. Null for the job's own leases. A replica never moves its job, its
+    /// outputs are not the job's, and the ledger does not follow it (docs/REPLICATION.md).
+    /// </summary>
+    public string? ReplicaOf { get; init; }
 }
 
 /// <summary>Where a bid stands. Stored: never renumber.</summary>
@@ -131,6 +138,9 @@ public sealed record CheckpointRecord(string JobId, string LeaseId, long At, str
 
 /// <summary>A provider's beta-model reputation counters (decayed successes and failures).</summary>
 public sealed record ReputationRecord(string ProviderId, double Successes, double Failures, long Outcomes, long UpdatedAt);
+
+/// <summary>A provider's consecutive agreeing replicated <c>exec</c> results on one hardware class (adaptive replication).</summary>
+public sealed record ExecTrustRecord(string ProviderId, string HardwareClass, long Agreements, long UpdatedAt);
 
 /// <summary>Attributes an auditor signed for a provider (the latest statement per auditor).</summary>
 public sealed record AttestationRecord(string ProviderId, string Auditor, string AttributesJson, string Envelope, long At);

@@ -66,6 +66,27 @@ public sealed class AdaptiveReplication
     public int ConsecutiveAgreements(string provider, string hardwareClass) =>
         _agreements.GetValueOrDefault((provider, hardwareClass));
 
+    /// <summary>Sets a counter as a durable store holds it (a live hub restoring its state after a restart).</summary>
+    public void Restore(string provider, string hardwareClass, int agreements)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(agreements);
+        _agreements[(provider, hardwareClass)] = agreements;
+    }
+
+    /// <summary>
+    /// Two results disagree and no tie-breaker of the class can be had: nobody is shown wrong, so nobody is penalised,
+    /// but neither result is evidence any more — both providers' counters return to 0 (they are replicated every time
+    /// until they agree with someone again).
+    /// </summary>
+    public void RecordUnresolved(string hardwareClass, IReadOnlyList<ExecOutput> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        foreach (ExecOutput o in outputs)
+        {
+            _agreements[(o.Provider, hardwareClass)] = 0;
+        }
+    }
+
     /// <summary>1 until the provider is trusted on the class, then 1/min(n, MaxInterval).</summary>
     public double ReplicationProbability(string provider, string hardwareClass)
     {

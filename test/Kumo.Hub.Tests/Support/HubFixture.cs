@@ -48,6 +48,8 @@ public sealed class HubFixture : IAsyncDisposable
             SweepInterval = TimeSpan.FromHours(1),
             ProbeInterval = TimeSpan.Zero,
             HardwareProofInterval = TimeSpan.Zero,
+            // Tests that count leases expect one per job; replication tests drive ExecReplicationService by hand.
+            ReplicateExec = false,
             BlockInterval = TimeSpan.FromMilliseconds(20),
             // Devnet rules (a faucet) without a stake minimum, so fake providers qualify; stake tests set their own.
             Genesis = Kumo.Ledger.Genesis.Devnet(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000) with { MinBondPerDevice = 0 },

@@ -11,7 +11,7 @@ namespace Kumo.Hub.Storage.Sqlite;
 internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose, bool batched = false) : IHubTransaction
 {
     private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded, attempt, failovers, order_opened_at, explanation";
-    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase, attempt, node_rank, bid_id";
+    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase, attempt, node_rank, bid_id, replica_of";
     private const string BidColumns = "id, job_id, attempt, provider_id, state, price_per_hour_micros, nodes_json, envelope, received_at, expires_at, detail";
     private const string ProviderColumns = "id, name, public_key, registration_envelope, inventory_json, pricing_json, sandbox, simulated, status, registered_at, last_heartbeat_at, last_heartbeat_seq";
 
@@ -179,6 +179,9 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<AttestationRecord>> ListAttestationsAsync() =>
         [.. await Query<AttestationRecord>("SELECT provider_id AS ProviderId, auditor AS Auditor, attributes_json AS AttributesJson, envelope AS Envelope, at AS At FROM attestations ORDER BY provider_id, auditor")];
 
+    public async Task<IReadOnlyList<ExecTrustRecord>> ListExecTrustAsync() =>
+        [.. await Query<ExecTrustRecord>("SELECT provider_id AS ProviderId, hardware_class AS HardwareClass, agreements AS Agreements, updated_at AS UpdatedAt FROM exec_trust ORDER BY provider_id, hardware_class")];
+
     public async Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit) =>
         [.. (await Query<LeaseRow>(
             $"SELECT {LeaseColumns} FROM leases WHERE accepted_at >= @since ORDER BY accepted_at DESC LIMIT @limit",
@@ -248,7 +251,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         INSERT INTO leases({LeaseColumns})
         VALUES (@Id, @JobId, @ProviderId, @State, @AllocationJson, @PricePerHourMicros, @SimulatedGpus, @OfferedAt, @AcceptedAt, @StartedAt,
                 @FirstLogAt, @ClosedAt, @CloseReason, @CloseDetail, @ExitCode, @AcceptanceEnvelope, @ResultEnvelope, @LogLinesReceived, @LedgerPhase,
-                @Attempt, @NodeRank, @BidId)
+                @Attempt, @NodeRank, @BidId, @ReplicaOf)
         """,
         LeaseRow.Parameters(l));
 
@@ -350,6 +353,12 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         ON CONFLICT(provider_id) DO UPDATE SET successes = excluded.successes, failures = excluded.failures,
             outcomes = excluded.outcomes, updated_at = excluded.updated_at
         """, r);
+
+    public Task UpsertExecTrustAsync(ExecTrustRecord t) => Execute(
+        """
+        INSERT INTO exec_trust(provider_id, hardware_class, agreements, updated_at) VALUES (@ProviderId, @HardwareClass, @Agreements, @UpdatedAt)
+        ON CONFLICT(provider_id, hardware_class) DO UPDATE SET agreements = excluded.agreements, updated_at = excluded.updated_at
+        """, t);
 
     public Task UpsertAttestationAsync(AttestationRecord a) => Execute(
         """
@@ -461,7 +470,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         };
     }
 
-    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase, long Attempt, long NodeRank, string? BidId)
+    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase, long Attempt, long NodeRank, string? BidId, string? ReplicaOf)
     {
         public LeaseRecord ToRecord() => new()
         {
@@ -470,7 +479,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             AcceptedAt = AcceptedAt, StartedAt = StartedAt, FirstLogAt = FirstLogAt, ClosedAt = ClosedAt,
             CloseReason = (Kumo.Leases.CloseReason)CloseReason, CloseDetail = CloseDetail, ExitCode = (int?)ExitCode,
             AcceptanceEnvelope = AcceptanceEnvelope, ResultEnvelope = ResultEnvelope, LogLinesReceived = LogLinesReceived,
-            LedgerPhase = (int)LedgerPhase, Attempt = (int)Attempt, NodeRank = (int)NodeRank, BidId = BidId,
+            LedgerPhase = (int)LedgerPhase, Attempt = (int)Attempt, NodeRank = (int)NodeRank, BidId = BidId, ReplicaOf = ReplicaOf,
         };
 
         public static object Parameters(LeaseRecord l) => new
@@ -478,7 +487,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             l.Id, l.JobId, l.ProviderId, State = (int)l.State, l.AllocationJson, l.PricePerHourMicros,
             SimulatedGpus = l.SimulatedGpus ? 1 : 0, l.OfferedAt, l.AcceptedAt, l.StartedAt, l.FirstLogAt, l.ClosedAt,
             CloseReason = (int)l.CloseReason, l.CloseDetail, l.ExitCode, l.AcceptanceEnvelope, l.ResultEnvelope, l.LogLinesReceived, l.LedgerPhase,
-            l.Attempt, l.NodeRank, l.BidId,
+            l.Attempt, l.NodeRank, l.BidId, l.ReplicaOf,
         };
     }
 

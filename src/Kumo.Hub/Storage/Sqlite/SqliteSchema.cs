@@ -194,5 +194,15 @@ internal static class SqliteSchema
                 PRIMARY KEY (provider_id, auditor)
             ) WITHOUT ROWID;
             """),
+        (4, "exec replication: replica leases, per-provider trust per hardware class", """
+            ALTER TABLE leases ADD COLUMN replica_of TEXT;
+            CREATE TABLE exec_trust (
+                provider_id     TEXT NOT NULL,
+                hardware_class  TEXT NOT NULL,
+                agreements      INTEGER NOT NULL,
+                updated_at      INTEGER NOT NULL,
+                PRIMARY KEY (provider_id, hardware_class)
+            ) WITHOUT ROWID;
+            """),
     ];
 }

@@ -1,0 +1,241 @@
+using Kumo.Client;
+using Kumo.Content;
+using Kumo.Hub.Storage;
+using Kumo.Hub.Tests.Support;
+using Kumo.Hub.Verification;
+using Kumo.Jobs;
+using Kumo.Leases;
+using Kumo.Protocol;
+using Kumo.Tensor.Randomness;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Kumo.Hub.Tests;
+
+/// <summary>Live adaptive replication of exec jobs (docs/REPLICATION.md), driven by hand with fake providers.</summary>
+public class ExecReplicationTests
+{
+    private const string CpuClass = "x64/cpu";
+
+    private static string SomeCid(string text) => UnixFsImporter.Import(System.Text.Encoding.UTF8.GetBytes(text)).Root.ToString();
+
+    private static ExecReplicationService Replication(HubFixture hub) => hub.Services.GetRequiredService<ExecReplicationService>();
+
+    private static IHubStore Store(HubFixture hub) => hub.Services.GetRequiredService<IHubStore>();
+
+    private static async Task<IReadOnlyList<LeaseRecord>> LeasesAsync(HubFixture hub, string jobId)
+    {
+        await using IHubReader reader = await Store(hub).OpenReaderAsync(CancellationToken.None);
+        return await reader.ListLeasesForJobAsync(jobId);
+    }
+
+    private static async Task<long> TrustAsync(HubFixture hub, FakeProvider provider)
+    {
+        await using IHubReader reader = await Store(hub).OpenReaderAsync(CancellationToken.None);
+        return (await reader.ListExecTrustAsync()).SingleOrDefault(t => t.ProviderId == provider.Id && t.HardwareClass == CpuClass)?.Agreements ?? 0;
+    }
+
+    private static async Task<ReputationRecord?> ReputationAsync(HubFixture hub, FakeProvider provider)
+    {
+        await using IHubReader reader = await Store(hub).OpenReaderAsync(CancellationToken.None);
+        return await reader.GetReputationAsync(provider.Id);
+    }
+
+    /// <summary>Submits the simple exec job and has whichever provider the market chose complete it with <paramref name="cid"/>.</summary>
+    private static async Task<(string JobId, FakeProvider Primary)> RunJobAsync(HubFixture hub, RequestSigner tenant, IReadOnlyList<FakeProvider> providers,
+        Func<FakeProvider, string> cid)
+    {
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Simple);
+        JobView offered = await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.Leases.Count > 0, $"job {accepted.JobId} to be offered");
+        FakeProvider primary = providers.Single(p => p.Id == offered.Leases[0].ProviderId.Value);
+        LeaseOffer offer = await primary.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        Assert.Equal(offered.Leases[0].Id, offer.LeaseId);
+        await primary.AcceptAsync(offer);
+        await primary.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, new OutputFile("out/result.txt", cid(primary), 6));
+        await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, $"job {accepted.JobId} to succeed");
+        return (accepted.JobId, primary);
+    }
+
+    /// <summary>Runs a replication pass that must offer a replica, and has its provider complete it with <paramref name="cid"/>.</summary>
+    private static async Task<(LeaseRecord Replica, FakeProvider Provider)> RunReplicaAsync(HubFixture hub, string jobId, IReadOnlyList<FakeProvider> providers,
+        Func<FakeProvider, string> cid)
+    {
+        HashSet<string> before = [.. (await LeasesAsync(hub, jobId)).Select(l => l.Id)];
+        Assert.Equal(0, await Replication(hub).RunOnceAsync(CancellationToken.None));
+        LeaseRecord replica = Assert.Single(await LeasesAsync(hub, jobId), l => !before.Contains(l.Id));
+        Assert.NotNull(replica.ReplicaOf);
+        FakeProvider provider = providers.Single(p => p.Id == replica.ProviderId);
+        LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        Assert.Equal(replica.Id, offer.LeaseId);
+        Assert.Equal(0, offer.PricePerHourMicros); // replicas are unpaid
+        Assert.True(offer.Submission.TryVerify(out string? why), why); // the tenant's own signed job: the agent's check passes
+        await provider.AcceptAsync(offer);
+        await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, new OutputFile("out/result.txt", cid(provider), 6));
+        await Eventually.UntilAsync(() => LeasesAsync(hub, jobId), ls => ls.Single(l => l.Id == replica.Id).State == LeaseState.Closed,
+            $"replica {replica.Id} of job {jobId} to close");
+        return (replica, provider);
+    }
+
+    [Fact]
+    public async Task A_new_providers_exec_job_is_replicated_on_another_provider_of_its_class_and_the_agreement_recorded()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        FakeProvider[] providers = [one, two];
+        string cid = SomeCid("result");
+
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => cid);
+        (LeaseRecord replica, FakeProvider replicating) = await RunReplicaAsync(hub, jobId, providers, _ => cid);
+        Assert.NotEqual(primary.Id, replicating.Id);
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal([new OutputFile("out/result.txt", cid, 6)], job.Outputs); // the replica's outputs are not added to the job's
+        Assert.Equal(2, job.Leases.Count);
+        Assert.Equal(["replicated", "accepted", "lease_closed", "verified"], job.Events.SkipWhile(e => e.Kind != "replicated").Select(e => e.Kind));
+        Assert.Contains("produced the same outputs", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Equal(1, await TrustAsync(hub, one));
+        Assert.Equal(1, await TrustAsync(hub, two));
+        Assert.Equal(1, Replication(hub).Policy.ConsecutiveAgreements(primary.Id, CpuClass));
+
+        // The replica is not billed: the ledger never follows it.
+        Assert.Equal(LedgerPhases.Closed, (await LeasesAsync(hub, jobId)).Single(l => l.Id == replica.Id).LedgerPhase);
+        Assert.Equal(0, await Replication(hub).RunOnceAsync(CancellationToken.None)); // nothing more to do
+    }
+
+    [Fact]
+    public async Task After_ten_agreements_a_providers_jobs_are_replicated_only_with_probability_one_in_n()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        FakeProvider[] providers = [one, two];
+        RequestSigner tenant = await hub.TenantAsync();
+        ExecReplicationService replication = Replication(hub);
+
+        for (int i = 0; i < 10; i++)
+        {
+            string cid = SomeCid($"result {i}");
+            (string jobId, _) = await RunJobAsync(hub, tenant, providers, _ => cid);
+            await RunReplicaAsync(hub, jobId, providers, _ => cid);
+            Assert.Equal(1, await replication.RunOnceAsync(CancellationToken.None));
+        }
+
+        // Every job was replicated, and each agreement counted for both: both are now trusted on the class.
+        Assert.Equal(10, await TrustAsync(hub, one));
+        Assert.Equal(10, await TrustAsync(hub, two));
+        Assert.Equal(0.1, replication.Policy.ReplicationProbability(one.Id, CpuClass), 6);
+
+        // A draw of at least 1/10 (found deterministically): the next job is accepted without a replica.
+        ulong seed = 0;
+        while (new Philox(seed, 0, 0).NextFloat() < 0.1)
+        {
+            seed++;
+        }
+
+        replication.Random = new Philox(seed, 0, 0);
+        (string last, _) = await RunJobAsync(hub, tenant, providers, _ => SomeCid("last"));
+        Assert.Equal(1, await replication.RunOnceAsync(CancellationToken.None));
+        JobView job = await hub.Client.GetJobAsync(last);
+        Assert.Single(job.Leases);
+        Assert.Equal("verified", job.Events[^1].Kind);
+        Assert.Contains("not replicated this time", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Equal(10, await TrustAsync(hub, one)); // an unreplicated result proves nothing: counters unchanged
+    }
+
+    [Fact]
+    public async Task A_provider_returning_wrong_outputs_is_outvoted_by_a_tie_breaker_and_only_it_is_penalised()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        await using FakeProvider three = await FakeProvider.JoinAsync(hub, "three");
+        FakeProvider[] providers = [one, two, three];
+
+        // Each has some history (below the trust threshold, so the job is surely replicated); the hub restores it from the store.
+        await using (IHubTransaction tx = await Store(hub).BeginAsync(CancellationToken.None))
+        {
+            foreach (FakeProvider p in providers)
+            {
+                await tx.UpsertExecTrustAsync(new ExecTrustRecord(p.Id, CpuClass, 5, 0));
+            }
+
+            await tx.CommitAsync();
+        }
+
+        string honest = SomeCid("the right answer"), wrong = SomeCid("a cheap guess");
+        FakeProvider? liar = null;
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, p => { liar = p; return wrong; });
+        Assert.Same(primary, liar);
+        ReputationRecord? liarBefore = await ReputationAsync(hub, primary);
+
+        (_, FakeProvider second) = await RunReplicaAsync(hub, jobId, providers, _ => honest);
+        (_, FakeProvider third) = await RunReplicaAsync(hub, jobId, providers, _ => honest); // the disagreement asks a third provider
+        Assert.Equal(3, new[] { primary.Id, second.Id, third.Id }.Distinct().Count());
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(JobState.Succeeded, job.State); // the tenant's job ended long ago; the verdict follows it
+        Assert.Contains(job.Events, e => e.Kind == "replication_disagreed" && e.Detail.Contains(wrong, StringComparison.Ordinal));
+        JobEvent verdict = job.Events[^1];
+        Assert.Equal("verification_failed", verdict.Kind);
+        Assert.Contains($"on {primary.Id} was outvoted", verdict.Detail, StringComparison.Ordinal);
+        Assert.Contains($"out/result.txt = {honest}", verdict.Detail, StringComparison.Ordinal); // where the tenant finds the right outputs
+
+        Assert.Equal(0, await TrustAsync(hub, primary));
+        Assert.Equal(6, await TrustAsync(hub, second));
+        Assert.Equal(6, await TrustAsync(hub, third));
+        ReputationRecord liarAfter = (await ReputationAsync(hub, primary))!;
+        Assert.True(liarAfter.Failures > (liarBefore?.Failures ?? 0) + 0.5, $"the liar's reputation records a failure: {liarAfter}");
+        foreach (FakeProvider p in new[] { second, third })
+        {
+            ReputationRecord r = (await ReputationAsync(hub, p))!;
+            Assert.True(r.Failures < 1e-9, $"{p.Name} was honest and must not be penalised: {r}");
+        }
+    }
+
+    [Fact]
+    public async Task A_lying_replica_is_outvoted_and_the_jobs_outputs_stand()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        await using FakeProvider three = await FakeProvider.JoinAsync(hub, "three");
+        FakeProvider[] providers = [one, two, three];
+        string honest = SomeCid("the right answer");
+
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => honest);
+        (_, FakeProvider liar) = await RunReplicaAsync(hub, jobId, providers, _ => SomeCid("made up"));
+        (_, FakeProvider tieBreaker) = await RunReplicaAsync(hub, jobId, providers, _ => honest);
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal("verified", job.Events[^1].Kind);
+        Assert.Contains($"the replica lease", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Contains($"on {liar.Id} was outvoted", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Equal([new OutputFile("out/result.txt", honest, 6)], job.Outputs);
+        Assert.Equal(1, await TrustAsync(hub, primary));
+        Assert.Equal(1, await TrustAsync(hub, tieBreaker));
+        Assert.Equal(0, await TrustAsync(hub, liar));
+    }
+
+    [Fact]
+    public async Task Without_another_provider_of_the_class_the_check_is_skipped_and_the_job_still_succeeds()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider x64 = await FakeProvider.JoinAsync(hub, "x64");
+        await using FakeProvider arm = await FakeProvider.JoinAsync(hub, "arm", FakeProvider.Inventory() with { Architecture = "arm64" });
+        FakeProvider[] providers = [x64, arm];
+
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => SomeCid("result"));
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Single(job.Leases); // the other machine is of another class: not asked
+        Assert.Equal("verification_skipped", job.Events[^1].Kind);
+        Assert.Contains($"no other connected provider of {(primary == x64 ? "x64" : "arm64")}/cpu", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Equal(0, await TrustAsync(hub, primary));
+    }
+}

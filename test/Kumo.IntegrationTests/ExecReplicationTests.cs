@@ -1,0 +1,33 @@
+using Kumo.Cli.Commands;
+using Kumo.IntegrationTests.Support;
+using Kumo.Jobs;
+using Kumo.Leases;
+using Kumo.Protocol;
+
+namespace Kumo.IntegrationTests;
+
+/// <summary>Adaptive replication of exec jobs on a real devnet: the real agents run the replica lease and the hub compares.</summary>
+public class ExecReplicationTests(TwoProviderDevnet devnet) : IClassFixture<TwoProviderDevnet>
+{
+    [Fact]
+    public async Task A_new_providers_exec_job_is_run_again_on_the_other_provider_and_verified_by_equal_outputs()
+    {
+        string spec = devnet.Spec("replicated", DevnetFixture.ExecSpec("replicated", "mkdir -p out && echo 42 > out/answer.txt",
+            extra: "  outputs: [\"out/*\"]"));
+        (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
+
+        JobView job = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId),
+            j => j.Events.Any(e => e.Kind.StartsWith("verif", StringComparison.Ordinal)), "the replication verdict", seconds: 60);
+
+        Assert.Equal(JobState.Succeeded, job.State);
+        JobEvent verdict = Assert.Single(job.Events, e => e.Kind.StartsWith("verif", StringComparison.Ordinal));
+        Assert.True(verdict.Kind == "verified", $"{verdict.Kind}: {verdict.Detail}");
+        Assert.Contains("produced the same outputs", verdict.Detail, StringComparison.Ordinal);
+        Assert.Contains(job.Events, e => e.Kind == "replicated");
+        Assert.Equal(2, job.Leases.Count);
+        Assert.All(job.Leases, l => Assert.Equal(CloseReason.Completed, l.CloseReason));
+        Assert.NotEqual(job.Leases[0].ProviderId, job.Leases[1].ProviderId);
+        Assert.Equal(0, job.Leases[1].PricePerHourMicros); // the replica is unpaid
+        Assert.Equal(["out/answer.txt"], job.Outputs.Select(o => o.Path)); // the job's outputs, once
+    }
+}
