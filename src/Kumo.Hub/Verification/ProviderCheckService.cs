@@ -265,6 +265,8 @@ public sealed class ProviderCheckService : BackgroundService
         }
 
         long nowMs = now.ToUnixTimeMilliseconds();
+        // A heartbeat the watchdog still counts as live answers too (a hub configured with slow heartbeats is no fault).
+        double window = Math.Max(Rules.LivenessInterval.TotalMilliseconds, _options.HeartbeatTimeout.TotalMilliseconds);
         int probed = 0;
         foreach (string id in due)
         {
@@ -274,8 +276,7 @@ public sealed class ProviderCheckService : BackgroundService
             }
 
             bool connected = _sessions.IsConnected(id);
-            bool answered = connected && record.Status == ProviderStatus.Online
-                && nowMs - (record.LastHeartbeatAt ?? 0) < Rules.LivenessInterval.TotalMilliseconds;
+            bool answered = connected && record.Status == ProviderStatus.Online && nowMs - (record.LastHeartbeatAt ?? 0) < window;
             List<LeaseRecord>? abandoned = null;
             if (!answered && !connected)
             {
@@ -293,6 +294,7 @@ public sealed class ProviderCheckService : BackgroundService
                     duty.LastAnsweredAt = nowMs;
                     duty.Owed = [.. open[id].Where(l => l.AcceptedAt is not null).Select(l => l.Id)];
                     duty.Abandoned = [];
+                    duty.Missing = false;
                     after = _checker.RecordLiveness(id, answered: true);
                 }
                 else if (abandoned is { Count: 0 })
@@ -325,20 +327,26 @@ public sealed class ProviderCheckService : BackgroundService
     {
         HashSet<string> candidates;
         long since;
+        bool known;
         lock (_lock)
         {
             Duty duty = DutyOf(id);
             candidates = [.. duty.Owed];
             since = duty.LastAnsweredAt;
+            known = duty.Missing; // no new lease reaches a provider that is not connected: look for them once
+            duty.Missing = true;
         }
 
         var abandoned = new List<LeaseRecord>();
         await using IHubReader reader = await _store.OpenReaderAsync(cancellationToken);
-        foreach (LeaseRecord lease in await reader.ListLeasesAcceptedSinceAsync(since, 10_000))
+        if (!known)
         {
-            if (lease.ProviderId == id)
+            foreach (LeaseRecord lease in await reader.ListLeasesAcceptedSinceAsync(since, 10_000))
             {
-                candidates.Add(lease.Id);
+                if (lease.ProviderId == id)
+                {
+                    candidates.Add(lease.Id);
+                }
             }
         }
 
@@ -433,6 +441,7 @@ public sealed class ProviderCheckService : BackgroundService
             Duty duty = DutyOf(id);
             duty.Abandoned = [];
             duty.Owed = [];
+            duty.Missing = false;
             if (!_sessions.IsConnected(id))
             {
                 _checker.Leave(id); // it owes nothing more; on return it must pass a capacity re-test first
@@ -533,6 +542,9 @@ public sealed class ProviderCheckService : BackgroundService
 
         /// <summary>Leases it had accepted and held when it last answered.</summary>
         public List<string> Owed { get; set; } = [];
+
+        /// <summary>It has missed a probe while not connected, and <see cref="Owed"/> holds every lease it accepted since it last answered.</summary>
+        public bool Missing { get; set; }
 
         /// <summary>Of those, what it left unfinished since it stopped answering.</summary>
         public List<LeaseRecord> Abandoned { get; set; } = [];
