@@ -76,6 +76,7 @@ public static class HubHost
         services.AddSingleton<LedgerReconciler>();
         services.AddSingleton<RefereeService>();
         services.AddSingleton<HardwareProofService>();
+        services.AddSingleton<ProviderCheckService>();
         services.AddSingleton<ResultVerifier>();
         services.AddSingleton<ValidatorDispatch>();
         services.AddSingleton<ExecReplicationService>();
@@ -87,6 +88,7 @@ public static class HubHost
         services.AddHostedService(sp => sp.GetRequiredService<ExecReplicationService>());
         services.AddHostedService(sp => sp.GetRequiredService<LeaseWatchdog>());
         services.AddHostedService(sp => sp.GetRequiredService<HardwareProofService>());
+        services.AddHostedService(sp => sp.GetRequiredService<ProviderCheckService>());
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Kumo hub API";

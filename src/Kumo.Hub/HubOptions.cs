@@ -90,4 +90,12 @@ public sealed record HubOptions
     /// they are also challenged when first seen. Zero: never (tests drive <c>HardwareProofService</c> by hand).
     /// </summary>
     public TimeSpan HardwareProofInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The checkers (docs/CHECKERS.md): a liveness probe every minute and a capacity re-test every day, 3 missed probes
+    /// pause, a pause of more than 24 h while owing abandoned work or 2 failed re-tests in a row slash. Providers start
+    /// at a checker reputation of 1. The hub looks every <see cref="SweepInterval"/> for whatever is due (tests, whose
+    /// sweep interval is long, drive <c>ProviderCheckService</c> by hand).
+    /// </summary>
+    public Kumo.Verification.Checkers.CheckerRules Checkers { get; init; } = new() { InitialReputation = 1 };
 }

@@ -98,12 +98,14 @@ public sealed partial class MarketService
                     }
                 }
 
-                // A provider whose latest hardware proof failed gets no work until it passes one.
-                _book.SetOnline(record.Id, record.Status == ProviderStatus.Online && sessions.IsConnected(record.Id) && !hardware.IsPaused(record.Id));
+                // A provider whose latest hardware proof failed, or that the checkers paused, gets no work until it recovers.
+                _book.SetOnline(record.Id, record.Status == ProviderStatus.Online && sessions.IsConnected(record.Id)
+                    && !hardware.IsPaused(record.Id) && !checks.IsPaused(record.Id));
                 MarketProvider current = _book.Get(record.Id)!;
                 long bonded = ledger.Read(s => s.Bonded(Crypto.AccountId.Parse(record.Id)));
                 _book.SetBonded(record.Id, bonded >= minBond * Math.Max(1, current.Gpus.Count));
-                _book.SetReputation(record.Id, reputation.GetValueOrDefault(record.Id, 1));
+                // Lease outcomes times the checkers' liveness and capacity score (docs/CHECKERS.md).
+                _book.SetReputation(record.Id, reputation.GetValueOrDefault(record.Id, 1) * checks.Reputation(record.Id));
             }
 
             var stillOpen = open.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);

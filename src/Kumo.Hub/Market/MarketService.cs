@@ -31,6 +31,7 @@ public sealed partial class MarketService(
     HubSignals signals,
     NetworkMeasurements network,
     Verification.HardwareProofService hardware,
+    Verification.ProviderCheckService checks,
     HubOptions options,
     TimeProvider time,
     ILogger<MarketService> logger) : BackgroundService

@@ -36,6 +36,12 @@ public sealed class HardwareProofService(
     private readonly object _lock = new();
     private readonly Dictionary<string, ProviderProof> _providers = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Raised when a provider's round settles (passed or failed), under the service's lock: a handler must be quick and
+    /// must not call back into this service. <see cref="ProviderCheckService"/> takes it as the capacity re-test.
+    /// </summary>
+    public event Action<HardwareProofSettled>? Settled;
+
     /// <summary>The policy every challenge is sized and timed by.</summary>
     public HardwareProofPolicy Policy { get; init; } = HardwareProofPolicy.Default;
 
@@ -329,6 +335,9 @@ public sealed class HardwareProofService(
         proof.LastOutcomes = outcomes;
         proof.Tier = passed ? outcomes.Min(o => o.Tier) : 0;
         proof.NextDueMs = Now + NextDelayMs(passed);
+        ProofOutcome? firstFailed = outcomes.FirstOrDefault(o => !o.Passed);
+        bool slashing = firstFailed is not null && ProvablyWrong.Contains(firstFailed.Code) && proof.Statements.Count > 0;
+        Settled?.Invoke(new HardwareProofSettled(providerId, round.ChallengeId, passed, outcomes, [.. proof.Statements], slashing));
         if (passed)
         {
             logger.LogInformation("hardware proof {Challenge} of {Provider} passed: tier {Tier}{Simulated}", round.ChallengeId, providerId, proof.Tier,
@@ -339,7 +348,7 @@ public sealed class HardwareProofService(
             ProofOutcome failed = outcomes.First(o => !o.Passed);
             logger.LogWarning("hardware proof {Challenge} of {Provider} failed on {Device}: {Code}: {Reason}; paused", round.ChallengeId, providerId,
                 failed.DeviceId, failed.Code, failed.Reason);
-            if (ProvablyWrong.Contains(failed.Code) && proof.Statements.Count > 0)
+            if (slashing)
             {
                 // A wrong product or a commitment it could not stand by is provable from what the provider signed: slashed.
                 // Slowness or silence is not (a network can be slow): those only pause.

@@ -17,6 +17,12 @@ public sealed record CheckerRules
     public TimeSpan MaxPause { get; init; } = TimeSpan.FromHours(24);
 
     public int CapacityFailuresToSlash { get; init; } = 2;
+
+    /// <summary>
+    /// The reputation a provider starts with. 0.5 in the simulation (unknown); the hub starts providers at 1, like its
+    /// lease reputation, so newcomers can be tried (they are bonded and hardware-proven before they get work).
+    /// </summary>
+    public double InitialReputation { get; init; } = 0.5;
 }
 
 /// <summary>A provider's standing with the checkers.</summary>
@@ -37,7 +43,8 @@ public enum ProviderHealth
 /// and reports results here, and time comes from the <see cref="TimeProvider"/> so a test drives days in microseconds.
 /// Reputation is an exponentially weighted average of check results in [0, 1] (liveness weight 0.01, capacity 0.2:
 /// one daily re-test says more than one probe). A passed probe lifts a liveness pause; a passed re-test lifts a
-/// capacity pause; a provider is active when neither holds.
+/// capacity pause; a provider is active when neither holds. A provider that went away owing nothing
+/// (<see cref="Leave"/>) is not probed and its absence is not a pause; <see cref="Arrive"/> brings it back.
 /// </summary>
 public sealed class ProviderChecker
 {
@@ -55,7 +62,85 @@ public sealed class ProviderChecker
     public void Register(string provider)
     {
         DateTimeOffset now = _clock.GetUtcNow();
-        _providers.Add(provider, new ProviderRecord { LastLiveness = now - Rules.LivenessInterval, LastCapacity = now - Rules.CapacityInterval });
+        _providers.Add(provider, new ProviderRecord
+        {
+            LastLiveness = now - Rules.LivenessInterval,
+            LastCapacity = now - Rules.CapacityInterval,
+            Reputation = Rules.InitialReputation,
+        });
+    }
+
+    /// <summary>True when the provider is registered.</summary>
+    public bool Knows(string provider) => _providers.ContainsKey(provider);
+
+    /// <summary>
+    /// The provider is here (connected): registers it when new, or ends its absence (<see cref="Leave"/>): its liveness
+    /// probe is due now, and a capacity pause it left with runs again from now (time away is not time paused).
+    /// </summary>
+    public void Arrive(string provider)
+    {
+        if (!_providers.TryGetValue(provider, out ProviderRecord? r))
+        {
+            Register(provider);
+            return;
+        }
+
+        if (r.Away)
+        {
+            r.Away = false;
+            r.LastLiveness = _clock.GetUtcNow() - Rules.LivenessInterval;
+            if (r.Health == ProviderHealth.Paused)
+            {
+                r.PausedSince = _clock.GetUtcNow();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The provider went away owing nothing (no work it accepted was abandoned): its missed probes and liveness pause are
+    /// forgotten, it is not probed, and <see cref="Sweep"/> does not count the absence. Reputation and a capacity pause stay.
+    /// </summary>
+    public void Leave(string provider)
+    {
+        ProviderRecord r = _providers[provider];
+        if (r.Health == ProviderHealth.Slashed)
+        {
+            return;
+        }
+
+        r.Away = true;
+        r.LivenessFailures = 0;
+        r.LivenessPaused = false;
+        Update(r);
+    }
+
+    /// <summary>True while the provider is away (<see cref="Leave"/>).</summary>
+    public bool IsAway(string provider) => _providers[provider].Away;
+
+    /// <summary>Since when the provider is paused (null while it is not).</summary>
+    public DateTimeOffset? PausedSince(string provider) =>
+        _providers[provider] is { Health: ProviderHealth.Paused } r ? r.PausedSince : null;
+
+    /// <summary>
+    /// Takes a slashed provider back on probation: paused until it passes a capacity re-test (due now), its failure
+    /// counts cleared and its reputation left at 0 to be earned again. Returns false when it was not slashed.
+    /// </summary>
+    public bool Readmit(string provider)
+    {
+        ProviderRecord r = _providers[provider];
+        if (r.Health != ProviderHealth.Slashed)
+        {
+            return false;
+        }
+
+        r.Health = ProviderHealth.Paused;
+        r.PausedSince = _clock.GetUtcNow();
+        r.LivenessFailures = 0;
+        r.CapacityFailures = 0;
+        r.LivenessPaused = false;
+        r.CapacityPaused = true;
+        r.LastCapacity = _clock.GetUtcNow() - Rules.CapacityInterval;
+        return true;
     }
 
     public ProviderHealth Health(string provider) => _providers[provider].Health;
@@ -65,10 +150,10 @@ public sealed class ProviderChecker
     /// <summary>Why the provider was slashed (null while it is not).</summary>
     public string? SlashReason(string provider) => _providers[provider].SlashReason;
 
-    /// <summary>Providers (not slashed) whose liveness probe is due now.</summary>
+    /// <summary>Providers (not slashed, not away) whose liveness probe is due now.</summary>
     public IReadOnlyList<string> DueForLiveness() => Due(r => r.LastLiveness + Rules.LivenessInterval);
 
-    /// <summary>Providers (not slashed) whose capacity re-test is due now.</summary>
+    /// <summary>Providers (not slashed, not away) whose capacity re-test is due now.</summary>
     public IReadOnlyList<string> DueForCapacity() => Due(r => r.LastCapacity + Rules.CapacityInterval);
 
     /// <summary>A liveness probe answered or not.</summary>
@@ -108,14 +193,18 @@ public sealed class ProviderChecker
         return Update(r);
     }
 
-    /// <summary>Slashes providers paused for longer than <see cref="CheckerRules.MaxPause"/>; returns them.</summary>
-    public IReadOnlyList<string> Sweep()
+    /// <summary>
+    /// Slashes providers paused for longer than <see cref="CheckerRules.MaxPause"/>; returns them. With
+    /// <paramref name="accountable"/>, only providers it accepts (the hub: those that abandoned accepted work) — the
+    /// others stay paused.
+    /// </summary>
+    public IReadOnlyList<string> Sweep(Func<string, bool>? accountable = null)
     {
         DateTimeOffset now = _clock.GetUtcNow();
         var slashed = new List<string>();
         foreach ((string provider, ProviderRecord r) in _providers)
         {
-            if (r.Health == ProviderHealth.Paused && now - r.PausedSince > Rules.MaxPause)
+            if (r.Health == ProviderHealth.Paused && !r.Away && now - r.PausedSince > Rules.MaxPause && (accountable?.Invoke(provider) ?? true))
             {
                 Slash(r, $"paused for more than {Rules.MaxPause.TotalHours:0} h");
                 slashed.Add(provider);
@@ -150,7 +239,7 @@ public sealed class ProviderChecker
     private List<string> Due(Func<ProviderRecord, DateTimeOffset> next)
     {
         DateTimeOffset now = _clock.GetUtcNow();
-        return [.. _providers.Where(p => p.Value.Health != ProviderHealth.Slashed && next(p.Value) <= now).Select(p => p.Key)];
+        return [.. _providers.Where(p => p.Value.Health != ProviderHealth.Slashed && !p.Value.Away && next(p.Value) <= now).Select(p => p.Key)];
     }
 
     private sealed class ProviderRecord
@@ -166,6 +255,8 @@ public sealed class ProviderChecker
         public bool LivenessPaused { get; set; }
 
         public bool CapacityPaused { get; set; }
+
+        public bool Away { get; set; }
 
         public DateTimeOffset PausedSince { get; set; }
 
