@@ -134,7 +134,7 @@ public static class JobCommands
             var table = new Table().Border(TableBorder.Rounded).AddColumns("job", "name", "state", "provider", "submitted");
             foreach (JobView j in jobs)
             {
-                table.AddRow(j.Id, Markup.Escape(j.Name), Display.StateMarkup(j.State), Markup.Escape(j.Leases.LastOrDefault()?.ProviderName ?? "-"),
+                table.AddRow(j.Id, Markup.Escape(j.Name), Display.StateMarkup(j.State), Markup.Escape(j.Leases.LastOrDefault(l => !l.IsReplica)?.ProviderName ?? "-"),
                     j.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
             }
 

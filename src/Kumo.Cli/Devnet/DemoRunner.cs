@@ -104,20 +104,21 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
     }
 
     /// <summary>
-    /// The hub checks finished train and infer jobs by recomputation (proof of learning, inference spot checks): waits
-    /// for those verdicts and shows them. False if any job failed its check.
+    /// The network checks finished jobs: train and infer jobs by validators' recomputation (proof of learning, inference
+    /// spot checks), exec jobs by adaptive replication on another provider of the same hardware class. Waits for those
+    /// verdicts and shows them. False if any job failed its check.
     /// </summary>
     private static async Task<bool> PrintVerificationAsync(HubClient client, List<Run> runs, CancellationToken ct)
     {
         var checkedRuns = runs.Where(r => r.JobId is not null && r.View?.State == JobState.Succeeded
-            && JobSpecReader.Read(File.ReadAllText(r.SpecPath), r.SpecPath).Spec?.Workload.Kind is "train" or "infer").ToList();
+            && JobSpecReader.Read(File.ReadAllText(r.SpecPath), r.SpecPath).Spec?.Workload.Kind is "train" or "infer" or "exec").ToList();
         if (checkedRuns.Count == 0)
         {
             return true;
         }
 
         bool ok = true;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
         foreach (Run run in checkedRuns)
         {
             JobEvent? verdict = null;
@@ -253,7 +254,7 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
             .AddColumns("example", "job", "state", "provider", "time", "last output");
         foreach (Run run in runs)
         {
-            LeaseView? lease = run.View?.Leases.LastOrDefault();
+            LeaseView? lease = run.View?.Leases.LastOrDefault(l => !l.IsReplica);
             string provider = lease is null ? "-" : Markup.Escape(lease.ProviderName)
                 + (lease.SimulatedGpus ? $" [yellow]({lease.Allocation.GpuUuids.Count}× {Markup.Escape(lease.Allocation.GpuModel ?? "")}, simulated)[/]" : "");
             string state = run.Error is not null ? "[red]error[/]" : run.View is null ? "submitting" : Display.StateMarkup(run.View.State);
@@ -277,7 +278,7 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
             if (!reported.TryGetValue(run.Example, out JobState last) || last != run.View!.State)
             {
                 reported[run.Example] = run.View!.State;
-                LeaseView? lease = run.View.Leases.LastOrDefault();
+                LeaseView? lease = run.View.Leases.LastOrDefault(l => !l.IsReplica);
                 string where = lease is null ? "" : $" on {lease.ProviderName}" + (lease.SimulatedGpus ? $" ({lease.Allocation.GpuUuids.Count}× {lease.Allocation.GpuModel}, simulated)" : "");
                 Console.Out.WriteLine($"[{run.Clock.Elapsed.TotalSeconds,5:0.0}s] {run.Example,-14} {run.JobId} {Display.Name(run.View.State)}{where}");
             }
@@ -290,7 +291,7 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
             .AddColumns("example", "job", "state", "provider", "outputs vs expected/");
         foreach (Run run in runs)
         {
-            LeaseView? lease = run.View?.Leases.LastOrDefault();
+            LeaseView? lease = run.View?.Leases.LastOrDefault(l => !l.IsReplica);
             string state = run.Error is not null ? "[red]error[/]" : run.View is null ? "?" : Display.StateMarkup(run.View.State);
             string checks = run.Error ?? (run.View?.Failure is { } f ? $"{Display.Name(f.Reason)}: {f.Detail}" : string.Join("  ", run.Checks));
             table.AddRow(Markup.Escape(run.Example), run.JobId ?? "-", state,

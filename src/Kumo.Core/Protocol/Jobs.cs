@@ -78,6 +78,15 @@ public sealed record LeaseView(
 
     /// <summary>The winning bid the lease came from.</summary>
     public string? BidId { get; init; }
+
+    /// <summary>
+    /// For a verification replica (docs/REPLICATION.md): the lease whose outputs it re-computes. A replica never changes
+    /// its job's state or outputs; null for the job's own leases.
+    /// </summary>
+    public string? ReplicaOf { get; init; }
+
+    /// <summary>Whether this lease is a verification replica rather than the job's own run.</summary>
+    public bool IsReplica => ReplicaOf is not null;
 }
 
 /// <summary>One line of a job's output. <see cref="Seq"/> increases by one per line within a job.</summary>

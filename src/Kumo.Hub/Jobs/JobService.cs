@@ -256,6 +256,7 @@ public sealed class JobService(
     {
         Attempt = l.Attempt,
         NodeRank = l.NodeRank,
+        ReplicaOf = l.ReplicaOf,
         BidId = l.BidId,
     };
 
