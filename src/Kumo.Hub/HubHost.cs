@@ -79,6 +79,7 @@ public static class HubHost
         services.AddSingleton<ProviderCheckService>();
         services.AddSingleton<ResultVerifier>();
         services.AddSingleton<ValidatorDispatch>();
+        services.AddSingleton<DisputeService>();
         services.AddSingleton<ExecReplicationService>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());

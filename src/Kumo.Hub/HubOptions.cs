@@ -72,6 +72,9 @@ public sealed record HubOptions
     /// </summary>
     public TimeSpan ValidationDeadline { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long each party of a refereed dispute has to answer one round (a party that misses it loses).</summary>
+    public TimeSpan DisputeRoundTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Fraction of validation assignments that are known-answer canaries (validators on probation get 25%).</summary>
     public double CanaryRate { get; init; } = 0.01;
 

@@ -44,6 +44,7 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly PeerProber _prober = new();
     private readonly Verification.HardwareProofResponder _hardware;
     private readonly Verification.ValidatorWorker? _validator;
+    private readonly Verification.DisputeResponder _disputes;
     private readonly BuiltInRuntime? _runtime;
     private ProbeListener? _probes;
     private long _heartbeatSeq;
@@ -60,9 +61,9 @@ public sealed class ProviderAgent : IAsyncDisposable
         _hub = new HubClient(options.HubUrl);
         _channel = new HubChannel(_signer);
         _hardware = new Verification.HardwareProofResponder(_channel, time, _logger);
-        _validator = options.Validate
-            ? new Verification.ValidatorWorker(_channel, _hub, Path.Combine(options.DataDirectory, "validation-cache"), options.ValidatorBehavior, _logger)
-            : null;
+        var cache = new Verification.ContentCache(_hub, Path.Combine(options.DataDirectory, "validation-cache"));
+        _validator = options.Validate ? new Verification.ValidatorWorker(_channel, cache, options.ValidatorBehavior, _logger) : null;
+        _disputes = new Verification.DisputeResponder(_channel, _hub, _signer, _key, cache, options.ValidatorBehavior, time, _logger);
         _runtime = BuiltInRuntime.Locate(options.RuntimeDirectory);
         IPricingPolicy pricing = options.PricingScript is { } script
             ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
@@ -356,6 +357,17 @@ public sealed class ProviderAgent : IAsyncDisposable
             case ChannelMessageTypes.ValidationTask when _validator is not null:
                 ValidationTask task = message.Body.Deserialize<ValidationTask>(KumoJson.Options)!;
                 _ = Task.Run(() => _validator.HandleAsync(task, CancellationToken.None));
+                break;
+            case ChannelMessageTypes.DisputeOpen:
+                _disputes.Open(message.Body.Deserialize<DisputeOpening>(KumoJson.Options)!);
+                break;
+            case ChannelMessageTypes.DisputeQuery:
+                DisputeQueryRequest query = message.Body.Deserialize<DisputeQueryRequest>(KumoJson.Options)!;
+                _ = Task.Run(() => _disputes.AnswerAsync(query));
+                break;
+            case ChannelMessageTypes.DisputeReveal:
+                DisputeRevealRequest reveal = message.Body.Deserialize<DisputeRevealRequest>(KumoJson.Options)!;
+                _ = Task.Run(() => _disputes.RevealAsync(reveal));
                 break;
             case ChannelMessageTypes.BidLost:
                 BidLost lost = message.Body.Deserialize<BidLost>(KumoJson.Options)!;

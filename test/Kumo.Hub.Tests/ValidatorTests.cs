@@ -2,7 +2,16 @@ using Kumo.Hub.Tests.Support;
 using Kumo.Hub.Verification;
 using Kumo.Jobs;
 using Kumo.Ledger;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Kumo.Crypto;
 using Kumo.Protocol;
+using Kumo.Serialization;
+using Kumo.Signing;
+using Kumo.Tensor.Data;
+using Kumo.Tensor.Training;
+using Kumo.Tensor.Workloads;
+using Kumo.Verification.Disputes;
 using Kumo.Tensor.Compute;
 using Kumo.Verification.Validators;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,17 +36,26 @@ public class ValidatorTests
         Silent,
     }
 
-    /// <summary>A fake provider that joined the validator pool and answers tasks as <see cref="Behavior"/> says.</summary>
-    private sealed class FakeValidator : IAsyncDisposable
+    /// <summary>
+    /// A fake provider's answers on its channel after it joined: validation tasks (as <see cref="Behavior"/> says, when it
+    /// validates) and its side of refereed disputes — recomputed honestly from the agreed start, or along the path of its
+    /// own cheat (a function that changes the job spec it trains by), or standing by a made-up root (an accuser).
+    /// </summary>
+    private sealed class FakeParticipant : IAsyncDisposable
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
-        private int _tasks;
+        private readonly Dictionary<string, (IDisputeParty Party, ModelSpec Model)> _disputes = [];
+        private readonly Behavior _behavior;
+        private readonly Func<string, string>? _cheat;
+        private int _tasks, _opened;
 
-        private FakeValidator(HubFixture hub, FakeProvider provider, Behavior behavior)
+        public FakeParticipant(HubFixture hub, FakeProvider provider, Behavior behavior, Func<string, string>? cheat = null)
         {
             Provider = provider;
-            _loop = Task.Run(() => AnswerAsync(hub, behavior));
+            _behavior = behavior;
+            _cheat = cheat;
+            _loop = Task.Run(() => AnswerAsync(hub));
         }
 
         public FakeProvider Provider { get; }
@@ -46,51 +64,101 @@ public class ValidatorTests
 
         public int Tasks => Volatile.Read(ref _tasks);
 
-        public static async Task<FakeValidator> JoinAsync(HubFixture hub, string name, Behavior behavior)
+        /// <summary>Disputes this party was opened into.</summary>
+        public int Disputes => Volatile.Read(ref _opened);
+
+        /// <summary>Answers for <paramref name="provider"/>, which has not joined the validator pool (a trainer defending its work).</summary>
+        public static FakeParticipant Defending(HubFixture hub, FakeProvider provider, Func<string, string>? cheat = null) => new(hub, provider, Behavior.Honest, cheat);
+
+        public static async Task<FakeParticipant> JoinAsync(HubFixture hub, string name, Behavior behavior)
         {
             // Too small for the tests' train jobs (512 MiB), so the market offers them to the trainer.
             FakeProvider provider = await JoinBondedAsync(hub, name, FakeProvider.Inventory(cores: 1, memory: 256L << 20));
             await provider.SendAsync(ChannelMessageTypes.ValidatorJoin, new ValidatorJoin(1));
             await Eventually.UntilAsync(() => Task.FromResult(hub.Services.GetRequiredService<ValidatorDispatch>().Standing(provider.Id)), s => s is not null, $"{name} to join");
-            return new FakeValidator(hub, provider, behavior);
+            return new FakeParticipant(hub, provider, behavior);
         }
 
-        private async Task AnswerAsync(HubFixture hub, Behavior behavior)
+        private async Task AnswerAsync(HubFixture hub)
         {
-            string cache = Directory.CreateTempSubdirectory("kumo-validator-").FullName;
+            string cache = Directory.CreateTempSubdirectory("kumo-participant-").FullName;
             while (!_stop.IsCancellationRequested)
             {
-                ValidationTask task;
-                try
-                {
-                    task = await Provider.ExpectAsync<ValidationTask>(ChannelMessageTypes.ValidationTask, TimeSpan.FromSeconds(2));
-                }
-                catch (TimeoutException)
+                if (await Provider.ReceiveAsync(TimeSpan.FromMilliseconds(500)) is not { } message)
                 {
                     continue;
                 }
 
-                Interlocked.Increment(ref _tasks);
-                string claim = task.Segment?.ClaimedRoot ?? task.Inference!.OutputCid;
-                ValidationReport? report = behavior switch
+                switch (message.Type)
                 {
-                    Behavior.Lazy => new ValidationReport(task.TaskId, task.JobId, "lazy", claim, true, claim, "approved without looking"),
-                    Behavior.Accuser => new ValidationReport(task.TaskId, task.JobId, "accused", claim, false, new string('0', 64), "rejected without looking"),
-                    Behavior.Silent => null,
-                    _ => await ComputeAsync(hub, task, cache),
-                };
-                if (report is not null)
-                {
-                    await Provider.SendSignedAsync(ChannelMessageTypes.ValidationReport, ValidationMessageTypes.Report, report);
+                    case ChannelMessageTypes.ValidationTask:
+                        await ValidateAsync(hub, message.Body.Deserialize<ValidationTask>(KumoJson.Options)!, cache);
+                        break;
+                    case ChannelMessageTypes.DisputeOpen:
+                        DisputeOpening opening = message.Body.Deserialize<DisputeOpening>(KumoJson.Options)!;
+                        Interlocked.Increment(ref _opened);
+                        _disputes[opening.DisputeId] = await PartyAsync(hub, opening, cache);
+                        break;
+                    case ChannelMessageTypes.DisputeQuery:
+                        DisputeQueryRequest query = message.Body.Deserialize<DisputeQueryRequest>(KumoJson.Options)!;
+                        SignedEnvelope? claim = _disputes[query.DisputeId].Party.Answer(new DisputeQuery(query.DisputeId, query.Round, query.Step, query.Operator,
+                            DateTimeOffset.FromUnixTimeMilliseconds(query.DeadlineMs)));
+                        await Provider.SendAsync(ChannelMessageTypes.DisputeClaim, claim!);
+                        break;
+                    case ChannelMessageTypes.DisputeReveal:
+                        DisputeRevealRequest reveal = message.Body.Deserialize<DisputeRevealRequest>(KumoJson.Options)!;
+                        (IDisputeParty party, ModelSpec model) = _disputes[reveal.DisputeId];
+                        string file = Path.Combine(cache, $"reveal-{reveal.Step}.safetensors");
+                        await File.WriteAllBytesAsync(file, WorkloadRunner.WriteCheckpoint(party.RevealState(reveal.Step)!, model));
+                        string cid = (await hub.Client.UploadFileAsync(Provider.Signer, file)).Root.ToString();
+                        await Provider.SendAsync(ChannelMessageTypes.DisputeRevealed, new DisputeRevelation(reveal.DisputeId, reveal.Step, cid));
+                        break;
                 }
             }
         }
 
-        private static async Task<ValidationReport> ComputeAsync(HubFixture hub, ValidationTask task, string cache)
+        private async Task ValidateAsync(HubFixture hub, ValidationTask task, string cache)
         {
-            JobSpec spec = JobSpecReader.ReadWireForm(task.SpecJson, "spec").Spec!;
+            Interlocked.Increment(ref _tasks);
+            string claim = task.Segment?.ClaimedRoot ?? task.Inference!.OutputCid;
+            ValidationReport? report = _behavior switch
+            {
+                Behavior.Lazy => new ValidationReport(task.TaskId, task.JobId, "lazy", claim, true, claim, "approved without looking"),
+                Behavior.Accuser => new ValidationReport(task.TaskId, task.JobId, "accused", claim, false, new string('0', 64), "rejected without looking"),
+                Behavior.Silent => null,
+                _ => ValidationWork.Run(task, await FetchAsync(hub, task.SpecJson, task.Segment?.StartCheckpointCid, task.Inference?.OutputCid, cache), new ComputeOptions { Threads = 1 }),
+            };
+            if (report is not null)
+            {
+                await Provider.SendSignedAsync(ChannelMessageTypes.ValidationReport, ValidationMessageTypes.Report, report);
+            }
+        }
+
+        private async Task<(IDisputeParty, ModelSpec)> PartyAsync(HubFixture hub, DisputeOpening opening, string cache)
+        {
+            string specJson = opening.Role == "provider" && _cheat is not null ? _cheat(opening.Task.SpecJson) : opening.Task.SpecJson;
+            SegmentCheckRequest segment = opening.Task.Segment!;
+            Func<string, string> paths = await FetchAsync(hub, opening.Task.SpecJson, segment.StartCheckpointCid, null, cache);
+            JobSpec spec = JobSpecReader.ReadWireForm(specJson, "spec").Spec!;
+            TrainWorkload train = spec.Workload.Train!;
+            TrainingData data = WorkloadRunner.LoadTrainingData(train, paths(spec.Workload.Inputs.Single().Cid!));
+            ModelSpec model = WorkloadRunner.ModelSpecFor(train);
+            TrainOptions options = WorkloadRunner.OptionsFor(train, new ComputeOptions { Threads = 1 });
+            TrainingState start = segment.StartCheckpointCid is { } cid
+                ? WorkloadRunner.ReadCheckpoint(await File.ReadAllBytesAsync(paths(cid)))
+                : Trainer.InitialState(model, data, options);
+            var replayer = new TrainingReplayer(model, data, options);
+            IDisputeParty party = opening.Role == "challenger" && _behavior == Behavior.Accuser
+                ? new StandsByItsRoot(Provider.Signer.Key, replayer, start, segment.ToStep)
+                : new ReplayingParty(Provider.Signer.Key, replayer, start);
+            return (party, model);
+        }
+
+        private static async Task<Func<string, string>> FetchAsync(HubFixture hub, string specJson, string? checkpoint, string? output, string cache)
+        {
+            JobSpec spec = JobSpecReader.ReadWireForm(specJson, "spec").Spec!;
             var paths = new Dictionary<string, string>();
-            foreach (string cid in spec.Workload.Inputs.Select(i => i.Cid).Append(task.Segment?.StartCheckpointCid).Append(task.Inference?.OutputCid).OfType<string>().Distinct())
+            foreach (string cid in spec.Workload.Inputs.Select(i => i.Cid).Append(checkpoint).Append(output).OfType<string>().Distinct())
             {
                 paths[cid] = Path.Combine(cache, cid);
                 if (!File.Exists(paths[cid]))
@@ -99,7 +167,7 @@ public class ValidatorTests
                 }
             }
 
-            return ValidationWork.Run(task, cid => paths[cid], new ComputeOptions { Threads = 1 });
+            return cid => paths[cid];
         }
 
         public async ValueTask DisposeAsync()
@@ -110,6 +178,22 @@ public class ValidatorTests
         }
     }
 
+    /// <summary>An accuser in the game: its claims for the last step and its last operator are the zero root it reported; the rest honest.</summary>
+    private sealed class StandsByItsRoot : ReplayingParty
+    {
+        private readonly AccountKey _key;
+        private readonly int _toStep, _last;
+        private long _nonce = 1L << 40;
+
+        public StandsByItsRoot(AccountKey key, IStepReplayer replayer, TrainingState start, int toStep)
+            : base(key, replayer, start) => (_key, _toStep, _last) = (key, toStep, replayer.OperatorCount - 1);
+
+        public override SignedEnvelope? Answer(DisputeQuery query) =>
+            query.Step == _toStep && (query.Operator == DisputeQuery.StateOperator || query.Operator == _last)
+                ? SignedEnvelope.Create(_key, DisputeClaim.EnvelopeType, new DisputeClaim(query.DisputeId, query.Round, query.Step, query.Operator, new string('0', 64)), ++_nonce, Time.GetUtcNow())
+                : base.Answer(query);
+    }
+
     private static async Task<AccountView> AccountAsync(HubFixture hub, string id) => await hub.Client.GetAccountAsync(id);
 
     [Fact]
@@ -118,7 +202,7 @@ public class ValidatorTests
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
         hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0); // every assignment real work
-        await using FakeValidator validator = await FakeValidator.JoinAsync(hub, "validator", Behavior.Honest);
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
         string jobId = await TrainAsync(hub, trainer, Publish.Honestly);
 
         await VerifyEverythingAsync(hub);
@@ -150,44 +234,104 @@ public class ValidatorTests
         await Assert.ThrowsAsync<TimeoutException>(() => trainer.ExpectAsync<ValidationTask>(ChannelMessageTypes.ValidationTask, TimeSpan.FromMilliseconds(300)));
     }
 
-    [Fact]
-    public async Task A_provider_whose_training_does_not_reproduce_is_caught_by_a_validator_which_earns_the_bounty()
+    /// <summary>The cheat of <see cref="Publish.WrongTraining"/>: the spec it really trained by (twice the learning rate).</summary>
+    private static string DoubleLearningRate(string specJson)
     {
-        await using HubFixture hub = await HubFixture.StartAsync();
-        await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        JsonNode spec = JsonNode.Parse(specJson)!;
+        spec["workload"]!["train"]!["learningRate"] = "0.02";
+        return spec.ToJsonString();
+    }
+
+    [Fact]
+    public async Task A_provider_whose_training_does_not_reproduce_loses_the_refereed_dispute_at_one_operator_and_the_validator_earns_the_bounty()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(20) });
+        FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
         hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0); // every assignment real work
-        await using FakeValidator validator = await FakeValidator.JoinAsync(hub, "validator", Behavior.Honest);
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
         string jobId = await TrainAsync(hub, trainer, Publish.WrongTraining); // every file consistent, the training is not the job's
+        await using FakeParticipant defender = FakeParticipant.Defending(hub, trainer, DoubleLearningRate); // defends the path it took
         long before = (await AccountAsync(hub, validator.Id)).Balance;
 
         await VerifyEverythingAsync(hub);
 
-        JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verification_failed");
-        Assert.Contains($"checked by validator {validator.Id}, confirmed by the referee", failed.Detail, StringComparison.Ordinal);
-        Assert.Contains("ends at", failed.Detail, StringComparison.Ordinal);
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        JobEvent dispute = job.Events.First(e => e.Kind == "dispute");
+        Assert.Contains("provider_wrong at step", dispute.Detail, StringComparison.Ordinal);
+        Assert.Contains(", operator ", dispute.Detail, StringComparison.Ordinal); // narrowed to one operator of one step
+        JobEvent failed = Assert.Single(job.Events, e => e.Kind == "verification_failed");
+        Assert.Contains($"checked by validator {validator.Id}, upheld in dispute", failed.Detail, StringComparison.Ordinal);
         AccountView slashed = await Eventually.UntilAsync(() => AccountAsync(hub, trainer.Id), a => a.Bonded < 100 * K, "the provider's slash");
         Assert.Equal(90 * K, slashed.Bonded);
         Assert.Equal(before + (5 * K), (await AccountAsync(hub, validator.Id)).Balance); // half the slash
     }
 
     [Fact]
-    public async Task A_validator_that_rejects_honest_work_is_slashed_on_its_signed_report_and_the_job_is_still_verified()
+    public async Task A_provider_that_does_not_answer_the_dispute_loses_it_by_the_deadline()
     {
-        await using HubFixture hub = await HubFixture.StartAsync();
-        await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
-        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0); // every assignment real work
-        await using FakeValidator accuser = await FakeValidator.JoinAsync(hub, "accuser", Behavior.Accuser);
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(2) });
+        await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer"); // never answers a dispute (gone quiet)
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0);
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
+        string jobId = await TrainAsync(hub, trainer, Publish.WrongTraining);
+
+        await VerifyEverythingAsync(hub);
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Contains(job.Events, e => e.Kind == "dispute" && e.Detail.Contains("provider_timed_out", StringComparison.Ordinal));
+        Assert.Single(job.Events, e => e.Kind == "verification_failed");
+        Assert.Equal(90 * K, (await Eventually.UntilAsync(() => AccountAsync(hub, trainer.Id), a => a.Bonded < 100 * K, "the provider's slash")).Bonded);
+        Assert.Equal(100 * K, (await AccountAsync(hub, validator.Id)).Bonded);
+    }
+
+    [Fact]
+    public async Task A_validator_that_rejects_honest_work_loses_the_dispute_and_is_slashed_on_what_it_signed_and_the_job_is_still_verified()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(20) });
+        FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0);
+        await using FakeParticipant accuser = await FakeParticipant.JoinAsync(hub, "accuser", Behavior.Accuser);
         string jobId = await TrainAsync(hub, trainer, Publish.Honestly);
+        await using FakeParticipant defender = FakeParticipant.Defending(hub, trainer);
 
         await VerifyEverythingAsync(hub);
 
         JobView job = await hub.Client.GetJobAsync(jobId);
         JobEvent verified = Assert.Single(job.Events, e => e.Kind == "verified");
-        Assert.Contains($"the referee, after validator {accuser.Id} accused the provider falsely", verified.Detail, StringComparison.Ordinal);
+        Assert.Contains($"the referee, after validator {accuser.Id} challenged it and lost dispute", verified.Detail, StringComparison.Ordinal);
+        Assert.All(job.Events.Where(e => e.Kind == "dispute"), e => Assert.Contains("challenger_wrong", e.Detail, StringComparison.Ordinal));
         Assert.Single(job.Events, e => e.Kind == "validator_slashed"); // slashed once, however many segments it rejected
         Assert.Equal(90 * K, (await Eventually.UntilAsync(() => AccountAsync(hub, accuser.Id), a => a.Bonded < 100 * K, "the accuser's slash")).Bonded);
         Assert.Equal(100 * K, (await AccountAsync(hub, trainer.Id)).Bonded);
         Assert.Equal(ValidatorStatus.Slashed, hub.Services.GetRequiredService<ValidatorDispatch>().Standing(accuser.Id)!.Value.Status);
+    }
+
+    [Fact]
+    public async Task Two_challenges_of_the_same_segment_are_settled_by_one_game()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(20) });
+        FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        await using FakeParticipant first = await FakeParticipant.JoinAsync(hub, "first", Behavior.Accuser);
+        await using FakeParticipant second = await FakeParticipant.JoinAsync(hub, "second", Behavior.Accuser);
+        string jobId = await TrainAsync(hub, trainer, Publish.Honestly);
+        await using FakeParticipant defender = FakeParticipant.Defending(hub, trainer);
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        string path = Path.Combine(Directory.CreateTempSubdirectory("kumo-dispute-").FullName, "commitments.json");
+        await hub.Client.DownloadAsync(job.Outputs.Single(o => o.Path == "out/commitments.json").Cid, path);
+        string root = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsArray()[0]!["root"]!.GetValue<string>();
+        var task = new ValidationTask("vt-test", jobId, job.Spec.GetRawText(), 0, new SegmentCheckRequest(0, 0, null, null, 10, root), null);
+        DisputeService disputes = hub.Services.GetRequiredService<DisputeService>();
+        string runKey = new('a', 64);
+
+        DisputeOutcome[] outcomes = await Task.WhenAll(
+            disputes.RunAsync(runKey, task, trainer.Id, first.Id, CancellationToken.None),
+            disputes.RunAsync(runKey, task, trainer.Id, second.Id, CancellationToken.None));
+
+        Assert.Same(outcomes[0], outcomes[1]); // the second challenge got the first game's verdict
+        Assert.Equal(DisputeVerdict.ChallengerWrong, outcomes[0].Verdict);
+        Assert.Equal(1, defender.Disputes); // the provider played once
+        Assert.Equal(1, first.Disputes + second.Disputes);
+        Assert.InRange(outcomes[0].Rounds, 1, RefereedDispute.MaxRounds(10, 1 << 12));
     }
 
     [Fact]
@@ -202,7 +346,7 @@ public class ValidatorTests
         ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
         hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1);
         verifier.CanaryExpectsApproval = false; // a made-up root: only a validator that computes rejects it
-        await using FakeValidator lazy = await FakeValidator.JoinAsync(hub, "lazy", Behavior.Lazy);
+        await using FakeParticipant lazy = await FakeParticipant.JoinAsync(hub, "lazy", Behavior.Lazy);
         string second = await TrainAsync(hub, trainer, Publish.Honestly);
         await VerifyEverythingAsync(hub);
 
@@ -217,7 +361,7 @@ public class ValidatorTests
         await using HubFixture hub = await HubFixture.StartAsync(o => o with { ValidationDeadline = TimeSpan.FromSeconds(1) });
         await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
         hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0); // every assignment real work
-        await using FakeValidator silent = await FakeValidator.JoinAsync(hub, "silent", Behavior.Silent);
+        await using FakeParticipant silent = await FakeParticipant.JoinAsync(hub, "silent", Behavior.Silent);
         string jobId = await TrainAsync(hub, trainer, Publish.Honestly);
 
         await VerifyEverythingAsync(hub);

@@ -25,6 +25,9 @@ public static class ChannelMessageTypes
     public const string HardwareChallenge = "hw.challenge";
     public const string HardwareReveal = "hw.reveal";
     public const string ValidationTask = "verify.task";
+    public const string DisputeOpen = "dispute.open";
+    public const string DisputeQuery = "dispute.query";
+    public const string DisputeReveal = "dispute.reveal";
     public const string Error = "error";
 
     // provider → hub
@@ -43,6 +46,8 @@ public static class ChannelMessageTypes
     public const string HardwareOpen = "hw.open";
     public const string ValidatorJoin = "validator.join";
     public const string ValidationReport = "verify.report";
+    public const string DisputeClaim = "dispute.claim";
+    public const string DisputeRevealed = "dispute.revealed";
 }
 
 /// <summary>First frame from the hub: the provider must sign this nonce to prove it holds its key.</summary>

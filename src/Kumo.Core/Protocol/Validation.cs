@@ -39,3 +39,27 @@ public sealed record InferenceCheckRequest(string OutputCid, string Unit, IReadO
 /// be wrong (a canary), or rejecting one the referee reproduces (a false accusation), is slashed on it.
 /// </summary>
 public sealed record ValidationReport(string TaskId, string JobId, string Subject, string Claimed, bool Approves, string? Computed, string Detail);
+
+/// <summary>
+/// The hub opens a refereed dispute over a training segment (<see cref="ChannelMessageTypes.DisputeOpen"/>) with each
+/// party: the provider that committed the segment and the validator that rejected it. <see cref="Task"/> names the job,
+/// the segment and the agreed start checkpoint; from there each party answers the bisection's queries from its own
+/// computation. A party that does not answer a query by its deadline loses.
+/// </summary>
+public sealed record DisputeOpening(string DisputeId, string Role, ValidationTask Task);
+
+/// <summary>
+/// One question of the bisection (<see cref="ChannelMessageTypes.DisputeQuery"/>): the hash after operator
+/// <see cref="Operator"/> of step <see cref="Step"/> (-1: the state root after the step), answered with a signed claim
+/// (<c>kumo.dispute.claim/v1</c>, sent as <see cref="ChannelMessageTypes.DisputeClaim"/>) by <see cref="DeadlineMs"/>.
+/// </summary>
+public sealed record DisputeQueryRequest(string DisputeId, int Round, int Step, int Operator, long DeadlineMs);
+
+/// <summary>
+/// The referee asks for the full training state after <see cref="Step"/> (<see cref="ChannelMessageTypes.DisputeReveal"/>):
+/// the party uploads it as a checkpoint file and names its CID (<see cref="DisputeRevelation"/>).
+/// </summary>
+public sealed record DisputeRevealRequest(string DisputeId, int Step, long DeadlineMs);
+
+/// <summary>A party's answer to <see cref="DisputeRevealRequest"/>: the CID of the checkpoint file it uploaded.</summary>
+public sealed record DisputeRevelation(string DisputeId, int Step, string Cid);

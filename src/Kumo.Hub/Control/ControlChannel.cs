@@ -30,6 +30,7 @@ public sealed class ControlChannel(
     HubSignals signals,
     Verification.HardwareProofService hardware,
     Verification.ValidatorDispatch validation,
+    Verification.DisputeService disputes,
     HubOptions options,
     TimeProvider time,
     ILogger<ControlChannel> logger)
@@ -203,6 +204,12 @@ public sealed class ControlChannel(
                 break;
             case ChannelMessageTypes.ValidationReport:
                 validation.OnReport(providerId, ReadEnvelope(message));
+                break;
+            case ChannelMessageTypes.DisputeClaim:
+                disputes.OnClaim(providerId, ReadEnvelope(message));
+                break;
+            case ChannelMessageTypes.DisputeRevealed:
+                disputes.OnRevealed(providerId, Read<DisputeRevelation>(message));
                 break;
             case ChannelMessageTypes.NetReport:
                 network.Record(providerId, Read<NetProbeReport>(message), time.GetUtcNow().ToUnixTimeMilliseconds());

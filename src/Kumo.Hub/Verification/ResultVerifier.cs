@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Kumo.Crypto;
+using Kumo.Hub.Api;
 using Kumo.Hub.Auth;
 using Kumo.Hub.Content;
+using Kumo.Hub.Leases;
 using Kumo.Hub.Ledger;
 using Kumo.Hub.Storage;
 using Kumo.Jobs;
@@ -15,6 +17,7 @@ using Kumo.Tensor.Data;
 using Kumo.Tensor.Randomness;
 using Kumo.Tensor.Training;
 using Kumo.Tensor.Workloads;
+using Kumo.Verification.Disputes;
 using Kumo.Verification.Learning;
 using Kumo.Verification.Validators;
 using Microsoft.Extensions.Hosting;
@@ -39,6 +42,7 @@ public sealed class ResultVerifier(
     ContentStore content,
     RefereeService referee,
     ValidatorDispatch validators,
+    DisputeService disputes,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
@@ -404,6 +408,17 @@ public sealed class ResultVerifier(
                 return new Judgement(task, true, report.Subject, report.Detail, validator, null);
             }
 
+            if (attemptTask.Segment is not null && report.Computed is not null)
+            {
+                Judgement? settled = await DisputeAsync(job, provider, assignment.Validator, attemptTask, signed, cancellationToken);
+                if (settled is not null)
+                {
+                    return settled;
+                }
+
+                continue; // the challenger forfeited: the segment is still unjudged, ask somebody else
+            }
+
             (ValidationReport? mine, string? unreadable) = await RefereeAsync(attemptTask, cancellationToken);
             if (mine is null)
             {
@@ -431,6 +446,52 @@ public sealed class ResultVerifier(
         return own is null
             ? new Judgement(task, false, "output", problem!, "the hub", null, Unreadable: true)
             : new Judgement(task, own.Approves, own.Subject, own.Detail, "the hub (no validator available)", null);
+    }
+
+    /// <summary>
+    /// A validator rejected a segment with a root of its own: the provider and the validator play the refereed dispute
+    /// (<see cref="DisputeService"/>) and the loser is slashed — the provider by the caller (on its signed result, the
+    /// bounty to the validator), a challenger here, on its signed report and its own signed claims in the game. Null when
+    /// the challenger forfeited by missing a round: the segment still needs a judge.
+    /// </summary>
+    private async Task<Judgement?> DisputeAsync(JobRecord job, string provider, string validator, ValidationTask task, SignedEnvelope report,
+        CancellationToken cancellationToken)
+    {
+        SegmentCheckRequest segment = task.Segment!;
+        string subject = ValidationWork.SegmentSubject(segment);
+        string runKey = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(job.Id)));
+        DisputeOutcome outcome;
+        try
+        {
+            outcome = await disputes.RunAsync(runKey, task, provider, validator, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or WorkloadException or ApiProblem)
+        {
+            logger.LogWarning("job {Job}: the dispute over {Subject} could not be played: {Error}", job.Id, subject, e.Message);
+            return null;
+        }
+
+        string where = outcome.Step is { } step ? $" at step {step}" + (outcome.Operator is { } op ? $", operator {op} ({outcome.OperatorKind})" : "") : "";
+        await EventAsync(job.Id, "dispute", $"{subject}: {validator} challenged; {Names.Of(outcome.Verdict)}{where} after {outcome.Rounds} bisection round(s): {outcome.Reason}");
+
+        bool challengerLost = outcome.Losers.Any(l => l.Value == validator);
+        if (challengerLost && validators.Expel(validator))
+        {
+            SignedEnvelope[] evidence = [report, .. outcome.Evidence.Where(e => e.Signer.Value == validator)];
+            await SlashAsync("dispute", AccountId.Parse(validator), outcome.Winner, $"job {job.Id}/{subject}/dispute {outcome.DisputeId}",
+                $"dispute {outcome.DisputeId} over {subject} of job {job.Id}: {Names.Of(outcome.Verdict)}: {outcome.Reason}", evidence, cancellationToken);
+            await EventAsync(job.Id, "validator_slashed", $"validator {validator} lost the dispute over {subject} and was slashed");
+        }
+
+        return outcome.Verdict switch
+        {
+            DisputeVerdict.ProviderWrong or DisputeVerdict.ProviderTimedOut or DisputeVerdict.BothWrong =>
+                new Judgement(task, false, subject, $"{subject}: lost the refereed dispute ({Names.Of(outcome.Verdict)}{where}): {outcome.Reason}",
+                    $"validator {validator}, upheld in dispute {outcome.DisputeId}", outcome.Verdict == DisputeVerdict.BothWrong ? null : AccountId.Parse(validator)),
+            DisputeVerdict.ChallengerTimedOut => null,
+            _ => new Judgement(task, true, subject, $"{subject}: the provider won the refereed dispute ({outcome.Reason})",
+                $"the referee, after validator {validator} challenged it and lost dispute {outcome.DisputeId}", null),
+        };
     }
 
     /// <summary>

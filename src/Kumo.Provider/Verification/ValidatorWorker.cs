@@ -1,4 +1,3 @@
-using Kumo.Client;
 using Kumo.Protocol;
 using Kumo.Provider.Control;
 using Kumo.Tensor.Compute;
@@ -33,7 +32,7 @@ public enum ValidatorBehavior
 /// it with the tensor engine on one thread (<see cref="ValidationWork"/>), and signs the report. Tasks run one at a
 /// time, off the channel's receive loop, so heartbeats and offers keep flowing.
 /// </summary>
-public sealed class ValidatorWorker(HubChannel channel, HubClient hub, string cacheDirectory, ValidatorBehavior behavior, ILogger logger)
+public sealed class ValidatorWorker(HubChannel channel, ContentCache cache, ValidatorBehavior behavior, ILogger logger)
 {
     private readonly SemaphoreSlim _one = new(1, 1);
 
@@ -79,25 +78,9 @@ public sealed class ValidatorWorker(HubChannel channel, HubClient hub, string ca
     private async Task<ValidationReport> ComputeAsync(ValidationTask task, CancellationToken cancellationToken)
     {
         // Everything the task can touch: the spec's inputs, the start checkpoint, the output under check.
-        var cids = new List<string>();
         Jobs.JobSpec spec = Jobs.JobSpecReader.ReadWireForm(task.SpecJson, "spec").Spec ?? throw new InvalidDataException("the task's spec does not read");
-        cids.AddRange(spec.Workload.Inputs.Select(i => i.Cid).OfType<string>());
-        cids.AddRange(new[] { task.Segment?.StartCheckpointCid, task.Inference?.OutputCid }.OfType<string>());
-        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
-        Directory.CreateDirectory(cacheDirectory);
-        foreach (string cid in cids.Distinct(StringComparer.Ordinal))
-        {
-            string path = Path.Combine(cacheDirectory, cid);
-            if (!File.Exists(path))
-            {
-                string partial = path + ".part";
-                await hub.DownloadAsync(cid, partial, progress: null, cancellationToken); // verified against the CID as it arrives
-                File.Move(partial, path, overwrite: true);
-            }
-
-            paths[cid] = path;
-        }
-
+        IReadOnlyDictionary<string, string> paths = await cache.FetchAsync(
+            spec.Workload.Inputs.Select(i => i.Cid).Append(task.Segment?.StartCheckpointCid).Append(task.Inference?.OutputCid).OfType<string>(), cancellationToken);
         try
         {
             return await Task.Run(() => ValidationWork.Run(task, cid => paths.TryGetValue(cid, out string? p) ? p : throw new InvalidDataException($"{cid} was not fetched"),

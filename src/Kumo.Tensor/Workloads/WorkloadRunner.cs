@@ -302,7 +302,8 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
 
     private const string OptimizerPrefix = "optimizer/";
 
-    private static byte[] WriteCheckpoint(TrainingState state, ModelSpec spec) =>
+    /// <summary>A checkpoint file of <paramref name="state"/> (what <see cref="ReadCheckpoint"/> reads back).</summary>
+    public static byte[] WriteCheckpoint(TrainingState state, ModelSpec spec) =>
         SafeTensorsWriter.ToBytes(
             [.. state.Weights.Select(ToEntry), .. state.OptimizerState.Select(t => ToEntry(t with { Name = OptimizerPrefix + t.Name }))],
             new Dictionary<string, string>(StringComparer.Ordinal)

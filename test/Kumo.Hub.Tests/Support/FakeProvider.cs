@@ -80,6 +80,20 @@ public sealed class FakeProvider : IAsyncDisposable
         return new FakeProvider(signer, socket, name, registered, autoBid);
     }
 
+    /// <summary>The next message of any type, or null when none arrives within <paramref name="timeout"/>.</summary>
+    public async Task<ChannelMessage?> ReceiveAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return await _inbox.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The next message of <paramref name="type"/>; other messages before it are skipped.</summary>
     public async Task<T> ExpectAsync<T>(string type, TimeSpan? timeout = null)
     {
