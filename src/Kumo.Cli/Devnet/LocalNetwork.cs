@@ -15,6 +15,12 @@ public sealed record LocalNetworkOptions
     /// <summary>Simulated GPUs per provider index; providers beyond the list have none.</summary>
     public IReadOnlyList<string> SimulatedGpus { get; init; } = ["", "2xH100-80GB", "1xA100-40GB"];
 
+    /// <summary>
+    /// Fault injection per provider index ("" = honest): how its validator answers (lazy, accuser, silent). For tests and
+    /// the adversarial demo; the network must catch each.
+    /// </summary>
+    public IReadOnlyList<string> ValidatorFaults { get; init; } = [];
+
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(6);
@@ -180,6 +186,11 @@ public sealed class LocalNetwork : IAsyncDisposable
         if (index < Options.SimulatedGpus.Count && Options.SimulatedGpus[index].Length > 0)
         {
             args.AddRange(["--simulate-gpus", Options.SimulatedGpus[index]]);
+        }
+
+        if (index < Options.ValidatorFaults.Count && Options.ValidatorFaults[index].Length > 0)
+        {
+            args.AddRange(["--validator-fault", Options.ValidatorFaults[index]]);
         }
 
         KumoProcess process = KumoProcess.Start(name, args, Path.Combine(directory, "agent.log"));
