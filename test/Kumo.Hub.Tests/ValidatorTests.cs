@@ -48,7 +48,7 @@ public class ValidatorTests
         private readonly Dictionary<string, (IDisputeParty Party, ModelSpec Model)> _disputes = [];
         private readonly Behavior _behavior;
         private readonly Func<string, string>? _cheat;
-        private int _tasks, _opened;
+        private int _tasks, _opened, _claims;
 
         public FakeParticipant(HubFixture hub, FakeProvider provider, Behavior behavior, Func<string, string>? cheat = null)
         {
@@ -69,6 +69,9 @@ public class ValidatorTests
 
         /// <summary>Answers for <paramref name="provider"/>, which has not joined the validator pool (a trainer defending its work).</summary>
         public static FakeParticipant Defending(HubFixture hub, FakeProvider provider, Func<string, string>? cheat = null) => new(hub, provider, Behavior.Honest, cheat);
+
+        /// <summary>Drop the connection (as a crashed machine would) after answering this many dispute queries.</summary>
+        public int? CrashAfterClaims { get; init; }
 
         public static async Task<FakeParticipant> JoinAsync(HubFixture hub, string name, Behavior behavior)
         {
@@ -104,6 +107,12 @@ public class ValidatorTests
                         SignedEnvelope? claim = _disputes[query.DisputeId].Party.Answer(new DisputeQuery(query.DisputeId, query.Round, query.Step, query.Operator,
                             DateTimeOffset.FromUnixTimeMilliseconds(query.DeadlineMs)));
                         await Provider.SendAsync(ChannelMessageTypes.DisputeClaim, claim!);
+                        if (++_claims == CrashAfterClaims)
+                        {
+                            Provider.Crash();
+                            return;
+                        }
+
                         break;
                     case ChannelMessageTypes.DisputeReveal:
                         DisputeRevealRequest reveal = message.Body.Deserialize<DisputeRevealRequest>(KumoJson.Options)!;
@@ -282,6 +291,25 @@ public class ValidatorTests
         Assert.Single(job.Events, e => e.Kind == "verification_failed");
         Assert.Equal(90 * K, (await Eventually.UntilAsync(() => AccountAsync(hub, trainer.Id), a => a.Bonded < 100 * K, "the provider's slash")).Bonded);
         Assert.Equal(100 * K, (await AccountAsync(hub, validator.Id)).Bonded);
+    }
+
+    [Fact]
+    public async Task A_provider_that_goes_offline_in_the_middle_of_a_dispute_loses_it_at_the_next_deadline()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(3) });
+        FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0);
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
+        string jobId = await TrainAsync(hub, trainer, Publish.WrongTraining);
+        await using FakeParticipant defender = new(hub, trainer, Behavior.Honest, DoubleLearningRate) { CrashAfterClaims = 3 }; // a few answers, then gone
+
+        await VerifyEverythingAsync(hub);
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Contains(job.Events, e => e.Kind == "dispute");
+        Assert.All(job.Events.Where(e => e.Kind == "dispute"), e => Assert.Contains("provider_timed_out", e.Detail, StringComparison.Ordinal));
+        Assert.Single(job.Events, e => e.Kind == "verification_failed");
+        Assert.Equal(90 * K, (await Eventually.UntilAsync(() => AccountAsync(hub, trainer.Id), a => a.Bonded < 100 * K, "the provider's slash")).Bonded);
     }
 
     [Fact]
