@@ -24,8 +24,18 @@ public sealed record AccountView(
 /// <summary>An order's escrow and the leases drawing on it (with their price and what they were paid, together).</summary>
 public sealed record EscrowView(string OrderId, long Balance, long Locked, bool Closed, IReadOnlyList<string> LeaseIds, long? PricePerHour, long? GrossPaid);
 
-/// <summary>One transaction's effect on one account.</summary>
+/// <summary>One transaction's effect on one account. <see cref="Kind"/> is the transaction's (<see cref="Transactions.LedgerTx.Kind"/>), or one of <see cref="HistoryKinds"/>.</summary>
 public sealed record HistoryEntry(long Height, long Index, string TxHash, string Kind, long Delta, DateTimeOffset Time);
+
+/// <summary>History entry kinds the history endpoint knows by name: a slash report's, and the restitution it splits out of one.</summary>
+public static class HistoryKinds
+{
+    /// <summary>The kind of a slash report transaction.</summary>
+    public const string SlashReport = "slash_report";
+
+    /// <summary>The part of a refereed slash that refunded the tenant what the offender was paid for the job (its own entry).</summary>
+    public const string Restitution = "restitution";
+}
 
 /// <summary>The ledger at a glance.</summary>
 public sealed record LedgerSummary(

@@ -96,7 +96,13 @@ public class ResultVerifierTests
     }
 
     /// <summary>Submits a 40-step train job, has <paramref name="provider"/> run it for real and publish it; returns the job id once it succeeded.</summary>
-    internal static async Task<string> TrainAsync(HubFixture hub, FakeProvider provider, Publish how)
+    internal static async Task<string> TrainAsync(HubFixture hub, FakeProvider provider, Publish how) => (await TrainForAsync(hub, provider, how)).JobId;
+
+    /// <summary>
+    /// <see cref="TrainAsync"/>, returning the tenant that submitted (and pays for) the job too; the hub's clock moves
+    /// <paramref name="billed"/> while the job runs, so that the lease costs something.
+    /// </summary>
+    internal static async Task<(string JobId, RequestSigner Tenant)> TrainForAsync(HubFixture hub, FakeProvider provider, Publish how, TimeSpan billed = default)
     {
         RequestSigner tenant = await hub.TenantAsync();
         string digits = Digits();
@@ -109,6 +115,11 @@ public class ResultVerifierTests
             """;
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Wire(spec));
         LeaseOffer offer = await StartAsync(provider);
+        if (billed > TimeSpan.Zero)
+        {
+            await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.Events.Any(e => e.Kind == "started"), $"job {accepted.JobId} to start");
+            hub.Clock.Advance(billed);
+        }
 
         // The provider really trains (the same runner the sandbox runs), then publishes — honestly or not.
         string inputs = Directory.CreateTempSubdirectory("kumo-pol-in-").FullName, output = Directory.CreateTempSubdirectory("kumo-pol-out-").FullName;
@@ -126,7 +137,7 @@ public class ResultVerifierTests
         }
 
         await PublishAsync(hub, provider, offer, accepted.JobId, output);
-        return accepted.JobId;
+        return (accepted.JobId, tenant);
     }
 
     [Fact]

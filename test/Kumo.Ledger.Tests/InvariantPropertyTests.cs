@@ -26,6 +26,9 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
     /// <summary>Keys are costly to make and carry no state of their own, so every history draws on the same six.</summary>
     private static readonly AccountKey[] Keys = [.. Enumerable.Range(0, 6).Select(_ => AccountKey.Create())];
 
+    /// <summary>The genesis referee, whose verdicts may slash with restitution.</summary>
+    private static readonly AccountKey Referee = AccountKey.Create();
+
     [Fact]
     public void Every_step_of_a_random_history_keeps_the_ledger_conserved_refusals_change_nothing_and_the_audit_agrees()
     {
@@ -46,6 +49,31 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
         }
 
         Assert.Contains(outcomes.Keys, o => o.StartsWith("ReplayStep refused", StringComparison.Ordinal) && o.EndsWith("a replay", StringComparison.Ordinal));
+        Assert.Contains(outcomes.Keys, o => o.StartsWith("RestitutionStep refused", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A restitution needs a staked provider paid for a closed lease — rare in random histories — so one history is
+    /// played on purpose, under the same invariants and the same audit: it refunds once, then is refused.
+    /// </summary>
+    [Fact]
+    public void A_history_with_a_restitution_keeps_the_invariants_and_the_audit_agrees()
+    {
+        var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var rules = new Rules(200, 25, 1000, 5000, 30_000, 1000, (long)TimeSpan.FromDays(365).TotalMilliseconds, 100_000_000 * K, 10_000 * K, 1_000_000 * K);
+        Step[] steps =
+        [
+            new FaucetStep(0, 1000 * K), new FaucetStep(1, 1000 * K), new BondStep(1, 500 * K),
+            new SubmitStep(0, 3_600_000, 3_600), new OpenLeaseStep(0, 1, false, 0, AcceptanceFlaw.None), new AdvanceStep(600_000),
+            new RestitutionStep(0, 0, RestitutionFlaw.None), // still open: refused
+            new CloseStep(0, 0, false), new SealStep(),
+            new RestitutionStep(0, 0, RestitutionFlaw.WrongTenant), new RestitutionStep(0, 0, RestitutionFlaw.None), new RestitutionStep(0, 0, RestitutionFlaw.None),
+        ];
+
+        new Run(new Scenario(3, rules, steps), outcomes).Play();
+
+        Assert.Equal(1, outcomes.GetValueOrDefault("RestitutionStep applied"));
+        Assert.Equal(3, outcomes.Where(o => o.Key.StartsWith("RestitutionStep refused", StringComparison.Ordinal)).Sum(o => o.Value));
     }
 
     // ---- what a history is made of -------------------------------------------------------------------------
@@ -86,6 +114,11 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
 
     private sealed record SlashStep(int Reporter, int Offender, int Lease, EvidenceFlaw Flaw) : Step;
 
+    private enum RestitutionFlaw { None, WrongTenant, AnyJob }
+
+    /// <summary>A referee's verdict against a provider of an earlier lease, refunding its order's tenant (flawed: someone else, or any order).</summary>
+    private sealed record RestitutionStep(int Served, int Key, RestitutionFlaw Flaw) : Step;
+
     private sealed record ReplayStep(int Envelope) : Step;
 
     private sealed record StaleStep(int Key, long BeyondSkewMs, bool Ahead) : Step;
@@ -107,6 +140,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
             UnbondingPeriodMs = UnbondingMs,
             Rewards = new EmissionSchedule { RewardBps = RewardBps, HalvingEveryMs = HalvingMs, Cap = Cap },
             Faucet = new FaucetRule(FaucetPerRequest, FaucetPerAccount),
+            Referee = Referee.AccountId.Value,
         };
     }
 
@@ -166,6 +200,8 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
         (2, from reporter in Key from offender in Key from lease in Gen.Choose(0, 2)
             from flaw in Gen.Frequency((3, Gen.Constant(EvidenceFlaw.None)), (1, Gen.Elements(Enum.GetValues<EvidenceFlaw>())))
             select (Step)new SlashStep(reporter, offender, lease, flaw)),
+        (2, from served in Earlier from key in Key from flaw in Gen.Frequency((4, Gen.Constant(RestitutionFlaw.None)), (1, Gen.Elements(Enum.GetValues<RestitutionFlaw>())))
+            select (Step)new RestitutionStep(served, key, flaw)),
         (1, Gen.Choose(0, 100).Select(index => (Step)new ReplayStep(index))),
         (1, from key in Key from beyond in Longs(1, 1_000_000) from ahead in Gen.Elements(true, false) select (Step)new StaleStep(key, beyond, ahead)),
         (1, from key in Key from back in Longs(0, 10_000) select (Step)new BackwardsStep(key, back)),
@@ -221,6 +257,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
         private readonly AccountKey[] _keys = Keys[..scenario.KeyCount];
         private readonly List<(string Id, string Digest, AccountKey Tenant)> _orders = [];
         private readonly List<string> _leases = [];
+        private readonly List<(string Order, AccountKey Provider)> _served = [];
         private readonly List<SignedEnvelope> _envelopes = [];
         private readonly HashSet<(AccountId, long)> _appliedNonces = [];
         private long _faucetMinted;
@@ -229,6 +266,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
         private long _burned;
         private long _time;
         private int _leaseCount;
+        private int _verdicts;
         private string _context = "at genesis";
 
         public void Play()
@@ -313,6 +351,13 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
                 EscrowInfo? escrow = state.Escrow(lease.OrderId);
                 Assert.True(escrow is { Closed: false } && escrow.OpenLeaseIds.Contains(lease.LeaseId), $"{_context}: lease {lease.LeaseId} is open but its escrow is {escrow}");
                 Assert.True(lease.GrossPaid <= SettlementMath.GrossOwed(lease.PricePerHour, lease.SettledUntil - lease.OpenedAt), $"{_context}: {lease} paid ahead of time");
+            }
+
+            foreach (RestitutionRecord r in state.Restitutions)
+            {
+                // Never more than the offender was paid out of that escrow, and only ever to the escrow's owner.
+                Assert.True(r.Amount > 0 && r.Amount <= r.Owed && r.Owed <= state.PaidFrom(r.OrderId, r.Offender), $"{_context}: {r} paid more than the escrow paid the offender");
+                Assert.True(state.Escrow(r.OrderId)?.Owner == r.Tenant, $"{_context}: {r} refunded someone other than the escrow's owner");
             }
 
             foreach (EscrowInfo escrow in state.Escrows)
@@ -462,6 +507,7 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
                     if (r.Applied)
                     {
                         _leases.Add(lease);
+                        _served.Add((order, provider));
                     }
 
                     if (s.AboveMax || reused || s.Flaw is not (AcceptanceFlaw.None or AcceptanceFlaw.ReusedLeaseId))
@@ -505,6 +551,9 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
 
                 case SlashStep s:
                     return Slash(s);
+
+                case RestitutionStep s:
+                    return Restitute(s);
 
                 case ReplayStep s:
                 {
@@ -593,6 +642,50 @@ public sealed class InvariantPropertyTests(ITestOutputHelper output)
             {
                 (long slashed, _, _) = SettlementMath.Slash(stakeBefore, _h.Genesis.SlashBps, _h.Genesis.SlashBountyBps);
                 Assert.True(_h.State.Balance(stake) == stakeBefore - slashed, $"{_context}: the slash took {stakeBefore - _h.State.Balance(stake)}, not {slashed}");
+            }
+
+            return r;
+        }
+
+        private ApplyResult? Restitute(RestitutionStep s)
+        {
+            if (_served.Count == 0)
+            {
+                return null;
+            }
+
+            // Mostly a staked provider the order did pay, its lease closed (else the rule has nothing to refund), unless the step asks for any.
+            LedgerState state = _h.State;
+            bool Refundable((string Order, AccountKey Provider) p) =>
+                state.PaidFrom(p.Order, p.Provider.AccountId) > 0 && state.Balance(LedgerAddress.Stake(p.Provider.AccountId)) > 0
+                && state.Restitution(p.Order, p.Provider.AccountId) is null && !state.Escrow(p.Order)!.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == p.Provider.AccountId);
+            (string order, AccountKey offender) = s.Flaw == RestitutionFlaw.AnyJob ? Pick(_served, s.Served)
+                : Enumerable.Range(s.Served, _served.Count).Select(i => Pick(_served, i)).FirstOrDefault(Refundable, Pick(_served, s.Served));
+            AccountKey owner = _orders.First(o => o.Id == order).Tenant;
+            AccountKey tenant = s.Flaw == RestitutionFlaw.WrongTenant ? Enumerable.Range(s.Key, _keys.Length).Select(KeyAt).First(k => k != owner) : owner;
+            AccountId who = offender.AccountId;
+            long paid = state.PaidFrom(order, who), balance = state.Balance(LedgerAddress.User(who)), stake = state.Balance(LedgerAddress.Stake(who));
+            long tenantBefore = _h.Balance(tenant);
+            bool refusable = tenant != owner || paid == 0 || state.Restitution(order, who) is not null
+                || state.Escrow(order)!.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == who);
+
+            SignedEnvelope result = _h.Sign(offender, MessageTypes.LeaseResult, new LeaseResult($"l-v{_verdicts}", CloseReason.Completed, 0, "", [], 1, 2));
+            SignedEnvelope verdict = _h.Sign(Referee, MessageTypes.VerificationVerdict, new VerificationVerdict("dispute", who.Value, null,
+                $"job {order}/verdict {_verdicts++}", [result.Digest()], "the recomputation differs", new Restitution(order, tenant.AccountId.Value)));
+            ApplyResult r = Submit(_h.Sign(Referee, LedgerMessageTypes.SlashReport, new SlashReportPayload(who.Value, "refereed", [verdict, result])));
+
+            if (refusable)
+            {
+                MustRefuse(r, _context);
+            }
+            else if (r.Applied)
+            {
+                (long slashed, _, _) = SettlementMath.Slash(stake, _h.Genesis.SlashBps, _h.Genesis.SlashBountyBps);
+                long fromBalance = Math.Min(paid, balance);
+                long amount = fromBalance + Math.Min(paid - fromBalance, stake - slashed);
+                long gained = tenant == offender ? amount - fromBalance : amount;
+                Assert.True(_h.Balance(tenant) == tenantBefore + gained, $"{_context}: the tenant gained {_h.Balance(tenant) - tenantBefore}, not {gained}");
+                Assert.True(_h.State.Restitution(order, who)?.Amount == amount, $"{_context}: restitution {_h.State.Restitution(order, who)}, expected {amount} of {paid}");
             }
 
             return r;

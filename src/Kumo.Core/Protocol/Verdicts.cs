@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Kumo.Protocol;
 
 /// <summary>
@@ -13,4 +15,21 @@ namespace Kumo.Protocol;
 /// <param name="Subject">What it was about, unique per fault (e.g. "job j-…/segment 12", "challenge hw-…").</param>
 /// <param name="EvidenceDigests"><see cref="Signing.SignedEnvelope.Digest"/> of each offender-signed envelope relied on.</param>
 /// <param name="Reason">One sentence a person can read.</param>
-public sealed record VerificationVerdict(string Kind, string Offender, string? Winner, string Subject, IReadOnlyList<string> EvidenceDigests, string Reason);
+/// <param name="Restitution">
+/// The job whose work was bad and its tenant: the ledger moves back to the tenant what the offender was paid out of
+/// that job's escrow (it computes the amount itself). Null — and then absent from the JSON, so verdicts signed before
+/// restitution existed keep their bytes — for faults with no tenant to refund (hardware proofs, canaries, false accusations).
+/// </param>
+public sealed record VerificationVerdict(
+    string Kind,
+    string Offender,
+    string? Winner,
+    string Subject,
+    IReadOnlyList<string> EvidenceDigests,
+    string Reason,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Restitution? Restitution = null);
+
+/// <summary>What a verdict asks the ledger to refund: the offender's pay from <paramref name="JobId"/>'s escrow, to <paramref name="Tenant"/>.</summary>
+/// <param name="JobId">The job (the ledger's order id, whose escrow paid the offender).</param>
+/// <param name="Tenant">The account that funded that escrow; the ledger refuses any other.</param>
+public sealed record Restitution(string JobId, string Tenant);

@@ -98,15 +98,33 @@ public static class LedgerApi
         ledger.MapGet("/accounts/{address}", (string address, LedgerService service) => Account(service, Parse(address)))
             .Produces<AccountView>().WithSummary("Balance; for a user its stake, unbonding entries and open escrows.");
 
-        ledger.MapGet("/accounts/{address}/history", async (string address, int? limit, IHubStore store, CancellationToken ct) =>
+        ledger.MapGet("/accounts/{address}/history", async (string address, int? limit, IHubStore store, LedgerService service, CancellationToken ct) =>
             {
                 LedgerAddress parsed = Parse(address);
                 await using IHubReader reader = await store.OpenReaderAsync(ct);
-                return (await reader.ListPostingsAsync(parsed.Value, Math.Clamp(limit ?? 50, 1, 1000)))
-                    .Select(p => new HistoryEntry(p.Height, p.Index, p.TxHash, p.Kind, p.Delta, DateTimeOffset.FromUnixTimeMilliseconds(p.Time)))
-                    .ToList();
+                var entries = new List<HistoryEntry>();
+                foreach (LedgerPostingRow p in await reader.ListPostingsAsync(parsed.Value, Math.Clamp(limit ?? 50, 1, 1000)))
+                {
+                    var entry = new HistoryEntry(p.Height, p.Index, p.TxHash, p.Kind, p.Delta, DateTimeOffset.FromUnixTimeMilliseconds(p.Time));
+                    long refunded = p.Kind == HistoryKinds.SlashReport && p.Delta > 0 && parsed.Kind == AccountKind.User
+                        ? RestitutionTo(service, parsed.Value, await reader.GetLedgerTxAsync(p.TxHash))
+                        : 0;
+                    if (refunded > 0)
+                    {
+                        // A slash that refunded this tenant: the refund is its own entry, the rest (a bounty) stays the slash's.
+                        entries.Add(entry with { Kind = HistoryKinds.Restitution, Delta = refunded });
+                        entry = entry with { Delta = p.Delta - refunded };
+                    }
+
+                    if (entry.Delta != 0)
+                    {
+                        entries.Add(entry);
+                    }
+                }
+
+                return entries;
             })
-            .WithSummary("An account's postings, newest first.");
+            .WithSummary("An account's postings, newest first; a slash's refund of a tenant shows as its own `restitution` entry.");
 
         ledger.MapGet("/summary", (LedgerService service) =>
             {
@@ -179,6 +197,25 @@ public static class LedgerApi
 
         auth.Verify(envelope, envelope.Type);
         return envelope;
+    }
+
+    /// <summary>What the slash report <paramref name="tx"/> refunded <paramref name="account"/> as the tenant its verdict names (0: nothing).</summary>
+    private static long RestitutionTo(LedgerService service, string account, LedgerTxRow? tx)
+    {
+        if (tx is null || LedgerTx.Parse(tx.Body).Signed is not { } signed)
+        {
+            return 0;
+        }
+
+        SlashReportPayload report = signed.PayloadAs<SlashReportPayload>();
+        Protocol.Restitution? asked = report.Evidence.Where(e => e.Type == MessageTypes.VerificationVerdict)
+            .Select(e => e.PayloadAs<Protocol.VerificationVerdict>().Restitution).FirstOrDefault(r => r is not null);
+        if (asked is null || asked.Tenant != account || !Crypto.AccountId.TryParse(report.Offender, out Crypto.AccountId offender, out _))
+        {
+            return 0;
+        }
+
+        return service.Read(state => state.Restitution(asked.JobId, offender)?.Amount ?? 0);
     }
 
     private static LedgerAddress Parse(string address) =>

@@ -1,6 +1,7 @@
 using Kumo.Client;
 using Kumo.Crypto;
 using Kumo.Ledger;
+using Kumo.Ledger.State;
 using Kumo.Ledger.Transactions;
 using Kumo.Protocol;
 using Kumo.Signing;
@@ -15,19 +16,23 @@ namespace Kumo.Hub.Ledger;
 /// </summary>
 public sealed class RefereeService : IDisposable
 {
+    /// <summary>How long a restitution waits for the ledger to close the offender's lease on the job (its pay is final then).</summary>
+    private static readonly TimeSpan LeaseCloseWait = TimeSpan.FromSeconds(30);
+
     private readonly LedgerService _ledger;
+    private readonly HubSignals _signals;
     private readonly ILogger<RefereeService> _logger;
     private readonly Lazy<AccountKey> _key;
     private readonly Lazy<RequestSigner> _signer;
 
-    public RefereeService(HubOptions options, LedgerService ledger, TimeProvider time, ILogger<RefereeService> logger)
+    public RefereeService(HubOptions options, LedgerService ledger, HubSignals signals, TimeProvider time, ILogger<RefereeService> logger)
     {
         _ledger = ledger;
+        _signals = signals;
         _logger = logger;
         _key = new(() => LoadKey(options.DataDirectory));
         _signer = new(() => new RequestSigner(_key.Value, time)); // one signer: its nonces never repeat
     }
-
 
     /// <summary>The referee key of a data directory, created on first use.</summary>
     public static AccountKey LoadKey(string dataDirectory) => KeyFile.LoadOrCreate(Path.Combine(dataDirectory, "referee-key.json"), out _);
@@ -46,8 +51,21 @@ public sealed class RefereeService : IDisposable
     /// offender). Returns the ledger receipt, or null when this network cannot (no referee in its genesis) — logged.
     /// </summary>
     /// <exception cref="LedgerRefusedException">The ledger refused (e.g. the fault was already slashed).</exception>
+    public Task<LedgerReceipt?> SlashAsync(string kind, AccountId offender, AccountId? winner, string subject, string reason,
+        IReadOnlyList<SignedEnvelope> statements, CancellationToken cancellationToken) =>
+        SlashAsync(kind, offender, winner, subject, reason, statements, null, cancellationToken);
+
+    /// <summary>
+    /// Slashes <paramref name="offender"/> on a verdict citing <paramref name="statements"/>, and — with a
+    /// <paramref name="restitution"/> — refunds the job's tenant, in the same ledger transaction, what the offender was
+    /// paid out of the job's escrow (the ledger computes it; the receipt's <see cref="Restituted"/> effect says how much).
+    /// The restitution first waits (bounded) for the ledger to close the offender's lease on the job, so it covers all of
+    /// its pay; it is left out, logged, when the ledger would refuse it (the escrow paid the offender nothing, it was
+    /// already refunded, the lease is still open): the slash itself must not be lost.
+    /// </summary>
+    /// <exception cref="LedgerRefusedException">The ledger refused (e.g. the fault was already slashed).</exception>
     public async Task<LedgerReceipt?> SlashAsync(string kind, AccountId offender, AccountId? winner, string subject, string reason,
-        IReadOnlyList<SignedEnvelope> statements, CancellationToken cancellationToken)
+        IReadOnlyList<SignedEnvelope> statements, Restitution? restitution, CancellationToken cancellationToken)
     {
         if (!CanSlash)
         {
@@ -55,12 +73,59 @@ public sealed class RefereeService : IDisposable
             return null;
         }
 
-        SignedEnvelope verdict = Sign(new VerificationVerdict(kind, offender.Value, winner?.Value, subject, [.. statements.Select(s => s.Digest())], reason));
+        if (restitution is not null && await WhyNoRestitutionAsync(offender, restitution, cancellationToken) is { } why)
+        {
+            _logger.LogWarning("verdict against {Offender} ({Subject}): no restitution to the tenant of {Job}: {Why}", offender, subject, restitution.JobId, why);
+            restitution = null;
+        }
+
+        SignedEnvelope verdict = Sign(new VerificationVerdict(kind, offender.Value, winner?.Value, subject, [.. statements.Select(s => s.Digest())], reason, restitution));
         SignedEnvelope report = _signer.Value.Sign(LedgerMessageTypes.SlashReport,
             new SlashReportPayload(offender.Value, "refereed", [verdict, .. statements]));
         LedgerReceipt receipt = await _ledger.SubmitAsync(at => LedgerTx.FromSigned(report, at), null, cancellationToken);
         _logger.LogWarning("slashed {Offender} on a {Kind} verdict ({Subject}): {Reason}", offender, kind, subject, reason);
         return receipt;
+    }
+
+    /// <summary>Why the ledger would refuse <paramref name="restitution"/> now, after waiting for the offender's lease on the job to close; null: it would not.</summary>
+    private async Task<string?> WhyNoRestitutionAsync(AccountId offender, Restitution restitution, CancellationToken cancellationToken)
+    {
+        long deadline = Environment.TickCount64 + (long)LeaseCloseWait.TotalMilliseconds;
+        while (true)
+        {
+            string? why = _ledger.Read(state =>
+            {
+                if (state.Escrow(restitution.JobId) is not { } escrow)
+                {
+                    return "the job has no escrow";
+                }
+
+                if (escrow.Owner.Value != restitution.Tenant)
+                {
+                    return $"its escrow belongs to {escrow.Owner}";
+                }
+
+                if (state.Restitution(escrow.OrderId, offender) is not null)
+                {
+                    return "already refunded";
+                }
+
+                if (escrow.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == offender))
+                {
+                    return "the offender's lease on it is still open in the ledger";
+                }
+
+                return state.PaidFrom(escrow.OrderId, offender) == 0 ? "its escrow paid the offender nothing" : null;
+            });
+            if (why is null || !why.EndsWith("still open in the ledger", StringComparison.Ordinal) || Environment.TickCount64 > deadline)
+            {
+                return why;
+            }
+
+            // The reconciler closes a lease that ended on its next pass: wake it, and look again shortly.
+            _signals.WakeLedger();
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
     }
 
     public void Dispose()

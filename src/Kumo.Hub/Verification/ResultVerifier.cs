@@ -154,7 +154,24 @@ public sealed class ResultVerifier(
     {
         await EventAsync(job.Id, "verification_failed", reason);
         SignedEnvelope signedResult = JsonSerializer.Deserialize<SignedEnvelope>(lease.ResultEnvelope!, KumoJson.Options)!;
-        await SlashAsync(kind, AccountId.Parse(lease.ProviderId), catcher ?? AccountId.Parse(job.Tenant), $"job {job.Id}/{subject}", reason, [signedResult], cancellationToken);
+        AccountId offender = AccountId.Parse(lease.ProviderId);
+        string slashSubject = $"job {job.Id}/{subject}";
+        try
+        {
+            // The tenant also gets back what it paid the provider for this job (the ledger computes how much).
+            LedgerReceipt? receipt = await referee.SlashAsync(kind, offender, catcher ?? AccountId.Parse(job.Tenant), slashSubject, reason,
+                [signedResult], new Restitution(job.Id, job.Tenant), cancellationToken);
+            if (receipt?.Result.Effects.OfType<Kumo.Ledger.State.Restituted>().FirstOrDefault() is { } refunded)
+            {
+                await EventAsync(job.Id, "restitution", $"the tenant was refunded {Kumo.Ledger.Amounts.Format(refunded.Amount)}" +
+                    (refunded.Amount < refunded.Owed ? $" of the {Kumo.Ledger.Amounts.Format(refunded.Owed)} the provider was paid for this job (all it held)" : ", what the provider was paid for this job") +
+                    $" (ledger transaction {receipt.Hash})");
+            }
+        }
+        catch (LedgerRefusedException e)
+        {
+            logger.LogWarning("could not slash {Offender} ({Subject}): {Error}", offender, slashSubject, e.Message);
+        }
     }
 
     private async Task SlashAsync(string kind, AccountId offender, AccountId? winner, string subject, string reason, IReadOnlyList<SignedEnvelope> evidence,

@@ -37,11 +37,21 @@ public sealed record LeaseCursor(
     long SettledUntil,
     long GrossPaid);
 
+/// <summary>
+/// A refereed slash's restitution: what the offender was paid out of the order's escrow (<see cref="Owed"/>, the
+/// provider share of every settlement of its leases on that order) and what it actually paid back to the tenant
+/// (<see cref="Amount"/>, less when its balance and remaining stake together held less). One per order and offender.
+/// </summary>
+public sealed record RestitutionRecord(string OrderId, AccountId Offender, AccountId Tenant, long Owed, long Amount);
+
 /// <summary>Something other systems must act on, reported by an applied transaction.</summary>
 public abstract record LedgerEffect;
 
 /// <summary>The lease's escrow ran dry: the ledger closed it with <c>network_insufficient_funds</c>; the hub must stop it.</summary>
 public sealed record LeaseExhausted(string LeaseId, string OrderId) : LedgerEffect;
+
+/// <summary>A refereed slash refunded <see cref="Amount"/> of the offender's pay from the order's escrow to its tenant.</summary>
+public sealed record Restituted(string OrderId, AccountId Offender, AccountId Tenant, long Owed, long Amount) : LedgerEffect;
 
 /// <summary>Money by kind; minted = everything else added together (checked on every block).</summary>
 public sealed record LedgerTotals(

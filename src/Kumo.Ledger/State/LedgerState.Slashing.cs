@@ -22,6 +22,8 @@ public sealed partial class LedgerState
     /// A proven fault costs the offender <see cref="Genesis.SlashBps"/> of its stake — bonded first, then what is
     /// still unbonding (unbonding stake stays slashable until released) — of which the reporter gets
     /// <see cref="Genesis.SlashBountyBps"/> and the rest is burned. One slash per fault: the same evidence twice is refused.
+    /// A refereed verdict that names a job and its tenant (<see cref="VerificationVerdict.Restitution"/>) also refunds the
+    /// tenant, in the same transaction, what the offender was paid out of that job's escrow (<see cref="Restitute"/>).
     /// </summary>
     private void ApplySlash(Change change, SignedEnvelope report)
     {
@@ -37,6 +39,7 @@ public sealed partial class LedgerState
         }
 
         AccountId bountyTo = report.Signer;
+        Restitution? restitution = null;
         string key;
         switch (payload.Kind)
         {
@@ -44,7 +47,7 @@ public sealed partial class LedgerState
                 key = CheckDoubleResult(offender, payload.Evidence);
                 break;
             case SlashKinds.Refereed:
-                (key, AccountId? winner) = CheckRefereed(offender, payload.Evidence);
+                (key, AccountId? winner, restitution) = CheckRefereed(offender, payload.Evidence);
                 bountyTo = winner ?? report.Signer;
                 break;
             default:
@@ -65,12 +68,62 @@ public sealed partial class LedgerState
 
         change.Move(stake, LedgerAddress.User(bountyTo), bounty, "slash bounty");
         change.Move(stake, LedgerAddress.Burn, burned, "slash burn");
-        long fromUnbonding = Math.Max(0, slashed - Bonded(offender));
+        long fromStake = restitution is null ? 0 : Restitute(change, offender, restitution);
+        long fromUnbonding = Math.Max(0, slashed + fromStake - Bonded(offender));
         change.Then(() =>
         {
             _slashKeys.Add(key);
             TakeFromUnbonding(offender, fromUnbonding);
         });
+    }
+
+    /// <summary>
+    /// Refunds the tenant what <paramref name="offender"/> was paid out of the job's escrow — the ledger's own sum of
+    /// the provider share of every settlement of the offender's leases on that order, never a figure from the report.
+    /// It comes from the offender's balance first (where the pay went), then from what the slash left of its stake
+    /// (bonded, then unbonding, latest-releasing first); an offender that holds less pays what it holds. Refused
+    /// when the job has no escrow, the tenant named is not the escrow's owner, the escrow paid the offender nothing,
+    /// one of the offender's leases on it is still open (its pay is not final), or it was already restituted.
+    /// Returns how much came from the stake.
+    /// </summary>
+    private long Restitute(Change change, AccountId offender, Restitution restitution)
+    {
+        EscrowInfo escrow = _escrows.GetValueOrDefault(restitution.JobId)
+            ?? throw new LedgerRefusal($"slash report: restitution: job {restitution.JobId} has no escrow");
+        if (!AccountId.TryParse(restitution.Tenant, out AccountId tenant, out string why))
+        {
+            throw new LedgerRefusal($"slash report: restitution: tenant: {why}");
+        }
+
+        if (escrow.Owner != tenant)
+        {
+            throw new LedgerRefusal($"slash report: restitution: the escrow of {escrow.OrderId} belongs to {escrow.Owner}, not to {tenant}");
+        }
+
+        if (_restitutions.ContainsKey((escrow.OrderId, offender)))
+        {
+            throw new LedgerRefusal($"slash report: restitution: {offender}'s pay from {escrow.OrderId} was already restituted");
+        }
+
+        if (escrow.OpenLeaseIds.FirstOrDefault(id => _leases[id].Provider == offender) is { } open)
+        {
+            throw new LedgerRefusal($"slash report: restitution: {offender}'s lease {open} on {escrow.OrderId} is still open; its pay is not final until the ledger closes it");
+        }
+
+        long owed = PaidFrom(escrow.OrderId, offender);
+        if (owed == 0)
+        {
+            throw new LedgerRefusal($"slash report: restitution: the escrow of {escrow.OrderId} paid {offender} nothing");
+        }
+
+        long fromBalance = Math.Min(owed, change.BalanceAfter(LedgerAddress.User(offender)));
+        long fromStake = Math.Min(owed - fromBalance, change.BalanceAfter(LedgerAddress.Stake(offender)));
+        change.Move(LedgerAddress.User(offender), LedgerAddress.User(tenant), fromBalance, "restitution");
+        change.Move(LedgerAddress.Stake(offender), LedgerAddress.User(tenant), fromStake, "restitution (from stake)");
+        var record = new RestitutionRecord(escrow.OrderId, offender, tenant, owed, fromBalance + fromStake);
+        change.Effect(new Restituted(record.OrderId, offender, tenant, owed, record.Amount));
+        change.Then(() => _restitutions[(record.OrderId, offender)] = record);
+        return fromStake;
     }
 
     /// <summary>The latest-releasing unbonding entries pay first.</summary>
@@ -98,9 +151,10 @@ public sealed partial class LedgerState
     /// <summary>
     /// Checks a refereed verdict: exactly one envelope signed by the genesis referee carrying a
     /// <see cref="VerificationVerdict"/> against <paramref name="offender"/>, and every offender-signed statement it
-    /// cites (by digest) present and signed by the offender. Returns the fault's key and who gets the bounty.
+    /// cites (by digest) present and signed by the offender. Returns the fault's key, who gets the bounty, and the
+    /// restitution the verdict asks for (checked by <see cref="Restitute"/>).
     /// </summary>
-    private (string Key, AccountId? Winner) CheckRefereed(AccountId offender, IReadOnlyList<SignedEnvelope> evidence)
+    private (string Key, AccountId? Winner, Restitution? Restitution) CheckRefereed(AccountId offender, IReadOnlyList<SignedEnvelope> evidence)
     {
         if (Genesis.Referee is null)
         {
@@ -151,7 +205,7 @@ public sealed partial class LedgerState
             winner = AccountId.TryParse(named, out AccountId parsed, out string why) ? parsed : throw new LedgerRefusal($"slash report: verdict winner: {why}");
         }
 
-        return ($"{SlashKinds.Refereed}:{offender.Value}:{verdict.Kind}:{verdict.Subject}", winner);
+        return ($"{SlashKinds.Refereed}:{offender.Value}:{verdict.Kind}:{verdict.Subject}", winner, verdict.Restitution);
     }
 
     /// <summary>Checks two results signed by <paramref name="offender"/> for one lease say different things; returns the fault's key.</summary>

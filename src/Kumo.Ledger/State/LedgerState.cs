@@ -26,6 +26,8 @@ public sealed partial class LedgerState
     private readonly Dictionary<AccountId, List<Unbonding>> _unbonding = [];
     private readonly Dictionary<AccountId, long> _faucetUsed = [];
     private readonly HashSet<string> _slashKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string OrderId, AccountId Provider), long> _paid = [];
+    private readonly Dictionary<(string OrderId, AccountId Offender), RestitutionRecord> _restitutions = [];
     private readonly Dictionary<(AccountId, long), long> _nonces = [];
     private readonly Queue<(AccountId Account, long Nonce, long At)> _nonceOrder = new();
 
@@ -70,6 +72,17 @@ public sealed partial class LedgerState
     public LeaseCursor? Lease(string leaseId) => _leases.GetValueOrDefault(leaseId);
 
     public bool IsLeaseClosed(string leaseId) => _closedLeases.Contains(leaseId);
+
+    /// <summary>
+    /// What <paramref name="provider"/> has been paid out of the escrow of <paramref name="orderId"/>: the provider share of
+    /// every settlement of its leases on that order (not the network's fee and reserve, not the minted reward).
+    /// </summary>
+    public long PaidFrom(string orderId, AccountId provider) => _paid.GetValueOrDefault((orderId, provider));
+
+    /// <summary>The restitution a refereed slash made of <paramref name="offender"/>'s pay from <paramref name="orderId"/>, if any.</summary>
+    public RestitutionRecord? Restitution(string orderId, AccountId offender) => _restitutions.GetValueOrDefault((orderId, offender));
+
+    public IEnumerable<RestitutionRecord> Restitutions => _restitutions.Values;
 
     public IReadOnlyCollection<LeaseCursor> OpenLeases => _leases.Values;
 
@@ -459,6 +472,12 @@ public sealed partial class LedgerState
         change.Move(escrowAccount, LedgerAddress.User(lease.Provider), split.Provider, "settlement: provider");
         change.Move(escrowAccount, LedgerAddress.FeePool, split.Fee, "settlement: network fee");
         change.Move(escrowAccount, LedgerAddress.Reserve, split.Reserve, "settlement: reserve");
+        if (split.Provider > 0)
+        {
+            // What the provider earned from this order, kept for a restitution should its work be proven bad.
+            (string, AccountId) paidKey = (lease.OrderId, lease.Provider);
+            change.Then(() => _paid[paidKey] = _paid.GetValueOrDefault(paidKey) + split.Provider);
+        }
 
         long reward = Math.Min(
             SettlementMath.Reward(split.Provider, Genesis.Rewards.RewardBps, until - Genesis.Time, Genesis.Rewards.HalvingEveryMs),
@@ -553,8 +572,10 @@ public sealed partial class LedgerState
 
     /// <summary>
     /// The canonical description of the state: one line per balance, unbonding entry, escrow, open lease, closed
-    /// lease, faucet use and slash, sorted. Two replays agree on the state exactly when these bytes agree.
-    /// (The replay window of nonces is not part of it: it follows from the last ten minutes of history.)
+    /// lease, faucet use, slash and restitution, sorted. Two replays agree on the state exactly when these bytes agree.
+    /// (The replay window of nonces is not part of it: it follows from the last ten minutes of history. Nor is what each
+    /// provider was paid per order (<see cref="PaidFrom"/>): it follows from the settlements, so chains sealed before
+    /// restitution existed keep their state roots; a restitution it decides shows in the balances and its own line.)
     /// </summary>
     public IReadOnlyList<string> StateLines()
     {
@@ -600,6 +621,11 @@ public sealed partial class LedgerState
         foreach (string key in _slashKeys)
         {
             lines.Add("s|" + key);
+        }
+
+        foreach (RestitutionRecord r in _restitutions.Values)
+        {
+            lines.Add(Inv($"r|{r.OrderId}|{r.Offender.Value}|{r.Tenant.Value}|{r.Owed}|{r.Amount}"));
         }
 
         lines.Add(Inv($"t|{Time}"));
