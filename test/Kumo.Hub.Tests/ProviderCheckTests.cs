@@ -138,6 +138,10 @@ public class ProviderCheckTests
         provider.Crash();
         hub.Clock.Advance(hub.Options.HeartbeatTimeout + TimeSpan.FromSeconds(1));
         await hub.SweepAsync(); // the watchdog closes the lease: provider_heartbeat_lost
+        // The ledger takes its per-lease fault slash (1%, to the tenant) for the lost lease — before the clock moves on,
+        // so the settlement happens at the close and not days later; the desertion is another fault.
+        long beforeSlash = (await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < Stake, "the lease's fault slash")).Bonded;
+        Assert.Equal(Stake * 99 / 100, beforeSlash);
         for (int miss = 1; miss <= 3; miss++)
         {
             hub.Clock.Advance(TimeSpan.FromMinutes(1));
@@ -148,9 +152,6 @@ public class ProviderCheckTests
         hub.Clock.Advance(TimeSpan.FromHours(23));
         await CheckAsync(hub);
         Assert.Empty(Slashes(hub)); // within the limit: a machine may take a day to come back
-        // The ledger already took its per-lease fault slash (1%, to the tenant) for the lost lease; the desertion is another fault.
-        long beforeSlash = (await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < Stake, "the lease's fault slash")).Bonded;
-        Assert.Equal(Stake * 99 / 100, beforeSlash);
 
         hub.Clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(1));
         await CheckAsync(hub);

@@ -61,7 +61,10 @@ public sealed class DisputeService(
             }
             else
             {
-                game = Task.Run(() => Play(id, runKey, task, provider, challenger), CancellationToken.None);
+                // The game blocks while it waits for the parties (the protocol is synchronous): its own thread, so waiting
+                // games never starve the thread pool that receives their answers.
+                game = Task.Factory.StartNew(() => Play(id, runKey, task, provider, challenger), CancellationToken.None,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 _games[id] = game;
                 _ = game.ContinueWith(t =>
                 {
@@ -189,10 +192,14 @@ public sealed class DisputeService(
 
         private T? Ask<TRequest, T>(string type, TRequest request, Task<T> answer, DateTimeOffset deadline) where T : class
         {
+            // The time left is measured on a stopwatch from here: the deadline itself is on the hub's clock.
+            TimeSpan budget = deadline - service.Time.GetUtcNow();
+            var elapsed = System.Diagnostics.Stopwatch.StartNew();
+
             // A party that is offline now may reconnect before the deadline: keep trying to deliver the question until then.
             while (!service.Sessions.TrySendAsync(account.Value, type, request, CancellationToken.None).GetAwaiter().GetResult())
             {
-                if (service.Time.GetUtcNow() >= deadline)
+                if (elapsed.Elapsed >= budget)
                 {
                     return null;
                 }
@@ -200,7 +207,7 @@ public sealed class DisputeService(
                 Thread.Sleep(250);
             }
 
-            TimeSpan wait = deadline - service.Time.GetUtcNow();
+            TimeSpan wait = budget - elapsed.Elapsed;
             return wait > TimeSpan.Zero && answer.Wait(wait) ? answer.Result : null;
         }
     }
