@@ -165,6 +165,9 @@ public class ResultVerifierTests
             JobEvent failed = Assert.Single(job.Events, e => e.Kind == "verification_failed");
             // The checkpoint it published for step 30 is the real one, so it contradicts the forged commitment (checked before anything is re-executed).
             Assert.Contains("segment 3: the checkpoint published for step 30 does not hash to the committed root", failed.Detail, StringComparison.Ordinal);
+            JobEvent resume = Assert.Single(job.Events, e => e.Kind == "resume_point"); // the forgery began at step 30: 20 is the last good state
+            Assert.Contains("out/checkpoint-0000020.safetensors at step 20 ", resume.Detail, StringComparison.Ordinal);
+            Assert.Contains($"kumo job resume {jobId}", resume.Detail, StringComparison.Ordinal);
             var account = await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < 100 * K, "the slash");
             Assert.Equal(90 * K, account.Bonded); // 10 % of the stake; half of it compensates the tenant (the verdict's winner)
         }

@@ -33,4 +33,30 @@ public class TrainingVerificationTests(TwoProviderDevnet devnet) : IClassFixture
             Assert.DoesNotContain($"by validator {lease.ProviderId.Value}", verification.Detail, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task A_train_job_resumed_from_its_checkpoint_ends_with_the_same_model_bit_for_bit_and_is_verified_from_there()
+    {
+        string spec = Path.Combine(Repository.Root, "examples", "train-digits", "job.yaml");
+        (JobAccepted first, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
+        JobView original = await Eventually.Until(() => devnet.Client.GetJobAsync(first.JobId), j => j.State == JobState.Succeeded, "the first run", seconds: 90);
+
+        KumoCli.Result refused = await KumoCli.RunAsync(["job", "resume", first.JobId], devnet.Environment); // nothing failed: which checkpoint?
+        Assert.Equal(3, refused.ExitCode);
+        Assert.Contains("--from-step", refused.Stderr, StringComparison.Ordinal);
+
+        KumoCli.Result resumed = await KumoCli.RunAsync(["job", "resume", first.JobId, "--from-step", "400", "--json"], devnet.Environment);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        string jobId = System.Text.Json.JsonDocument.Parse(resumed.Stdout).RootElement.GetProperty("job").GetString()!;
+        JobView second = await Eventually.Until(() => devnet.Client.GetJobAsync(jobId),
+            j => j.State == JobState.Failed || j.Events.Any(e => e.Kind.StartsWith("verif", StringComparison.Ordinal)), "the resumed run's verdict", seconds: 90);
+
+        Assert.Equal(JobState.Succeeded, second.State);
+        string Model(JobView job) => job.Outputs.Single(o => o.Path == "out/model.safetensors").Cid;
+        Assert.Equal(Model(original), Model(second)); // 400 steps + 400 resumed steps = the same 800 steps, to the bit
+        Assert.DoesNotContain(second.Outputs, o => o.Path == "out/checkpoint-0000200.safetensors"); // only the steps after the resume point
+        JobEvent verdict = second.Events.Single(e => e.Kind.StartsWith("verif", StringComparison.Ordinal));
+        Assert.True(verdict.Kind == "verified", $"{verdict.Kind}: {verdict.Detail}");
+        Assert.Contains(" of 2", verdict.Detail, StringComparison.Ordinal); // two segments: 401–600, 601–800 ("segment(s) … of 2", or none drawn "of 2")
+    }
 }

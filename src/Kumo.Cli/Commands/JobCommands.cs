@@ -21,6 +21,7 @@ public static class JobCommands
         job.Subcommands.Add(Logs());
         job.Subcommands.Add(Cancel());
         job.Subcommands.Add(Get());
+        job.Subcommands.Add(Resume());
         MarketCommands.AddToJob(job);
         return job;
     }
@@ -234,6 +235,68 @@ public static class JobCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static Command Resume()
+    {
+        var from = new Option<int?>("--from-step")
+        {
+            Description = "The checkpoint to continue from (one of the job's out/checkpoint-NNNNNNN.safetensors) [default: the last good checkpoint the hub named after a failed verification]",
+        };
+        var command = new Command("resume", "Continue a train job from one of its checkpoints as a new job you sign — after a failed verification, from the last good one") { JobId, from };
+        command.SetAction(async (parse, ct) =>
+        {
+            using HubClient client = CliContext.CreateClient(parse);
+            string id = parse.GetValue(JobId)!;
+            JobView view = await client.GetJobAsync(id, ct);
+            JobSpec spec = JobSpecReader.ReadWireForm(view.Spec.GetRawText(), "spec").Spec
+                ?? throw new CliException($"job {id}'s spec does not read", ExitCodes.Failure);
+            if (spec.Workload.Train is not { } train)
+            {
+                throw new CliException($"job {id} is a {spec.Workload.Kind} job; only train jobs resume from checkpoints", ExitCodes.InvalidInput);
+            }
+
+            int? step = parse.GetValue(from) ?? ResumeStep(view)
+                ?? throw new CliException($"job {id} has no failed verification to resume from; name a checkpoint with --from-step N (it has "
+                    + string.Join(", ", view.Outputs.Select(o => o.Path).Where(p => p.StartsWith("out/checkpoint-", StringComparison.Ordinal))) + ")", ExitCodes.InvalidInput);
+            var inputs = spec.Workload.Inputs.Where(i => i.Name != ResumeInput).ToList();
+            TrainWorkload resumed = train with { ResumeFrom = null };
+            if (step is > 0)
+            {
+                string file = $"out/checkpoint-{step.Value:D7}.safetensors";
+                OutputFile checkpoint = view.Outputs.FirstOrDefault(o => o.Path == file)
+                    ?? throw new CliException($"job {id} published no {file}; its checkpoints are at steps "
+                        + string.Join(", ", view.Outputs.Select(o => o.Path).Where(p => p.StartsWith("out/checkpoint-", StringComparison.Ordinal))), ExitCodes.InvalidInput);
+                inputs.Add(new JobInput { Name = ResumeInput, Cid = checkpoint.Cid });
+                resumed = train with { ResumeFrom = ResumeInput };
+            }
+
+            JobSpec next = spec with { Name = spec.Name.EndsWith("-resumed", StringComparison.Ordinal) ? spec.Name : spec.Name + "-resumed", Workload = spec.Workload with { Train = resumed, Inputs = inputs } };
+            JobAccepted accepted = await client.SubmitJobAsync(CliContext.LoadSigner(parse), JobSpecWriter.ToJson(next), ct);
+            if (parse.GetValue(CliContext.Json))
+            {
+                Display.Json(new { job = accepted.JobId, resumedFrom = id, step = step ?? 0 });
+            }
+            else
+            {
+                AnsiConsole.MarkupLine(step is > 0
+                    ? $"{accepted.JobId}: continues {id} from its checkpoint at step {step} (follow it with [bold]kumo job logs -f {accepted.JobId}[/])"
+                    : $"{accepted.JobId}: runs {id} again from the start (no good checkpoint to continue from)");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private const string ResumeInput = "resume.safetensors";
+
+    /// <summary>The step of the last good checkpoint the hub named after a failed verification (event <c>resume_point</c>), if any.</summary>
+    private static int? ResumeStep(JobView view)
+    {
+        JobEvent? point = view.Events.LastOrDefault(e => e.Kind == "resume_point");
+        System.Text.RegularExpressions.Match match = System.Text.RegularExpressions.Regex.Match(point?.Detail ?? "", @" at step (\d+) ");
+        return match.Success ? int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : point is null ? null : 0;
     }
 
     /// <summary>Downloads every output under <paramref name="directory"/>, refusing paths that would escape it.</summary>

@@ -278,12 +278,18 @@ public sealed record TrainWorkload
 
     public int Context { get; init; } = 64;
 
+    /// <summary>
+    /// The input holding a checkpoint of this same run (a <c>checkpoint-NNNNNNN.safetensors</c> it published) to continue
+    /// from instead of step 0 — after a provider fault or a failed verification (<c>kumo job resume</c>). Null: from the start.
+    /// </summary>
+    public string? ResumeFrom { get; init; }
+
     public bool Equals(TrainWorkload? other) =>
         ReferenceEquals(this, other) ||
         (other is not null && Model == other.Model && Data == other.Data && Steps == other.Steps && BatchSize == other.BatchSize &&
          LearningRate == other.LearningRate && Optimizer == other.Optimizer && Seed == other.Seed &&
          CheckpointEvery == other.CheckpointEvery && Hidden == other.Hidden && Layers == other.Layers &&
-         Heads == other.Heads && Embed == other.Embed && Context == other.Context);
+         Heads == other.Heads && Embed == other.Embed && Context == other.Context && ResumeFrom == other.ResumeFrom);
 
     public override int GetHashCode() => HashCode.Combine(Model, Data, Steps, Seed);
 }

@@ -466,6 +466,11 @@ public static partial class JobSpecValidator
     private static void ValidateTrain(TrainWorkload train, HashSet<string> inputNames, Action<string, string> add)
     {
         NamesInput(train.Data, "workload.train.data", "the data set", inputNames, add);
+        if (train.ResumeFrom is { } resume)
+        {
+            NamesInput(resume, "workload.train.resumeFrom", "the checkpoint to resume from", inputNames, add);
+        }
+
         Range(train.Steps, 1, 1_000_000, "workload.train.steps", "steps", add);
         Range(train.BatchSize, 1, 4096, "workload.train.batchSize", "batchSize", add);
         if (train.LearningRate is <= 0 or > 10)

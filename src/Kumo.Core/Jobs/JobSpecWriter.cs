@@ -164,6 +164,10 @@ public static class JobSpecWriter
                 ["embed"] = train.Embed,
                 ["context"] = train.Context,
             };
+            if (train.ResumeFrom is not null)
+            {
+                json["train"]!["resumeFrom"] = train.ResumeFrom;
+            }
         }
         if (workload.Infer is { } infer)
         {

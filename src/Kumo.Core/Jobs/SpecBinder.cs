@@ -15,7 +15,7 @@ internal sealed class SpecBinder(string sourceName)
     private static readonly string[] GpuFields = ["count", "model", "vram", "vendor", "interface"];
     private static readonly string[] WorkloadFields = ["exec", "train", "infer", "quantize", "inputs", "outputs"];
     private static readonly string[] TrainFields =
-        ["model", "data", "steps", "batchSize", "learningRate", "optimizer", "seed", "checkpointEvery", "hidden", "layers", "heads", "embed", "context"];
+        ["model", "data", "steps", "batchSize", "learningRate", "optimizer", "seed", "checkpointEvery", "hidden", "layers", "heads", "embed", "context", "resumeFrom"];
     private static readonly string[] InferFields = ["model", "data", "prompt", "tokens", "seed"];
     private static readonly string[] QuantizeFields = ["model", "scheme", "eval"];
     private static readonly string[] ModelKinds = ["mlp", "transformer"];
@@ -216,6 +216,7 @@ internal sealed class SpecBinder(string sourceName)
             Heads = BindInt(Optional(fields, "heads"), $"{path}.heads") ?? placeholder.Heads,
             Embed = BindInt(Optional(fields, "embed"), $"{path}.embed") ?? placeholder.Embed,
             Context = BindInt(Optional(fields, "context"), $"{path}.context") ?? placeholder.Context,
+            ResumeFrom = BindString(Optional(fields, "resumeFrom"), $"{path}.resumeFrom"),
         };
     }
 

@@ -93,7 +93,7 @@ public sealed class ResultVerifier(
 
                 if (spec.Workload.Train is { } train)
                 {
-                    await VerifyAsync(job, train, cancellationToken);
+                    await VerifyAsync(job, spec, train, cancellationToken);
                 }
                 else
                 {
@@ -187,7 +187,7 @@ public sealed class ResultVerifier(
         }
     }
 
-    private async Task VerifyAsync(JobRecord job, TrainWorkload train, CancellationToken cancellationToken)
+    private async Task VerifyAsync(JobRecord job, JobSpec spec, TrainWorkload train, CancellationToken cancellationToken)
     {
         (LeaseRecord? lease, Dictionary<string, string> byPath) = await ResultOfAsync(job.Id, cancellationToken);
         if (lease is null || !byPath.TryGetValue("out/commitments.json", out string? commitmentsCid))
@@ -208,7 +208,26 @@ public sealed class ResultVerifier(
             return;
         }
 
-        IReadOnlyList<int> schedule = TrainingRunVerifier.Schedule(WorkloadRunner.OptionsFor(train, new ComputeOptions { Threads = 1 }));
+        // A resumed run (workload.train.resumeFrom) starts from the tenant's checkpoint input: its commitments are the
+        // schedule's steps after it, and its first segment starts there.
+        int startStep = 0;
+        string? resumeCid = null, resumeRoot = null;
+        if (train.ResumeFrom is { } resume)
+        {
+            try
+            {
+                resumeCid = spec.Workload.Inputs.First(i => i.Name == resume).Cid!;
+                TrainingState resumed = WorkloadRunner.ReadCheckpoint(await ReadAsync(resumeCid, cancellationToken));
+                (startStep, resumeRoot) = (resumed.Step, resumed.RootHex());
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await EventAsync(job.Id, "verification_skipped", $"proof of learning: the checkpoint the job resumed from cannot be read: {e.Message}");
+                return;
+            }
+        }
+
+        IReadOnlyList<int> schedule = [.. TrainingRunVerifier.Schedule(WorkloadRunner.OptionsFor(train, new ComputeOptions { Threads = 1 })).Where(step => step > startStep)];
         if (!schedule.SequenceEqual(commitments.Select(c => c.Step)))
         {
             await FailAsync(job, lease, "proof_of_learning", "schedule",
@@ -258,6 +277,7 @@ public sealed class ResultVerifier(
             {
                 Sampling.RecordCaught(provider);
                 await FailAsync(job, lease, "proof_of_learning", $"segment {failed}", $"proof of learning: segment {failed}: {problem}", null, cancellationToken);
+                await ResumePointAsync(job, failed >= 2 ? commitments[failed - 2].Step : startStep, byPath); // the commitment at `step` is the bad one
                 return;
             }
         }
@@ -269,9 +289,9 @@ public sealed class ResultVerifier(
 
         ValidationTask TaskFor(int i)
         {
-            int from = i == 0 ? 0 : commitments[i - 1].Step;
-            string? startCid = i == 0 ? null : byPath["out/" + WorkloadRunner.CheckpointFileName(from)];
-            return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? null : commitments[i - 1].RootHex, commitments[i].Step, commitments[i].RootHex), null);
+            int from = i == 0 ? startStep : commitments[i - 1].Step;
+            string? startCid = i == 0 ? resumeCid : byPath["out/" + WorkloadRunner.CheckpointFileName(from)];
+            return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? resumeRoot : commitments[i - 1].RootHex, commitments[i].Step, commitments[i].RootHex), null);
         }
 
         Judgement[] judgements = await Task.WhenAll(sample.Select(i => JudgeAsync(job, provider, $"{job.Id}/segment {i}", TaskFor(i), cancellationToken)));
@@ -287,6 +307,7 @@ public sealed class ResultVerifier(
 
             await FailAsync(job, lease, "proof_of_learning", $"segment {segment}",
                 $"proof of learning: {wrong.Detail} (checked by {wrong.CheckedBy})", wrong.Catcher, cancellationToken);
+            await ResumePointAsync(job, wrong.Task.Segment.FromStep, byPath);
             return;
         }
 
@@ -299,6 +320,18 @@ public sealed class ResultVerifier(
             ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
             : $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints; every root agrees — "
               + string.Join("; ", judgements.Select(j => $"segment {j.Task.Segment!.Index} by {j.CheckedBy}")));
+    }
+
+    /// <summary>
+    /// Where a failed run can be resumed: the start of its first wrong segment, a state both sides of the check agreed on.
+    /// The tenant continues from there with <c>kumo job resume</c> (a new job it signs; the hub cannot spend its escrow).
+    /// </summary>
+    private async Task ResumePointAsync(JobRecord job, int step, Dictionary<string, string> byPath)
+    {
+        string file = "out/" + WorkloadRunner.CheckpointFileName(step);
+        await EventAsync(job.Id, "resume_point", step > 0 && byPath.TryGetValue(file, out string? cid)
+            ? $"the last good checkpoint is {file} at step {step} ({cid}): continue with `kumo job resume {job.Id}`"
+            : $"no good checkpoint before the first wrong segment: run the job again from the start (`kumo job resume {job.Id}` resubmits it)");
     }
 
     /// <summary>

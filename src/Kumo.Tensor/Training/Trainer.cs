@@ -24,17 +24,30 @@ public static class Trainer
     private const ulong BatchStream = 1;
 
     public static TrainResult Train(ModelSpec spec, TrainingData data, TrainOptions options, ITrainingObserver? observer = null,
+        CancellationToken cancellationToken = default) => Train(spec, data, options, start: null, observer, cancellationToken);
+
+    /// <summary>
+    /// Trains to <see cref="TrainOptions.Steps"/>, from <paramref name="start"/> (a checkpoint of this same run) when given:
+    /// the steps, commitments and final state equal those of an uninterrupted run bit for bit; the loss log and the
+    /// commitments cover only the steps after the start.
+    /// </summary>
+    public static TrainResult Train(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState? start, ITrainingObserver? observer = null,
         CancellationToken cancellationToken = default)
     {
         Validate(options);
         spec = Resolve(spec, data);
-        Model model = Model.Create(spec, options.Seed);
-        Session session = Open(model, data, options);
+        if (start is not null && start.Step >= options.Steps)
+        {
+            throw new ArgumentException($"the checkpoint is at step {start.Step}, not before the run's last step {options.Steps}", nameof(start));
+        }
+
+        Session session = start is null ? Open(Model.Create(spec, options.Seed), data, options) : Resume(spec, data, options, start);
+        Model model = session.Model;
         IOptimizer optimizer = session.Optimizer;
 
         var lossLog = new List<LossPoint>(options.Steps);
         var commitments = new List<CheckpointCommitment>();
-        for (int step = 1; step <= options.Steps; step++)
+        for (int step = (start?.Step ?? 0) + 1; step <= options.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             long started = Stopwatch.GetTimestamp();
@@ -67,6 +80,22 @@ public static class Trainer
             (data as CharCorpus)?.Vocabulary.Characters);
     }
 
+    /// <summary>The steps a run commits at (and writes checkpoints at): every CheckpointEvery steps, and the last.</summary>
+    public static IReadOnlyList<int> Schedule(TrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var steps = new List<int>();
+        for (int step = 1; step <= options.Steps; step++)
+        {
+            if ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps)
+            {
+                steps.Add(step);
+            }
+        }
+
+        return steps;
+    }
+
     /// <summary>The state before step 1: weights initialized from the seed and a fresh optimizer's state.</summary>
     public static TrainingState InitialState(ModelSpec spec, TrainingData data, TrainOptions options)
     {
@@ -77,7 +106,7 @@ public static class Trainer
 
     /// <summary>
     /// Runs steps start.Step + 1 … start.Step + <paramref name="steps"/> from a checkpoint state. Equals the same steps
-    /// of an uninterrupted <see cref="Train"/> bit for bit (the batch of step s depends only on the seed and s), and
+    /// of an uninterrupted <see cref="Train(ModelSpec, TrainingData, TrainOptions, ITrainingObserver?, CancellationToken)"/> bit for bit (the batch of step s depends only on the seed and s), and
     /// returns the commitment root after every step so a dispute can bisect over them.
     /// <see cref="TrainOptions.Steps"/> and <see cref="TrainOptions.CheckpointEvery"/> are not used.
     /// </summary>

@@ -73,9 +73,21 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
         log.WriteLine($"training {Describe(spec, data)} for {train.Steps} steps of {train.BatchSize} ({train.Optimizer}, lr {train.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {train.Seed}) on {compute.Threads} thread(s)");
         log.Flush();
 
+        TrainingState? start = null;
+        if (train.ResumeFrom is { } resume)
+        {
+            start = ReadCheckpoint(File.ReadAllBytes(Input(inputs, resume, "resumeFrom")));
+            if (!Trainer.Schedule(options).Contains(start.Step) || start.Step >= train.Steps)
+            {
+                throw new WorkloadException($"the checkpoint in '{resume}' is at step {start.Step}, which is not one of this run's checkpoints before step {train.Steps}");
+            }
+
+            log.WriteLine($"resumed at step {start.Step} from '{resume}' (state root {start.RootHex()})");
+        }
+
         var observer = new ProgressLog(log, train.Steps, output, spec);
         var clock = Stopwatch.StartNew();
-        TrainResult result = Trainer.Train(spec, data, options, observer, cancellationToken);
+        TrainResult result = Trainer.Train(spec, data, options, start, observer, cancellationToken);
         clock.Stop();
 
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -60,18 +60,6 @@ public static class TrainingRunVerifier
         return new Result(checkedSegments, commitments.Count, null, null, executed);
     }
 
-    /// <summary>The steps a run commits at: every CheckpointEvery steps, and the last.</summary>
-    public static IReadOnlyList<int> Schedule(TrainOptions options)
-    {
-        var steps = new List<int>();
-        for (int step = 1; step <= options.Steps; step++)
-        {
-            if ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps)
-            {
-                steps.Add(step);
-            }
-        }
-
-        return steps;
-    }
+    /// <summary>The steps a run commits at: every CheckpointEvery steps, and the last (<see cref="Trainer.Schedule"/>).</summary>
+    public static IReadOnlyList<int> Schedule(TrainOptions options) => Trainer.Schedule(options);
 }

@@ -103,6 +103,7 @@ public class JobSpecAiWorkloadTests
     [InlineData("train:\n  model: mlp\n  data: d\n  steps: 0\ninputs:\n  - name: d\n    cid: " + Cid, "workload.train.steps", "steps must be from 1 to 1000000, found 0")]
     [InlineData("train:\n  model: mlp\n  data: d\n  learningRate: fast\ninputs:\n  - name: d\n    cid: " + Cid, "workload.train.learningRate", "expected a learning rate (0.001, 3e-4), found 'fast'")]
     [InlineData("train:\n  model: mlp\n  data: d\n  learningRate: 0\ninputs:\n  - name: d\n    cid: " + Cid, "workload.train.learningRate", "learningRate must be more than 0 and at most 10, found 0")]
+    [InlineData("train:\n  model: mlp\n  data: d\n  resumeFrom: ckpt\ninputs:\n  - name: d\n    cid: " + Cid, "workload.train.resumeFrom", "the checkpoint to resume from must name one of workload.inputs (d), found 'ckpt'")]
     [InlineData("train:\n  model: transformer\n  data: d\n  embed: 30\n  heads: 4\ninputs:\n  - name: d\n    cid: " + Cid, "workload.train.embed", "embed (30) must be a multiple of heads (4)")]
     [InlineData("train:\n  model: mlp\n  data: d\n  optimiser: sgd\ninputs:\n  - name: d\n    cid: " + Cid, "workload.train.optimiser", "unknown field 'optimiser' in workload.train; did you mean 'optimizer'?")]
     [InlineData("quantize:\n  model: m\n  scheme: int4\ninputs:\n  - name: m\n    cid: " + Cid, "workload.quantize.scheme", "unknown quantization scheme 'int4'; expected int8-per-channel or q8_0")]
