@@ -332,6 +332,9 @@ public class ValidatorTests
         Assert.Equal(90 * K, (await Eventually.UntilAsync(() => AccountAsync(hub, accuser.Id), a => a.Bonded < 100 * K, "the accuser's slash")).Bonded);
         Assert.Equal(100 * K, (await AccountAsync(hub, trainer.Id)).Bonded);
         Assert.Equal(ValidatorStatus.Slashed, hub.Services.GetRequiredService<ValidatorDispatch>().Standing(accuser.Id)!.Value.Status);
+        IReadOnlyList<ProviderView> providers = await hub.Client.ListProvidersAsync();
+        Assert.Equal("slashed", providers.Single(p => p.Id.Value == accuser.Id).Validator); // what `kumo provider list` shows
+        Assert.Null(providers.Single(p => p.Id.Value == trainer.Id).Validator); // it never offered to validate
     }
 
     [Fact]

@@ -124,6 +124,15 @@ public sealed record ProviderView(
 
     /// <summary>Peers with a two-sided latency and bandwidth measurement to this machine.</summary>
     public int MeasuredPeers { get; init; }
+
+    /// <summary>
+    /// What the liveness and capacity checkers say (docs/CHECKERS.md): "active", "paused", "slashed" or "away" (left
+    /// owing nothing); null before the first check.
+    /// </summary>
+    public string? Health { get; init; }
+
+    /// <summary>Its standing as a validator: "active", "dropped" (missed too many deadlines) or "slashed"; null when it does not validate.</summary>
+    public string? Validator { get; init; }
 }
 
 /// <summary>An amount of node resources.</summary>

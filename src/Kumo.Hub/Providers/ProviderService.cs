@@ -19,6 +19,8 @@ public sealed class ProviderService(
     TimeProvider time,
     HubSignals signals,
     Market.NetworkMeasurements network,
+    Verification.ProviderCheckService checks,
+    Verification.ValidatorDispatch validators,
     ILogger<ProviderService> logger)
 {
     /// <summary>Registers or updates a provider from its signed <see cref="ProviderRegistration"/>.</summary>
@@ -134,10 +136,13 @@ public sealed class ProviderService(
     private ProviderView WithMeasurements(ProviderView view)
     {
         long now = Now();
+        Verification.ProviderCheckStatus? health = checks.Status(view.Id.Value);
         return view with
         {
             MeasuredBandwidthMbps = network.BandwidthMbps(view.Id.Value, now),
             MeasuredPeers = network.PeersMeasured(view.Id.Value, now),
+            Health = health is null ? null : health.Away ? "away" : Leases.Names.Of(health.Health),
+            Validator = validators.Standing(view.Id.Value) is { } standing ? Leases.Names.Of(standing.Status) : null,
         };
     }
 
