@@ -116,32 +116,8 @@ public sealed class ExecReplicationService(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.ReplicateExec)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(options.SweepInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await RunOnceAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogWarning(e, "an exec replication pass failed");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPass.RunAsync(options.ReplicateExec ? options.SweepInterval : TimeSpan.Zero, time, RunOnceAsync, logger, "an exec replication pass", runAtStart: false, stoppingToken);
 
     /// <summary>Moves one job's check on by what the store says; true when the check has ended (now or before).</summary>
     private async Task<bool> StepAsync(JobRecord job, ExecWorkload exec, CancellationToken cancellationToken)

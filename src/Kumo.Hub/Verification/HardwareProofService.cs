@@ -215,33 +215,8 @@ public sealed class HardwareProofService(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (options.HardwareProofInterval <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(options.SweepInterval, time);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await RunOnceAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogWarning(e, "a hardware proof pass failed");
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPass.RunAsync(options.HardwareProofInterval > TimeSpan.Zero ? options.SweepInterval : TimeSpan.Zero, time, RunOnceAsync, logger, "a hardware proof pass", runAtStart: true, stoppingToken);
 
     private async Task OnCommitAsync(string providerId, HardwareCommitment commitment, CancellationToken cancellationToken)
     {

@@ -119,32 +119,8 @@ public sealed class ProviderCheckService : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (Rules.LivenessInterval <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(_options.SweepInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await RunOnceAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    _logger.LogWarning(e, "a provider check pass failed");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPass.RunAsync(Rules.LivenessInterval > TimeSpan.Zero ? _options.SweepInterval : TimeSpan.Zero, _time, RunOnceAsync, _logger, "a provider check pass", runAtStart: false, stoppingToken);
 
     private async Task<int> PassAsync(CancellationToken cancellationToken)
     {

@@ -111,32 +111,8 @@ public sealed class ResultVerifier(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.VerifyTraining)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(options.SweepInterval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await RunOnceAsync(stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogWarning(e, "a training verification pass failed");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicPass.RunAsync(options.VerifyTraining ? options.SweepInterval : TimeSpan.Zero, time, RunOnceAsync, logger, "a training verification pass", runAtStart: false, stoppingToken);
 
     /// <summary>The lease whose signed result the job's outputs come from, and those outputs by path.</summary>
     private async Task<(LeaseRecord? Lease, Dictionary<string, string> Outputs)> ResultOfAsync(string jobId, CancellationToken cancellationToken)

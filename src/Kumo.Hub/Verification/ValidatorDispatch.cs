@@ -33,7 +33,7 @@ public sealed class ValidatorDispatch(
     private readonly HashSet<string> _expelled = new(StringComparer.Ordinal);
     private ValidatorPool _pool = new(minBondMicros: 1, canaryRate: options.CanaryRate, deadline: options.ValidationDeadline);
     private readonly Philox _random = new(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), 0, 0);
-    private readonly ConcurrentDictionary<string, (string Validator, TaskCompletionSource<SignedEnvelope> Answer)> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Validator, ValidationTask Task, TaskCompletionSource<SignedEnvelope> Answer)> _pending = new(StringComparer.Ordinal);
 
     /// <summary>The validators that can be given work now: registered, active in the pool, connected and bonded.</summary>
     public IReadOnlyList<string> Available()
@@ -114,7 +114,7 @@ public sealed class ValidatorDispatch(
     public async Task<SignedEnvelope?> RequestAsync(ValidatorAssignment assignment, ValidationTask task, CancellationToken cancellationToken)
     {
         var answer = new TaskCompletionSource<SignedEnvelope>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[task.TaskId] = (assignment.Validator, answer);
+        _pending[task.TaskId] = (assignment.Validator, task, answer);
         try
         {
             if (!await sessions.TrySendAsync(assignment.Validator, ChannelMessageTypes.ValidationTask, task, cancellationToken))
@@ -186,6 +186,13 @@ public sealed class ValidatorDispatch(
         if (!_pending.TryGetValue(report.TaskId, out var pending) || pending.Validator != providerId)
         {
             throw ApiProblem.Conflict("unknown_task", $"no open validation task {report.TaskId} for this validator (answered, expired, or never given)");
+        }
+
+        // The report is evidence against its signer: it must be about the claim it was given, or it proves nothing.
+        string claim = pending.Task.Segment?.ClaimedRoot ?? pending.Task.Inference!.OutputCid;
+        if (report.JobId != pending.Task.JobId || report.Claimed != claim)
+        {
+            throw ApiProblem.BadRequest("wrong_claim", $"validation report {report.TaskId} is about job {report.JobId}, claim {report.Claimed}; the task was job {pending.Task.JobId}, claim {claim}");
         }
 
         pending.Answer.TrySetResult(envelope);

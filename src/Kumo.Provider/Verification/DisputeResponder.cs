@@ -59,17 +59,8 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
             return;
         }
 
-        SignedEnvelope? claim;
-        await dispute.Gate.WaitAsync();
-        try
-        {
-            claim = dispute.Party!.Answer(new DisputeQuery(request.DisputeId, request.Round, request.Step, request.Operator,
-                DateTimeOffset.FromUnixTimeMilliseconds(request.DeadlineMs)));
-        }
-        finally
-        {
-            dispute.Gate.Release();
-        }
+        SignedEnvelope? claim = await dispute.OneAtATimeAsync(party => party.Answer(new DisputeQuery(request.DisputeId, request.Round, request.Step,
+            request.Operator, DateTimeOffset.FromUnixTimeMilliseconds(request.DeadlineMs))));
 
         if (claim is not null)
         {
@@ -85,16 +76,7 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
             return;
         }
 
-        TrainingState? state;
-        await dispute.Gate.WaitAsync();
-        try
-        {
-            state = dispute.Party!.RevealState(request.Step);
-        }
-        finally
-        {
-            dispute.Gate.Release();
-        }
+        TrainingState? state = await dispute.OneAtATimeAsync(party => party.RevealState(request.Step));
 
         if (state is null)
         {
@@ -171,13 +153,27 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
     {
         public DateTimeOffset OpenedAt { get; } = openedAt;
 
-        public SemaphoreSlim Gate { get; } = new(1, 1);
+        private readonly SemaphoreSlim _gate = new(1, 1);
 
         public TaskCompletionSource Prepared { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ModelSpec? Model { get; set; }
 
         public IDisputeParty? Party { get; set; }
+
+        /// <summary>Asks the party one thing at a time (its cache of states and traces is not thread-safe).</summary>
+        public async Task<T> OneAtATimeAsync<T>(Func<IDisputeParty, T> ask)
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                return ask(Party!);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
     }
 
     /// <summary>
