@@ -18,9 +18,13 @@ public static class VerifyCommands
         ArgumentNullException.ThrowIfNull(sim);
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same decisions)", DefaultValueFactory = _ => 1 };
         var trials = new Option<int>("--trials") { Description = "Independent trials (fresh population each)", DefaultValueFactory = _ => new VerifySimulationOptions().Trials };
+        var fullSegments = new Option<bool>("--full-segments")
+        {
+            Description = "Validators re-execute a sampled segment whole (k steps) instead of spot-checking one step of it: the comparison for the overhead figure",
+        };
         var verify = new Command("verify", "Honest and cheating providers and validators with real training and re-execution; detection rates, false slashes, overhead; one JSON line with --json")
         {
-            seed, trials,
+            seed, trials, fullSegments,
         };
         verify.SetAction((parse, ct) =>
         {
@@ -37,6 +41,11 @@ public static class VerifyCommands
             }
 
             var options = new VerifySimulationOptions { Seed = parse.GetValue(seed), Trials = parse.GetValue(trials) };
+            if (parse.GetValue(fullSegments))
+            {
+                options = options with { SegmentVerifier = new ReexecutingSegmentVerifier() };
+            }
+
             ClassificationData digits = Digits.Load(digitsPath);
             bool json = parse.GetValue(CliContext.Json);
             VerifySimulationResult result = json || !AnsiConsole.Profile.Capabilities.Interactive

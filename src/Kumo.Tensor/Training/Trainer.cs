@@ -107,7 +107,8 @@ public static class Trainer
     /// <summary>
     /// Runs steps start.Step + 1 … start.Step + <paramref name="steps"/> from a checkpoint state. Equals the same steps
     /// of an uninterrupted <see cref="Train(ModelSpec, TrainingData, TrainOptions, ITrainingObserver?, CancellationToken)"/> bit for bit (the batch of step s depends only on the seed and s), and
-    /// returns the commitment root after every step so a dispute can bisect over them.
+    /// returns the commitment root after every step so a dispute can bisect over them; an
+    /// <see cref="ICheckpointObserver"/> also gets the state after every step (what a provider keeps to reveal it).
     /// <see cref="TrainOptions.Steps"/> and <see cref="TrainOptions.CheckpointEvery"/> are not used.
     /// </summary>
     public static SegmentResult TrainSegment(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState start, int steps,
@@ -128,6 +129,10 @@ public static class Trainer
             string root = session.RootHex();
             hashes.Add(new CheckpointCommitment(step, root));
             observer?.OnCheckpoint(step, root);
+            if (observer is ICheckpointObserver keeper)
+            {
+                keeper.OnCheckpointState(session.State(step));
+            }
         }
 
         return new SegmentResult(session.State(start.Step + steps), hashes, lossLog);

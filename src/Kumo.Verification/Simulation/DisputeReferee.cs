@@ -1,6 +1,6 @@
 namespace Kumo.Verification.Simulation;
 
-/// <summary>One side of a dispute: answers "what was your commitment after step i of the segment?" (0 = the start).</summary>
+/// <summary>One side of a dispute: answers "what was your commitment after step i of the disputed steps?" (0 = their start).</summary>
 public interface IStepTrace
 {
     string RootAfterStep(int step);
@@ -25,24 +25,27 @@ public sealed record DisputeVerdict(DisputeWinner Winner, int Step, int Rounds, 
 /// </summary>
 public interface IDisputeReferee
 {
-    DisputeVerdict Resolve(TrainingJob job, int segment, string startRoot, IStepTrace provider, IStepTrace challenger);
+    /// <summary>Settles the <paramref name="steps"/> steps after the agreed state <paramref name="startRoot"/> (of the segment).</summary>
+    DisputeVerdict Resolve(TrainingJob job, int segment, string startRoot, int steps, IStepTrace provider, IStepTrace challenger);
 }
 
 /// <summary>
 /// Bisection over per-step commitments: both parties agree on step 0 (the start) and disagree on the end, so the
 /// referee asks both for the commitment at the midpoint and keeps the half that still holds a disagreement — one
 /// round per question, ⌈log₂ steps⌉ rounds — then re-executes up to the first disputed step itself and sees whose
-/// commitment is right. (The real protocol goes on inside that step, ⌈log₂ ops⌉ more rounds, so that the referee runs
+/// commitment is right. A provider that cannot reveal the agreed start state loses: it committed a root it cannot back.
+/// (The real protocol goes on inside that step, ⌈log₂ ops⌉ more rounds, so that the referee runs
 /// one operation rather than a step prefix.)
 /// </summary>
 public sealed class BisectionReferee : IDisputeReferee
 {
-    public DisputeVerdict Resolve(TrainingJob job, int segment, string startRoot, IStepTrace provider, IStepTrace challenger)
+    public DisputeVerdict Resolve(TrainingJob job, int segment, string startRoot, int steps, IStepTrace provider, IStepTrace challenger)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(challenger);
-        int lo = 0, hi = job.StepsPerSegment, rounds = 0;
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        int lo = 0, hi = steps, rounds = 0;
         if (provider.RootAfterStep(hi) == challenger.RootAfterStep(hi))
         {
             // No disagreement on the end: the challenge had no grounds.
@@ -61,6 +64,11 @@ public sealed class BisectionReferee : IDisputeReferee
             {
                 hi = mid;
             }
+        }
+
+        if (!SegmentWork.CanReveal(job, startRoot))
+        {
+            return new DisputeVerdict(DisputeWinner.Challenger, hi, rounds, 0, 0);
         }
 
         SegmentRun truth = SegmentWork.Run(job, segment, startRoot, hi);

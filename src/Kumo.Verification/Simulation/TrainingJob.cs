@@ -51,31 +51,42 @@ public static class SegmentWork
     }
 
     /// <summary>
-    /// A state of random weights for the step after <paramref name="startRoot"/>'s segment, committed like any other:
-    /// what a provider that "returns random weights" publishes (and could reveal).
+    /// A segment of states of random weights after <paramref name="startRoot"/>, one per step, each committed and kept
+    /// like any other: what a provider that "returns random weights" publishes (and could reveal). The roots in step order.
     /// </summary>
-    public static string RandomEnd(TrainingJob job, string startRoot, Kumo.Tensor.Randomness.Philox random)
+    public static IReadOnlyList<string> RandomSteps(TrainingJob job, string startRoot, Kumo.Tensor.Randomness.Philox random)
     {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(random);
         TrainingState start = StateOf(job, startRoot) ?? StateOf(job, Genesis(job))!;
-        var weights = start.Weights.Select(w =>
+        var roots = new string[job.StepsPerSegment];
+        for (int s = 0; s < roots.Length; s++)
         {
-            float[] data = new float[w.Data.Length];
-            for (int i = 0; i < data.Length; i++)
+            var weights = start.Weights.Select(w =>
             {
-                data[i] = random.NextFloat() - 0.5f;
-            }
+                float[] data = new float[w.Data.Length];
+                for (int i = 0; i < data.Length; i++)
+                {
+                    data[i] = random.NextFloat() - 0.5f;
+                }
 
-            return w with { Data = data };
-        }).ToList();
-        var end = new TrainingState(start.Step + job.StepsPerSegment, weights, start.OptimizerState);
-        string root = end.RootHex();
-        States[Key(job)].TryAdd(root, end);
-        return root;
+                return w with { Data = data };
+            }).ToList();
+            var state = new TrainingState(start.Step + s + 1, weights, start.OptimizerState);
+            roots[s] = state.RootHex();
+            States[Key(job)].TryAdd(roots[s], state);
+        }
+
+        return roots;
     }
 
-    /// <summary>Runs the first <paramref name="steps"/> steps (all of them by default) of the segment from <paramref name="startRoot"/>.</summary>
+    /// <summary>
+    /// Runs the first <paramref name="steps"/> steps (all of them by default) of the segment from <paramref name="startRoot"/>.
+    /// With <paramref name="perStep"/> the run reports the root after every step; with <paramref name="keepStates"/> it
+    /// also keeps the state after every step (a provider keeps them until its segment's spot check has been drawn).
+    /// </summary>
     /// <exception cref="InvalidOperationException">No party ever committed to <paramref name="startRoot"/> (nothing to reveal).</exception>
-    public static SegmentRun Run(TrainingJob job, int segment, string startRoot, int? steps = null, bool perStep = false)
+    public static SegmentRun Run(TrainingJob job, int segment, string startRoot, int? steps = null, bool perStep = false, bool keepStates = false)
     {
         ArgumentNullException.ThrowIfNull(job);
         int n = steps ?? job.StepsPerSegment;
@@ -85,11 +96,23 @@ public static class SegmentWork
         }
 
         TrainingState start = StateOf(job, startRoot) ?? throw new InvalidOperationException($"no state was committed under {startRoot} in job {job.Id}");
+        ConcurrentDictionary<string, TrainingState> kept = States[Key(job)];
         long started = Stopwatch.GetTimestamp();
-        SegmentResult result = Trainer.TrainSegment(job.Spec, job.Data, Options(job), start, n);
-        States[Key(job)].TryAdd(result.End.RootHex(), result.End);
-        string[] roots = perStep ? [.. result.StepHashes.Select(h => h.RootHex)] : [.. Enumerable.Repeat("", n - 1), result.End.RootHex()];
+        SegmentResult result = Trainer.TrainSegment(job.Spec, job.Data, Options(job), start, n, keepStates ? new Keeper(kept) : null);
+        kept.TryAdd(result.End.RootHex(), result.End);
+        string[] roots = perStep || keepStates ? [.. result.StepHashes.Select(h => h.RootHex)] : [.. Enumerable.Repeat("", n - 1), result.End.RootHex()];
         return new SegmentRun(roots, Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>Whether some party committed to <paramref name="root"/> and kept the state (so it can be revealed).</summary>
+    public static bool CanReveal(TrainingJob job, string root) => StateOf(job, root) is not null;
+
+    /// <summary>Drops every state kept for the job (the end of a trial).</summary>
+    public static void Forget(TrainingJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        States.TryRemove(Key(job), out _);
+        GenesisRoots.TryRemove(Key(job), out _);
     }
 
     private static TrainingState? StateOf(TrainingJob job, string root) =>
@@ -104,6 +127,20 @@ public static class SegmentWork
         CheckpointEvery = job.StepsPerSegment,
         Compute = OneThread,
     };
+
+    /// <summary>Keeps each step's state under the root the trainer just committed (no second hash).</summary>
+    private sealed class Keeper(ConcurrentDictionary<string, TrainingState> kept) : ICheckpointObserver
+    {
+        private string _root = "";
+
+        public void OnStep(int step, float loss, double samplesPerSecond)
+        {
+        }
+
+        public void OnCheckpoint(int step, string rootHex) => _root = rootHex;
+
+        public void OnCheckpointState(TrainingState state) => kept.TryAdd(_root, state);
+    }
 
     private static string Key(TrainingJob job) => $"{job.Id}/{job.Seed}/{job.Segments}x{job.StepsPerSegment}";
 }

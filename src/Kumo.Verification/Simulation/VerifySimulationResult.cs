@@ -74,6 +74,9 @@ public sealed record VerifySimulationResult
 
     public ulong Seed { get; init; }
 
+    /// <summary>How a sampled segment was checked: "spot_step" (one step from a revealed state) or "full_segment".</summary>
+    public string Check { get; init; } = "spot_step";
+
     /// <summary>One JSON object on one line, snake_case keys.</summary>
     public string ToJsonLine()
     {
@@ -115,6 +118,7 @@ public sealed record VerifySimulationResult
             json.WriteNumber("dispute_rounds_t10000", DisputeRoundsT10000);
             json.WriteNumber("dispute_round_bound_t10000", DisputeRoundBoundT10000);
             json.WriteNumber("canaries", Canaries);
+            json.WriteString("check", Check);
             json.WriteNumber("q", Q);
             json.WriteNumber("q_trusted", QTrusted);
             json.WriteNumber("probation_segments", ProbationSegments);

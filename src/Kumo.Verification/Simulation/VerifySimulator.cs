@@ -50,7 +50,8 @@ public sealed record VerifySimulationOptions
 
     public SegmentSampling Sampling { get; init; } = new();
 
-    public ISegmentVerifier SegmentVerifier { get; init; } = new ReexecutingSegmentVerifier();
+    /// <summary>How a validator checks a sampled segment: one spot-checked step (the default) or the whole segment.</summary>
+    public ISegmentVerifier SegmentVerifier { get; init; } = new SpotCheckSegmentVerifier();
 
     public IHardwareVerifier HardwareVerifier { get; init; } = new TimedGemmHardwareVerifier();
 
@@ -125,6 +126,7 @@ public static class VerifySimulator
             ExecJobsPerTrial = options.ExecJobs,
             WallSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
             Seed = options.Seed,
+            Check = options.SegmentVerifier is SpotCheckSegmentVerifier ? "spot_step" : "full_segment",
         };
     }
 
@@ -212,15 +214,20 @@ public static class VerifySimulator
         public string LastRoot { get; set; } = job.GenesisRoot;
 
         public bool Slashed { get; set; }
-
-        public HashSet<int> Skipped { get; } = [];
     }
 
-    /// <summary>A delivered segment: who, which, from what to what, and whether its provider was on probation.</summary>
-    private sealed record Claim(Trainer Trainer, int Segment, string Start, string End, bool Probation);
+    /// <summary>
+    /// A delivered segment: who, which, its start, the root the provider committed after each of its steps (the last is
+    /// the segment's checkpoint), and whether its provider was on probation.
+    /// </summary>
+    private sealed record Claim(Trainer Trainer, int Segment, string Start, IReadOnlyList<string> StepRoots, bool Probation)
+    {
+        /// <summary>The committed root after step <paramref name="step"/> of the segment (0: its start).</summary>
+        public string RootAt(int step) => step == 0 ? Start : StepRoots[step - 1];
+    }
 
-    /// <summary>A trace that runs the segment (with per-step commitments) the first time it is asked.</summary>
-    private sealed class ExecutedTrace(TrainingJob job, int segment, string start, Trial trial, bool probation) : IStepTrace
+    /// <summary>A trace that runs the disputed steps (with per-step commitments) the first time it is asked.</summary>
+    private sealed class ExecutedTrace(TrainingJob job, int segment, string start, int steps, Trial trial, bool probation) : IStepTrace
     {
         private SegmentRun? _run;
 
@@ -233,8 +240,8 @@ public static class VerifySimulator
 
             if (_run is null)
             {
-                _run = SegmentWork.Run(job, segment, start, perStep: true);
-                trial.CountVerification(job.StepsPerSegment, _run.Seconds, probation);
+                _run = SegmentWork.Run(job, segment, start, steps, perStep: true);
+                trial.CountVerification(steps, _run.Seconds, probation);
             }
 
             return _run.StepRoots[step - 1];
@@ -266,7 +273,7 @@ public static class VerifySimulator
         private readonly Dictionary<string, HardwareClaim> _hardware = new(StringComparer.Ordinal);
         private readonly HashSet<string> _caughtThisTrial = new(StringComparer.Ordinal);
         private readonly TrainingJob _canaryJob;
-        private string? _canaryEnd;
+        private IReadOnlyList<string>? _canaryTruth, _canaryFake;
         private int _segment;
 
         public Trial(ClassificationData data, VerifySimulationOptions options, Totals totals, int index, double machineGflops)
@@ -314,6 +321,12 @@ public static class VerifySimulator
             }
 
             RunExec();
+            foreach (Trainer trainer in _trainers)
+            {
+                SegmentWork.Forget(trainer.Job);
+            }
+
+            SegmentWork.Forget(_canaryJob);
         }
 
         public void CountVerification(int steps, double seconds, bool? probation)
@@ -388,20 +401,22 @@ public static class VerifySimulator
 
         private void Deliver(Trainer trainer)
         {
-            string start = trainer.LastRoot, end;
+            // Every provider commits a root after each step and keeps the states behind them (the segment's
+            // checkpoint for good) until its spot check has been drawn.
+            string start = trainer.LastRoot;
+            IReadOnlyList<string> roots;
             switch (trainer.Kind)
             {
                 case TrainerKind.RandomWeights:
-                    end = SegmentWork.RandomEnd(trainer.Job, start, _random);
+                    roots = SegmentWork.RandomSteps(trainer.Job, start, _random);
                     break;
                 case TrainerKind.Skipper when _random.NextFloat() < _options.SkipFraction:
-                    trainer.Skipped.Add(_segment);
-                    end = start;
+                    roots = [.. Enumerable.Repeat(start, _options.StepsPerSegment)];
                     break;
                 default:
-                    SegmentRun run = SegmentWork.Run(trainer.Job, _segment, start);
+                    SegmentRun run = SegmentWork.Run(trainer.Job, _segment, start, keepStates: true);
                     _totals.JobSeconds += run.Seconds;
-                    end = run.EndRoot;
+                    roots = run.StepRoots;
                     break;
             }
 
@@ -416,8 +431,8 @@ public static class VerifySimulator
                 _totals.JobStepsTrusted += _options.StepsPerSegment;
             }
 
-            var claim = new Claim(trainer, _segment, start, end, probation);
-            trainer.LastRoot = end;
+            var claim = new Claim(trainer, _segment, start, roots, probation);
+            trainer.LastRoot = roots[^1];
             if (_sampling.ShouldVerify(trainer.Name, _random))
             {
                 Verify(claim);
@@ -469,7 +484,7 @@ public static class VerifySimulator
                     return;
             }
 
-            SegmentCheck check = _options.SegmentVerifier.Verify(claim.Trainer.Job, claim.Segment, claim.Start, claim.End);
+            SegmentCheck check = _options.SegmentVerifier.Verify(claim.Trainer.Job, claim.Segment, claim.Start, claim.StepRoots, _random);
             CountVerification(check.StepsExecuted, check.Seconds, claim.Probation);
             bool accuse = kind == ValidatorKind.FalseAccuser && claim.Trainer.Name == TargetOfAccuser;
             if (check.Reproduced && !accuse)
@@ -479,31 +494,36 @@ public static class VerifySimulator
                 return;
             }
 
+            // The dispute is over the steps the validator checked, from the state both sides agree on.
             _pool.Answer(a.Id, approves: false, _clock.GetUtcNow());
-            IStepTrace challenger = new ExecutedTrace(claim.Trainer.Job, claim.Segment, claim.Start, this, claim.Probation);
+            int steps = Math.Max(1, check.StepsExecuted);
+            IStepTrace challenger = new ExecutedTrace(claim.Trainer.Job, claim.Segment, claim.RootAt(check.FromStep), steps, this, claim.Probation);
             if (accuse && check.Reproduced)
             {
                 // A made-up trace that leaves the truth at a random step.
-                int from = 1 + _random.NextInt(claim.Trainer.Job.StepsPerSegment);
+                int from = 1 + _random.NextInt(steps);
                 string noise = Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(_random.NextUInt32())));
                 IStepTrace honest = challenger;
                 challenger = new ScriptedTrace(step => step < from ? honest.RootAfterStep(step) : $"{noise}{step}");
             }
 
-            Dispute(claim, a.Validator, challenger);
+            Dispute(claim, a.Validator, challenger, check.FromStep, steps);
         }
 
         private void HandleCanary(ValidatorAssignment a)
         {
             _totals.Canaries++;
-            if (_canaryEnd is null)
+            if (_canaryTruth is null)
             {
-                SegmentRun known = SegmentWork.Run(_canaryJob, 0, _canaryJob.GenesisRoot);
+                // A segment whose every step root is known (run once, states kept to reveal), and a made-up one of
+                // random states (revealable too, so a canary looks like any other claim).
+                SegmentRun known = SegmentWork.Run(_canaryJob, 0, _canaryJob.GenesisRoot, keepStates: true);
                 CountVerification(_canaryJob.StepsPerSegment, known.Seconds, null);
-                _canaryEnd = known.EndRoot;
+                _canaryTruth = known.StepRoots;
+                _canaryFake = SegmentWork.RandomSteps(_canaryJob, _canaryJob.GenesisRoot, _random);
             }
 
-            string claimed = a.CanaryExpectsApproval ? _canaryEnd : Convert.ToHexStringLower(SHA256.HashData(Convert.FromHexString(_canaryEnd)));
+            IReadOnlyList<string> claimed = a.CanaryExpectsApproval ? _canaryTruth : _canaryFake!;
             bool approves;
             switch (_validators[a.Validator])
             {
@@ -513,7 +533,7 @@ public static class VerifySimulator
                     approves = true;
                     break;
                 default:
-                    SegmentCheck check = _options.SegmentVerifier.Verify(_canaryJob, 0, _canaryJob.GenesisRoot, claimed);
+                    SegmentCheck check = _options.SegmentVerifier.Verify(_canaryJob, 0, _canaryJob.GenesisRoot, claimed, _random);
                     CountVerification(check.StepsExecuted, check.Seconds, null);
                     approves = check.Reproduced && !(_validators[a.Validator] == ValidatorKind.FalseAccuser && a.Provider == TargetOfAccuser);
                     break;
@@ -525,16 +545,15 @@ public static class VerifySimulator
             }
         }
 
-        private void Dispute(Claim claim, string validator, IStepTrace challenger)
+        /// <summary>
+        /// A dispute over <paramref name="steps"/> steps of the claim after its step <paramref name="from"/>: the provider
+        /// answers with the roots it committed (it signed them before the check), the challenger with its own trace.
+        /// </summary>
+        private void Dispute(Claim claim, string validator, IStepTrace challenger, int from, int steps)
         {
             Trainer trainer = claim.Trainer;
-            IStepTrace provider = trainer.Kind switch
-            {
-                TrainerKind.RandomWeights => new ScriptedTrace(step => step == 0 ? claim.Start : step == trainer.Job.StepsPerSegment ? claim.End : $"made-up-{step}"),
-                TrainerKind.Skipper when trainer.Skipped.Contains(claim.Segment) => new ScriptedTrace(_ => claim.Start),
-                _ => new ExecutedTrace(trainer.Job, claim.Segment, claim.Start, this, claim.Probation),
-            };
-            DisputeVerdict verdict = _options.Referee.Resolve(trainer.Job, claim.Segment, claim.Start, provider, challenger);
+            IStepTrace provider = new ScriptedTrace(step => claim.RootAt(from + step));
+            DisputeVerdict verdict = _options.Referee.Resolve(trainer.Job, claim.Segment, claim.RootAt(from), steps, provider, challenger);
             CountVerification(verdict.StepsExecuted, verdict.Seconds, claim.Probation);
             _totals.Disputes++;
             _totals.MaxRounds = Math.Max(_totals.MaxRounds, verdict.Rounds);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Kumo.Tensor.Data;
+using Kumo.Tensor.Randomness;
 using Kumo.Verification.Simulation;
 
 namespace Kumo.Verification.Tests.Simulation;
@@ -19,7 +20,9 @@ public class VerifySimulationTests
 
         Assert.Equal(1.0, result.DetectionRate[VerifySimulator.RandomWeights]);
         Assert.InRange(result.MaxDisputeRounds, 1, result.DisputeRoundBound);
-        Assert.InRange(result.Overhead, 1.0, 1.5);
+        Assert.Equal("spot_step", result.Check);
+        Assert.InRange(result.Overhead, 1.0, 1.15); // verification steps ÷ job steps: counted, not timed
+        Assert.InRange(result.OverheadProbation, 1.0, 1.15); // a newcomer's work, sampled at q = 0.74, too
         Assert.StartsWith("{\"detection_rate\":{", result.ToJsonLine(), StringComparison.Ordinal);
     }
 
@@ -28,20 +31,73 @@ public class VerifySimulationTests
     {
         ClassificationData digits = Digits.Load(DigitsPath());
         var job = new TrainingJob("t", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 4, 6, 8, 3e-3f, 42);
-        SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, perStep: true);
-        Assert.Equal(6, run.StepRoots.Count);
-        Assert.True(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, run.EndRoot).Reproduced);
-        Assert.False(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, job.GenesisRoot).Reproduced);
+        try
+        {
+            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, keepStates: true);
+            Assert.Equal(6, run.StepRoots.Count);
+            var random = new Philox(1, 0, 0);
+            Assert.True(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, run.StepRoots, random).Reproduced);
+            string[] skipped = [.. Enumerable.Repeat(job.GenesisRoot, 6)];
+            Assert.False(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, skipped, random).Reproduced);
 
-        var honest = new Trace(step => step == 0 ? job.GenesisRoot : run.StepRoots[step - 1]);
-        var skipper = new Trace(_ => job.GenesisRoot);
-        DisputeVerdict verdict = new BisectionReferee().Resolve(job, 0, job.GenesisRoot, skipper, honest);
-        Assert.Equal(DisputeWinner.Challenger, verdict.Winner);
-        Assert.Equal(1, verdict.Step);
-        Assert.InRange(verdict.Rounds, 1, 3); // ≤ ⌈log₂ 6⌉
+            var honest = new Trace(step => step == 0 ? job.GenesisRoot : run.StepRoots[step - 1]);
+            var skipper = new Trace(_ => job.GenesisRoot);
+            DisputeVerdict verdict = new BisectionReferee().Resolve(job, 0, job.GenesisRoot, 6, skipper, honest);
+            Assert.Equal(DisputeWinner.Challenger, verdict.Winner);
+            Assert.Equal(1, verdict.Step);
+            Assert.InRange(verdict.Rounds, 1, 3); // ≤ ⌈log₂ 6⌉
 
-        var accuser = new Trace(step => step < 4 ? honest.RootAfterStep(step) : "made-up");
-        Assert.Equal(DisputeWinner.Provider, new BisectionReferee().Resolve(job, 0, job.GenesisRoot, honest, accuser).Winner);
+            var accuser = new Trace(step => step < 4 ? honest.RootAfterStep(step) : "made-up");
+            Assert.Equal(DisputeWinner.Provider, new BisectionReferee().Resolve(job, 0, job.GenesisRoot, 6, honest, accuser).Winner);
+        }
+        finally
+        {
+            SegmentWork.Forget(job);
+        }
+    }
+
+    [Fact]
+    public void A_spot_check_costs_one_step_passes_honest_work_at_every_step_and_fails_fabricated_work_at_every_step()
+    {
+        ClassificationData digits = Digits.Load(DigitsPath());
+        var job = new TrainingJob("spot", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 2, 5, 8, 3e-3f, 9);
+        try
+        {
+            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, keepStates: true);
+            IReadOnlyList<string> fabricated = SegmentWork.RandomSteps(job, job.GenesisRoot, new Philox(3, 0, 0));
+            string[] skipped = [.. Enumerable.Repeat(job.GenesisRoot, 5)];
+
+            // One honest step in the middle is not enough to pass: a provider that skips m of k steps is exposed at those m.
+            string[] oneWrong = [.. run.StepRoots];
+            oneWrong[2] = fabricated[2];
+
+            var verifier = new SpotCheckSegmentVerifier();
+            var random = new Philox(5, 0, 0);
+            var checkedSteps = new HashSet<int>();
+            int oneWrongCaught = 0, draws = 200;
+            for (int i = 0; i < draws; i++)
+            {
+                SegmentCheck honest = verifier.Verify(job, 0, job.GenesisRoot, run.StepRoots, random);
+                Assert.True(honest.Reproduced, $"honest work failed at step {honest.FromStep + 1}");
+                Assert.Equal(1, honest.StepsExecuted);
+                checkedSteps.Add(honest.FromStep);
+                Assert.False(verifier.Verify(job, 0, job.GenesisRoot, fabricated, random).Reproduced);
+                Assert.False(verifier.Verify(job, 0, job.GenesisRoot, skipped, random).Reproduced);
+                SegmentCheck partial = verifier.Verify(job, 0, job.GenesisRoot, oneWrong, random);
+                oneWrongCaught += partial.Reproduced ? 0 : 1;
+            }
+
+            Assert.Equal(5, checkedSteps.Count); // every step gets drawn
+            Assert.InRange(oneWrongCaught / (double)draws, 0.3, 0.5); // steps 3 and 4 expose a bad root at 3: 2 of 5
+
+            // A committed root with no state behind it cannot be revealed: the check fails.
+            string[] unbacked = [.. run.StepRoots.Select(_ => new string('a', 64))];
+            Assert.False(verifier.Verify(job, 0, job.GenesisRoot, unbacked, random).Reproduced);
+        }
+        finally
+        {
+            SegmentWork.Forget(job);
+        }
     }
 
     [Fact]
