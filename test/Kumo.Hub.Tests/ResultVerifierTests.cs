@@ -75,6 +75,9 @@ public class ResultVerifierTests
 
         /// <summary>Trains at another learning rate than the job's and publishes that run, self-consistent in every file.</summary>
         WrongTraining,
+
+        /// <summary>What it trained, but step-roots.json names another root after step 20 than commitments.json does.</summary>
+        ContradictingStepRoots,
     }
 
     private static async Task<(HubFixture Hub, FakeProvider Provider, string JobId)> RunAsync(bool forge)
@@ -136,6 +139,14 @@ public class ResultVerifierTests
             File.WriteAllText(Path.Combine(output, "commitments.json"), list.ToJsonString());
         }
 
+        if (how == Publish.ContradictingStepRoots)
+        {
+            StepRoots roots = StepRoots.Parse(File.ReadAllBytes(Path.Combine(output, WorkloadRunner.StepRootsFileName)));
+            string[] changed = [.. roots.Roots];
+            changed[20 - roots.FirstStep] = new string('0', 64);
+            File.WriteAllText(Path.Combine(output, WorkloadRunner.StepRootsFileName), StepRoots.ToJson(roots.FirstStep, changed));
+        }
+
         await PublishAsync(hub, provider, offer, accepted.JobId, output);
         return (accepted.JobId, tenant);
     }
@@ -150,8 +161,26 @@ public class ResultVerifierTests
             JobView job = await hub.Client.GetJobAsync(jobId);
             JobEvent verified = Assert.Single(job.Events, e => e.Kind == "verified");
             Assert.Contains("segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal);
+            Assert.Contains("up to a random step of each", verified.Detail, StringComparison.Ordinal); // it published step-roots.json
             Assert.Equal(100 * K, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
         }
+    }
+
+    [Fact]
+    public async Task Step_roots_that_contradict_the_commitments_fail_verification_and_the_provider_is_slashed()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trainer");
+        string jobId = await TrainAsync(hub, provider, Publish.ContradictingStepRoots);
+        await VerifyEverythingAsync(hub);
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        JobEvent failed = Assert.Single(job.Events, e => e.Kind == "verification_failed");
+        Assert.Contains($"step-roots.json has {new string('0', 64)} after step 20, commitments.json ", failed.Detail, StringComparison.Ordinal);
+        JobEvent resume = Assert.Single(job.Events, e => e.Kind == "resume_point");
+        Assert.Contains("out/checkpoint-0000010.safetensors at step 10 ", resume.Detail, StringComparison.Ordinal);
+        var account = await Eventually.UntilAsync(() => hub.Client.GetAccountAsync(provider.Id), a => a.Bonded < 100 * K, "the slash");
+        Assert.Equal(90 * K, account.Bonded);
     }
 
     [Fact]

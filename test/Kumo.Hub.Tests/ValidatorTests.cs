@@ -221,7 +221,7 @@ public class ValidatorTests
         Assert.Contains("segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal);
         for (int i = 0; i < 4; i++)
         {
-            Assert.Contains($"segment {i} by validator {validator.Id}", verified.Detail, StringComparison.Ordinal);
+            Assert.Matches($@"segment {i} \(steps \d+–\d+\) by validator {validator.Id}", verified.Detail); // up to a random step of it
         }
 
         Assert.Equal(4, validator.Tasks);
@@ -239,7 +239,7 @@ public class ValidatorTests
         await VerifyEverythingAsync(hub);
 
         JobEvent verified = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
-        Assert.Contains("segment 0 by the hub (no validator available)", verified.Detail, StringComparison.Ordinal);
+        Assert.Matches(@"segment 0 \(steps 1–\d+\) by the hub \(no validator available\)", verified.Detail);
         await Assert.ThrowsAsync<TimeoutException>(() => trainer.ExpectAsync<ValidationTask>(ChannelMessageTypes.ValidationTask, TimeSpan.FromMilliseconds(300)));
     }
 

@@ -22,9 +22,14 @@ public static class VerifyCommands
         {
             Description = "Validators re-execute a sampled segment whole (k steps) instead of spot-checking one step of it: the comparison for the overhead figure",
         };
+        var batch = new Option<int>("--batch")
+        {
+            Description = "Samples per training step (a bigger batch makes a step cost more next to hashing the state after it)",
+            DefaultValueFactory = _ => new VerifySimulationOptions().BatchSize,
+        };
         var verify = new Command("verify", "Honest and cheating providers and validators with real training and re-execution; detection rates, false slashes, overhead; one JSON line with --json")
         {
-            seed, trials, fullSegments,
+            seed, trials, fullSegments, batch,
         };
         verify.SetAction((parse, ct) =>
         {
@@ -40,7 +45,12 @@ public static class VerifyCommands
                 throw new CliException("--trials must be positive", ExitCodes.Usage);
             }
 
-            var options = new VerifySimulationOptions { Seed = parse.GetValue(seed), Trials = parse.GetValue(trials) };
+            if (parse.GetValue(batch) < 1)
+            {
+                throw new CliException("--batch must be positive", ExitCodes.Usage);
+            }
+
+            var options = new VerifySimulationOptions { Seed = parse.GetValue(seed), Trials = parse.GetValue(trials), BatchSize = parse.GetValue(batch) };
             if (parse.GetValue(fullSegments))
             {
                 options = options with { SegmentVerifier = new ReexecutingSegmentVerifier() };
@@ -68,6 +78,7 @@ public static class VerifyCommands
                 var figures = new Table().Border(TableBorder.Rounded).AddColumns("", "result", "goal");
                 figures.AddRow("false slashes", result.FalseSlashes.ToString(CultureInfo.InvariantCulture), "0");
                 figures.AddRow("overhead (steps; wall)", $"{result.Overhead:0.000}; {result.OverheadWall:0.000}", "≤ 1.15");
+                figures.AddRow("per-step hashing ÷ training (wall)", result.CommitOverheadWall.ToString("0.000", CultureInfo.InvariantCulture), "");
                 figures.AddRow("overhead on probation / trusted", $"{result.OverheadProbation:0.000} / {result.OverheadTrusted:0.000}", "");
                 figures.AddRow("max dispute rounds", result.MaxDisputeRounds.ToString(CultureInfo.InvariantCulture), $"≤ {result.DisputeRoundBound}");
                 figures.AddRow("q (probation / trusted)", $"{result.Q} for {result.ProbationSegments} segments / {result.QTrusted}", "");

@@ -258,19 +258,55 @@ public sealed class ResultVerifier(
             }
         }
 
+        // The root after every step (out/step-roots.json, signed with the result): a sampled segment is then checked up to
+        // a random step of it rather than to its end. Roots that contradict commitments.json are the provider's own
+        // signed contradiction; a file that does not read only costs the cheaper check (whole segments instead).
+        StepRoots? stepRoots = null;
+        string? stepRootsNote = null;
+        if (byPath.TryGetValue("out/" + WorkloadRunner.StepRootsFileName, out string? stepRootsCid))
+        {
+            try
+            {
+                stepRoots = StepRoots.Parse(await ReadAsync(stepRootsCid, cancellationToken));
+                string? contradiction = stepRoots.FirstStep != startStep + 1 || stepRoots.LastStep != train.Steps
+                    ? $"step-roots.json covers steps {stepRoots.FirstStep}–{stepRoots.LastStep}, not the run's {startStep + 1}–{train.Steps}"
+                    : commitments.FirstOrDefault(c => stepRoots.RootAfter(c.Step) != c.RootHex) is { } c
+                        ? $"step-roots.json has {stepRoots.RootAfter(c.Step)} after step {c.Step}, commitments.json {c.RootHex}"
+                        : null;
+                if (contradiction is not null)
+                {
+                    Sampling.RecordCaught(provider);
+                    await FailAsync(job, lease, "proof_of_learning", "step roots", $"proof of learning: {contradiction}", null, cancellationToken);
+                    int bad = commitments.FindIndex(c => stepRoots.RootAfter(c.Step) != c.RootHex);
+                    await ResumePointAsync(job, bad >= 1 ? commitments[bad - 1].Step : startStep, byPath);
+                    return;
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                stepRoots = null;
+                stepRootsNote = $" (its {WorkloadRunner.StepRootsFileName} does not read, so whole segments were re-executed: {e.Message})";
+            }
+        }
+
         for (int i = 0; i < commitments.Count; i++)
         {
             Sampling.RecordDelivered(provider);
         }
 
+        // With step roots, each sampled segment is checked from its start checkpoint up to a step drawn uniformly in it
+        // (on average half the segment): a segment that was not computed has no right root after any of its steps.
         ValidationTask TaskFor(int i)
         {
             int from = i == 0 ? startStep : commitments[i - 1].Step;
             string? startCid = i == 0 ? resumeCid : byPath["out/" + WorkloadRunner.CheckpointFileName(from)];
-            return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? resumeRoot : commitments[i - 1].RootHex, commitments[i].Step, commitments[i].RootHex), null);
+            int to = stepRoots is null ? commitments[i].Step : from + 1 + random.NextInt(commitments[i].Step - from);
+            string claimed = stepRoots is null ? commitments[i].RootHex : stepRoots.RootAfter(to);
+            return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? resumeRoot : commitments[i - 1].RootHex, to, claimed), null);
         }
 
-        Judgement[] judgements = await Task.WhenAll(sample.Select(i => JudgeAsync(job, provider, $"{job.Id}/segment {i}", TaskFor(i), cancellationToken)));
+        ValidationTask[] tasks = [.. sample.Select(TaskFor)];
+        Judgement[] judgements = await Task.WhenAll(tasks.Select(t => JudgeAsync(job, provider, $"{job.Id}/segment {t.Segment!.Index}", t, cancellationToken)));
         if (judgements.FirstOrDefault(j => !j.ProviderRight) is { } wrong)
         {
             int segment = wrong.Task.Segment!.Index;
@@ -294,8 +330,10 @@ public sealed class ResultVerifier(
 
         await EventAsync(job.Id, "verified", sample.Count == 0
             ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
-            : $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints; every root agrees — "
-              + string.Join("; ", judgements.Select(j => $"segment {j.Task.Segment!.Index} by {j.CheckedBy}")));
+            : $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints"
+              + (stepRoots is null ? "" : " up to a random step of each")
+              + "; every root agrees — "
+              + string.Join("; ", judgements.Select(j => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} by {j.CheckedBy}")) + stepRootsNote);
     }
 
     /// <summary>

@@ -60,6 +60,16 @@ public interface ICheckpointObserver : ITrainingObserver
     void OnCheckpointState(TrainingState state);
 }
 
+/// <summary>
+/// A training observer that also wants the commitment root after every step (the trainer then hashes the state each
+/// step): what a provider publishes so that any single step of a segment can be checked.
+/// </summary>
+public interface IStepRootObserver : ITrainingObserver
+{
+    /// <summary>After each step: the <see cref="WeightCommitment"/> root of the weights and optimizer state.</summary>
+    void OnStepRoot(int step, string rootHex);
+}
+
 /// <summary>One step's mean batch loss.</summary>
 public sealed record LossPoint(int Step, float Loss);
 

@@ -56,9 +56,16 @@ public static class Trainer
 
             lossLog.Add(new LossPoint(step, lossValue));
             observer?.OnStep(step, lossValue, options.BatchSize / Math.Max(seconds, 1e-9));
+            string? stepRoot = null;
+            if (observer is IStepRootObserver everyStep)
+            {
+                stepRoot = session.RootHex();
+                everyStep.OnStepRoot(step, stepRoot);
+            }
+
             if ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps)
             {
-                string root = WeightCommitment.RootHex([.. model.ExportWeights(), .. optimizer.State()]);
+                string root = stepRoot ?? session.RootHex();
                 commitments.Add(new CheckpointCommitment(step, root));
                 observer?.OnCheckpoint(step, root);
                 if (observer is ICheckpointObserver keeper)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Kumo.Merkle;
@@ -71,7 +72,52 @@ public static class WeightCommitment
             }
         }
 
-        return MerkleTree.ComputeRoot([.. sorted.Select(t => MerkleTree.HashLeaf(CanonicalBytes(t)))]);
+        return MerkleTree.ComputeRoot([.. sorted.Select(LeafHash)]);
+    }
+
+    /// <summary>
+    /// The RFC 6962 leaf hash of one tensor's canonical bytes, streamed: the header, then the elements' bytes as they lie
+    /// in memory on a little-endian machine (their IEEE-754 bit patterns, little-endian) — no copy of the data. The
+    /// same bytes as <see cref="CanonicalBytes"/>; a provider hashes its state after every step, so this is hot.
+    /// </summary>
+    public static byte[] LeafHash(NamedTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!BitConverter.IsLittleEndian)
+        {
+            return MerkleTree.HashLeaf(CanonicalBytes(tensor));
+        }
+
+        long count = 1;
+        foreach (int d in tensor.Shape)
+        {
+            count *= d;
+        }
+
+        if (count != tensor.Data.Length)
+        {
+            throw new ArgumentException($"tensor '{tensor.Name}' has shape [{string.Join(", ", tensor.Shape)}] but {tensor.Data.Length} elements", nameof(tensor));
+        }
+
+        byte[] name = Encoding.UTF8.GetBytes(tensor.Name);
+        byte[] header = new byte[1 + 4 + name.Length + 4 + (4 * tensor.Shape.Length)];
+        Span<byte> span = header;
+        span[0] = 0x00; // the RFC 6962 leaf prefix
+        BinaryPrimitives.WriteInt32LittleEndian(span[1..], name.Length);
+        name.CopyTo(span[5..]);
+        int o = 5 + name.Length;
+        BinaryPrimitives.WriteInt32LittleEndian(span[o..], tensor.Shape.Length);
+        o += 4;
+        foreach (int d in tensor.Shape)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[o..], d);
+            o += 4;
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(header);
+        hash.AppendData(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
+        return hash.GetHashAndReset();
     }
 
     /// <summary><see cref="Root"/> as lowercase hex.</summary>

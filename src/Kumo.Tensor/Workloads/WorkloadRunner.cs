@@ -112,6 +112,7 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
         File.WriteAllText(Path.Combine(output, "loss.csv"), loss.ToString());
         var commitments = new JsonArray([.. result.Commitments.Select(c => (JsonNode)new JsonObject { ["step"] = c.Step, ["root"] = c.RootHex })]);
         File.WriteAllText(Path.Combine(output, "commitments.json"), commitments.ToJsonString(Indented) + "\n");
+        File.WriteAllText(Path.Combine(output, StepRootsFileName), StepRoots.ToJson((start?.Step ?? 0) + 1, observer.StepRoots) + "\n");
 
         var report = new JsonObject
         {
@@ -281,6 +282,9 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// <summary>The data set of a train workload from its file: digits for an MLP, text for a transformer.</summary>
     public static TrainingData LoadTrainingData(TrainWorkload train, string path) =>
         train.Model == ModelSpec.MlpKind ? LoadDigits(path, train.Data) : LoadText(path, train.Data);
+
+    /// <summary>The output naming the commitment root after every step (<see cref="StepRoots"/>).</summary>
+    public const string StepRootsFileName = "step-roots.json";
 
     /// <summary>The name of the checkpoint file a train job writes after <paramref name="step"/> steps.</summary>
     public static string CheckpointFileName(int step) => string.Create(CultureInfo.InvariantCulture, $"checkpoint-{step:D7}.safetensors");
@@ -455,8 +459,12 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// About a hundred progress lines per run, plus one per checkpoint; each checkpoint's full state is written as
     /// <c>checkpoint-NNNNNNN.safetensors</c> so validators can re-run any segment from it.
     /// </summary>
-    private sealed class ProgressLog(TextWriter log, int steps, string output, ModelSpec spec) : ICheckpointObserver
+    private sealed class ProgressLog(TextWriter log, int steps, string output, ModelSpec spec) : ICheckpointObserver, IStepRootObserver
     {
+        public List<string> StepRoots { get; } = new(steps);
+
+        public void OnStepRoot(int step, string rootHex) => StepRoots.Add(rootHex);
+
         public void OnCheckpointState(TrainingState state) =>
             File.WriteAllBytes(Path.Combine(output, CheckpointFileName(state.Step)), WriteCheckpoint(state, spec));
 

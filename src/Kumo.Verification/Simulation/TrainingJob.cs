@@ -104,6 +104,18 @@ public static class SegmentWork
         return new SegmentRun(roots, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
+    /// <summary>
+    /// Seconds to hash the kept state under <paramref name="root"/> once: what committing to one step costs the provider
+    /// (the trainer hashes its state after every step so that any step can be checked).
+    /// </summary>
+    public static double CommitSeconds(TrainingJob job, string root)
+    {
+        TrainingState state = StateOf(job, root) ?? throw new InvalidOperationException($"no state was committed under {root} in job {job.Id}");
+        long started = Stopwatch.GetTimestamp();
+        _ = state.RootHex();
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
     /// <summary>Whether some party committed to <paramref name="root"/> and kept the state (so it can be revealed).</summary>
     public static bool CanReveal(TrainingJob job, string root) => StateOf(job, root) is not null;
 

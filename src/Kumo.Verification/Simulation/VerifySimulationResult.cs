@@ -20,8 +20,14 @@ public sealed record VerifySimulationResult
     /// <summary>1 + verification training steps (validators, canaries, disputes, audits) ÷ the jobs' own steps.</summary>
     public double Overhead { get; init; }
 
-    /// <summary>The same ratio in measured wall time of the training runs.</summary>
+    /// <summary>
+    /// The same ratio in measured wall time, counting as verification's cost the providers' hashing of their state after
+    /// every step (so that any step can be spot-checked) besides the checks themselves.
+    /// </summary>
     public double OverheadWall { get; init; }
+
+    /// <summary>Of that: the per-step hashing alone, ÷ the jobs' own training time.</summary>
+    public double CommitOverheadWall { get; init; }
 
     /// <summary>Overhead on the work of providers still on probation (what a newcomer costs).</summary>
     public double OverheadProbation { get; init; }
@@ -108,6 +114,7 @@ public sealed record VerifySimulationResult
             json.WriteNumber("false_slashes", FalseSlashes);
             json.WriteNumber("overhead", Math.Round(Overhead, 4));
             json.WriteNumber("overhead_wall", Math.Round(OverheadWall, 4));
+            json.WriteNumber("commit_overhead_wall", Math.Round(CommitOverheadWall, 4));
             json.WriteNumber("overhead_probation", Math.Round(OverheadProbation, 4));
             json.WriteNumber("overhead_trusted", Math.Round(OverheadTrusted, 4));
             json.WriteNumber("max_dispute_rounds", MaxDisputeRounds);

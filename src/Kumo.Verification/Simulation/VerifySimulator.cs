@@ -104,7 +104,8 @@ public static class VerifySimulator
             CaughtAt = CheatTypes.ToDictionary(c => c, c => Median(totals.Caught.GetValueOrDefault(c))),
             FalseSlashes = totals.FalseSlashes,
             Overhead = 1 + (totals.VerifySteps / Math.Max(1.0, totals.JobSteps)),
-            OverheadWall = 1 + (totals.VerifySeconds / Math.Max(1e-9, totals.JobSeconds)),
+            OverheadWall = 1 + ((totals.VerifySeconds + totals.CommitSeconds) / Math.Max(1e-9, totals.JobSeconds)),
+            CommitOverheadWall = totals.CommitSeconds / Math.Max(1e-9, totals.JobSeconds),
             OverheadProbation = 1 + (totals.VerifyStepsProbation / Math.Max(1.0, totals.JobStepsProbation)),
             OverheadTrusted = 1 + (totals.VerifyStepsTrusted / Math.Max(1.0, totals.JobStepsTrusted)),
             MaxDisputeRounds = Math.Max(totals.MaxRounds, longRounds),
@@ -179,6 +180,8 @@ public static class VerifySimulator
         public double JobSeconds { get; set; }
 
         public double VerifySeconds { get; set; }
+
+        public double CommitSeconds { get; set; }
 
         public double JobStepsProbation { get; set; }
 
@@ -415,7 +418,9 @@ public static class VerifySimulator
                     break;
                 default:
                     SegmentRun run = SegmentWork.Run(trainer.Job, _segment, start, keepStates: true);
-                    _totals.JobSeconds += run.Seconds;
+                    double commit = _options.StepsPerSegment * SegmentWork.CommitSeconds(trainer.Job, run.EndRoot);
+                    _totals.JobSeconds += run.Seconds - commit; // the per-step hashing inside the run is verification's cost
+                    _totals.CommitSeconds += commit;
                     roots = run.StepRoots;
                     break;
             }
