@@ -52,6 +52,7 @@ public class ProviderFailureTests(SingleProviderDevnet devnet) : IClassFixture<S
         // The fault cost it part of its bond; the agent bonds the missing part again before the market offers it work.
         long required = (await devnet.Client.GetLedgerSummaryAsync()).MinBondPerDevice;
         await Eventually.Until(async () => (await devnet.Client.GetAccountAsync(lease.ProviderId.Value)).Bonded >= required, "the provider to bond again", seconds: 30);
+        await Eventually.Until(async () => (await devnet.Client.ListProvidersAsync()).Single().Status == ProviderStatus.Online, "the provider to show online again", seconds: 30);
         string again = devnet.Spec("again", DevnetFixture.ExecSpec("again", "echo back"));
         (JobAccepted second, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(again, null, CancellationToken.None);
         JobView done = await Eventually.Until(async () => await devnet.Client.GetJobAsync(second.JobId), j => j.State.IsFinal(), "the job after the restart", seconds: 30);
