@@ -268,17 +268,16 @@ public sealed class ResultVerifier(
             try
             {
                 stepRoots = StepRoots.Parse(await ReadAsync(stepRootsCid, cancellationToken));
-                string? contradiction = stepRoots.FirstStep != startStep + 1 || stepRoots.LastStep != train.Steps
-                    ? $"step-roots.json covers steps {stepRoots.FirstStep}–{stepRoots.LastStep}, not the run's {startStep + 1}–{train.Steps}"
-                    : commitments.FirstOrDefault(c => stepRoots.RootAfter(c.Step) != c.RootHex) is { } c
-                        ? $"step-roots.json has {stepRoots.RootAfter(c.Step)} after step {c.Step}, commitments.json {c.RootHex}"
-                        : null;
-                if (contradiction is not null)
+                bool covers = stepRoots.FirstStep == startStep + 1 && stepRoots.LastStep == train.Steps;
+                int bad = covers ? commitments.FindIndex(c => stepRoots.RootAfter(c.Step) != c.RootHex) : 0;
+                if (bad >= 0)
                 {
+                    string contradiction = covers
+                        ? $"step-roots.json has {stepRoots.RootAfter(commitments[bad].Step)} after step {commitments[bad].Step}, commitments.json {commitments[bad].RootHex}"
+                        : $"step-roots.json covers steps {stepRoots.FirstStep}–{stepRoots.LastStep}, not the run's {startStep + 1}–{train.Steps}";
                     Sampling.RecordCaught(provider);
                     await FailAsync(job, lease, "proof_of_learning", "step roots", $"proof of learning: {contradiction}", null, cancellationToken);
-                    int bad = commitments.FindIndex(c => stepRoots.RootAfter(c.Step) != c.RootHex);
-                    await ResumePointAsync(job, bad >= 1 ? commitments[bad - 1].Step : startStep, byPath);
+                    await ResumePointAsync(job, bad >= 1 ? commitments[bad - 1].Step : startStep, byPath); // the last commitment both files agree on
                     return;
                 }
             }

@@ -23,31 +23,9 @@ public static class WeightCommitment
 {
     public static byte[] CanonicalBytes(NamedTensor tensor)
     {
-        byte[] name = Encoding.UTF8.GetBytes(tensor.Name);
-        long count = 1;
-        foreach (int d in tensor.Shape)
-        {
-            count *= d;
-        }
-
-        if (count != tensor.Data.Length)
-        {
-            throw new ArgumentException($"tensor '{tensor.Name}' has shape [{string.Join(", ", tensor.Shape)}] but {tensor.Data.Length} elements", nameof(tensor));
-        }
-
-        byte[] bytes = new byte[4 + name.Length + 4 + (4 * tensor.Shape.Length) + (4 * tensor.Data.Length)];
+        ArgumentNullException.ThrowIfNull(tensor);
+        byte[] bytes = Header(tensor, lead: 0, trailing: 4 * tensor.Data.Length, out int o);
         Span<byte> span = bytes;
-        BinaryPrimitives.WriteInt32LittleEndian(span, name.Length);
-        name.CopyTo(span[4..]);
-        int o = 4 + name.Length;
-        BinaryPrimitives.WriteInt32LittleEndian(span[o..], tensor.Shape.Length);
-        o += 4;
-        foreach (int d in tensor.Shape)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(span[o..], d);
-            o += 4;
-        }
-
         foreach (float v in tensor.Data)
         {
             BinaryPrimitives.WriteInt32LittleEndian(span[o..], BitConverter.SingleToInt32Bits(v));
@@ -88,6 +66,22 @@ public static class WeightCommitment
             return MerkleTree.HashLeaf(CanonicalBytes(tensor));
         }
 
+        byte[] header = Header(tensor, lead: 1, trailing: 0, out _); // byte 0 stays 0x00: the RFC 6962 leaf prefix
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(header);
+        hash.AppendData(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
+        return hash.GetHashAndReset();
+    }
+
+    /// <summary><see cref="Root"/> as lowercase hex.</summary>
+    public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
+
+    /// <summary>
+    /// A buffer of <paramref name="lead"/> zero bytes, the tensor's canonical header (name length, name, rank, each
+    /// dimension) and room for <paramref name="trailing"/> more bytes, which start at <paramref name="end"/>.
+    /// </summary>
+    private static byte[] Header(NamedTensor tensor, int lead, int trailing, out int end)
+    {
         long count = 1;
         foreach (int d in tensor.Shape)
         {
@@ -100,12 +94,12 @@ public static class WeightCommitment
         }
 
         byte[] name = Encoding.UTF8.GetBytes(tensor.Name);
-        byte[] header = new byte[1 + 4 + name.Length + 4 + (4 * tensor.Shape.Length)];
-        Span<byte> span = header;
-        span[0] = 0x00; // the RFC 6962 leaf prefix
-        BinaryPrimitives.WriteInt32LittleEndian(span[1..], name.Length);
-        name.CopyTo(span[5..]);
-        int o = 5 + name.Length;
+        byte[] bytes = new byte[lead + 4 + name.Length + 4 + (4 * tensor.Shape.Length) + trailing];
+        Span<byte> span = bytes;
+        int o = lead;
+        BinaryPrimitives.WriteInt32LittleEndian(span[o..], name.Length);
+        name.CopyTo(span[(o + 4)..]);
+        o += 4 + name.Length;
         BinaryPrimitives.WriteInt32LittleEndian(span[o..], tensor.Shape.Length);
         o += 4;
         foreach (int d in tensor.Shape)
@@ -114,12 +108,7 @@ public static class WeightCommitment
             o += 4;
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(header);
-        hash.AppendData(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
-        return hash.GetHashAndReset();
+        end = o;
+        return bytes;
     }
-
-    /// <summary><see cref="Root"/> as lowercase hex.</summary>
-    public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
 }
