@@ -114,17 +114,22 @@ public static class Trainer
     /// <summary>
     /// Runs steps start.Step + 1 … start.Step + <paramref name="steps"/> from a checkpoint state. Equals the same steps
     /// of an uninterrupted <see cref="Train(ModelSpec, TrainingData, TrainOptions, ITrainingObserver?, CancellationToken)"/> bit for bit (the batch of step s depends only on the seed and s), and
-    /// returns the commitment root after every step so a dispute can bisect over them; an
-    /// <see cref="ICheckpointObserver"/> also gets the state after every step (what a provider keeps to reveal it).
+    /// returns the commitment root after every <paramref name="commitEvery"/>-th step of the run and after its last one
+    /// (after every step by default, so a dispute can bisect over them); an <see cref="ICheckpointObserver"/> also gets
+    /// the state behind each of those roots (what a provider keeps to reveal it). Committing costs a hash of the whole
+    /// state, so a party that needs only the end root (a validator) passes <c>commitEvery: steps</c>.
     /// <see cref="TrainOptions.Steps"/> and <see cref="TrainOptions.CheckpointEvery"/> are not used.
     /// </summary>
     public static SegmentResult TrainSegment(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState start, int steps,
-        ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+        ITrainingObserver? observer = null, int commitEvery = 1, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(start);
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        ArgumentOutOfRangeException.ThrowIfLessThan(commitEvery, 1);
         Session session = Resume(spec, data, options, start);
-        var hashes = new List<CheckpointCommitment>(steps);
+        var hashes = new List<CheckpointCommitment>((steps / commitEvery) + 1);
         var lossLog = new List<LossPoint>(steps);
+        long commitTicks = 0;
         for (int step = start.Step + 1; step <= start.Step + steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -133,16 +138,29 @@ public static class Trainer
             double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             lossLog.Add(new LossPoint(step, loss));
             observer?.OnStep(step, loss, options.BatchSize / Math.Max(seconds, 1e-9));
-            string root = session.RootHex();
+
+            if ((step - start.Step) % commitEvery != 0 && step != start.Step + steps)
+            {
+                continue;
+            }
+
+            // A state that is kept is copied once, and that copy is hashed.
+            long committing = Stopwatch.GetTimestamp();
+            TrainingState? kept = observer is ICheckpointObserver ? session.State(step) : null;
+            string root = kept?.RootHex() ?? session.RootHex();
+            commitTicks += Stopwatch.GetTimestamp() - committing;
             hashes.Add(new CheckpointCommitment(step, root));
             observer?.OnCheckpoint(step, root);
             if (observer is ICheckpointObserver keeper)
             {
-                keeper.OnCheckpointState(session.State(step));
+                keeper.OnCheckpointState(kept!);
             }
         }
 
-        return new SegmentResult(session.State(start.Step + steps), hashes, lossLog);
+        return new SegmentResult(session.State(start.Step + steps), hashes, lossLog)
+        {
+            CommitSeconds = (double)commitTicks / Stopwatch.Frequency,
+        };
     }
 
     /// <summary>

@@ -18,7 +18,14 @@ public sealed record TrainingState(int Step, IReadOnlyList<NamedTensor> Weights,
 /// The result of <see cref="Trainer.TrainSegment"/>: the state after the segment, the commitment root after every one
 /// of its steps (what a dispute bisects over), and each step's loss.
 /// </summary>
-public sealed record SegmentResult(TrainingState End, IReadOnlyList<CheckpointCommitment> StepHashes, IReadOnlyList<LossPoint> LossLog);
+public sealed record SegmentResult(TrainingState End, IReadOnlyList<CheckpointCommitment> StepHashes, IReadOnlyList<LossPoint> LossLog)
+{
+    /// <summary>
+    /// Seconds of the run spent committing after every step: hashing the state (and, for an
+    /// <see cref="ICheckpointObserver"/>, copying it to keep). Verification's cost, not the training's.
+    /// </summary>
+    public double CommitSeconds { get; init; }
+}
 
 /// <summary>
 /// One operator of a traced training step: its position in execution order, what it is ("forward MatMul",

@@ -41,7 +41,8 @@ public static class WeightCommitment
     /// <summary>The Merkle root over <paramref name="tensors"/> (any order in; sorted by name inside).</summary>
     public static byte[] Root(IEnumerable<NamedTensor> tensors)
     {
-        NamedTensor[] sorted = [.. tensors.OrderBy(t => t.Name, StringComparer.Ordinal)];
+        NamedTensor[] sorted = [.. tensors];
+        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Name, b.Name));
         for (int i = 1; i < sorted.Length; i++)
         {
             if (sorted[i].Name == sorted[i - 1].Name)
@@ -50,7 +51,16 @@ public static class WeightCommitment
             }
         }
 
-        return MerkleTree.ComputeRoot([.. sorted.Select(LeafHash)]);
+        // One hasher for every leaf: a provider commits after every step, and creating a hasher per tensor costs
+        // about as much as hashing a small tensor.
+        var leaves = new byte[sorted.Length][];
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            leaves[i] = LeafHash(sorted[i], hash);
+        }
+
+        return MerkleTree.ComputeRoot(leaves);
     }
 
     /// <summary>
@@ -60,6 +70,15 @@ public static class WeightCommitment
     /// </summary>
     public static byte[] LeafHash(NamedTensor tensor)
     {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        return LeafHash(tensor, hash);
+    }
+
+    /// <summary><see cref="Root"/> as lowercase hex.</summary>
+    public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
+
+    private static byte[] LeafHash(NamedTensor tensor, IncrementalHash hash)
+    {
         ArgumentNullException.ThrowIfNull(tensor);
         if (!BitConverter.IsLittleEndian)
         {
@@ -67,14 +86,10 @@ public static class WeightCommitment
         }
 
         byte[] header = Header(tensor, lead: 1, trailing: 0, out _); // byte 0 stays 0x00: the RFC 6962 leaf prefix
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(header);
         hash.AppendData(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
         return hash.GetHashAndReset();
     }
-
-    /// <summary><see cref="Root"/> as lowercase hex.</summary>
-    public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
 
     /// <summary>
     /// A buffer of <paramref name="lead"/> zero bytes, the tensor's canonical header (name length, name, rank, each

@@ -10,8 +10,9 @@ namespace Kumo.Verification.Simulation;
 public sealed record SegmentCheck(bool Reproduced, int FromStep, int StepsExecuted, double Seconds);
 
 /// <summary>
-/// Proof of learning for one segment, given the provider's committed root after each of its steps (the last one is
-/// the segment's checkpoint). The seam where the way a validator checks a segment plugs in.
+/// Proof of learning for one segment, given the roots the provider committed inside it: the root after every c-th
+/// step, c = the segment's steps ÷ the number of roots (the provider's commit interval; the last root is the segment's
+/// checkpoint). The seam where the way a validator checks a segment plugs in.
 /// </summary>
 public interface ISegmentVerifier
 {
@@ -33,11 +34,12 @@ public sealed class ReexecutingSegmentVerifier : ISegmentVerifier
 }
 
 /// <summary>
-/// The one-step spot check: draws a step j of the segment uniformly, has the provider reveal the state it committed
-/// to before it (the start checkpoint for j = 1), re-executes that one step and compares the result with the committed
-/// root after step j. One step per check instead of k. A segment that was not computed — fabricated states, a
-/// re-committed start — has no honest step in it, so any j exposes it; a provider that skips m of a segment's k steps
-/// is exposed with probability m/k, in proportion to what it saved. A committed state the provider cannot reveal
+/// The spot check: draws one of the segment's commit intervals uniformly — steps (w − 1)·c + 1 … w·c, c steps, one step
+/// when the provider committed after every step — has the provider reveal the state it committed to before it (the
+/// start checkpoint for the first), re-executes those c steps and compares the result with the committed root after
+/// them. c steps per check instead of k. A segment that was not computed — fabricated states, a re-committed start —
+/// has no honest interval in it, so any draw exposes it; a provider that skips m of a segment's k/c intervals is
+/// exposed with probability m·c/k, in proportion to what it saved. A committed state the provider cannot reveal
 /// fails the check: it signed a root it cannot back.
 /// </summary>
 public sealed class SpotCheckSegmentVerifier : ISegmentVerifier
@@ -47,14 +49,20 @@ public sealed class SpotCheckSegmentVerifier : ISegmentVerifier
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(stepRoots);
         ArgumentNullException.ThrowIfNull(random);
-        int j = 1 + random.NextInt(stepRoots.Count);
-        string before = j == 1 ? startRoot : stepRoots[j - 2];
-        if (!SegmentWork.CanReveal(job, before))
+        int every = stepRoots.Count == 0 ? 0 : job.StepsPerSegment / stepRoots.Count;
+        if (every * stepRoots.Count != job.StepsPerSegment)
         {
-            return new SegmentCheck(false, j - 1, 0, 0);
+            throw new ArgumentException($"{stepRoots.Count} roots do not split segments of {job.StepsPerSegment} steps into equal intervals", nameof(stepRoots));
         }
 
-        SegmentRun run = SegmentWork.Run(job, segment, before, steps: 1);
-        return new SegmentCheck(string.Equals(run.EndRoot, stepRoots[j - 1], StringComparison.Ordinal), j - 1, 1, run.Seconds);
+        int w = random.NextInt(stepRoots.Count);
+        string before = w == 0 ? startRoot : stepRoots[w - 1];
+        if (!SegmentWork.CanReveal(job, before))
+        {
+            return new SegmentCheck(false, w * every, 0, 0);
+        }
+
+        SegmentRun run = SegmentWork.Run(job, segment, before, steps: every);
+        return new SegmentCheck(string.Equals(run.EndRoot, stepRoots[w], StringComparison.Ordinal), w * every, every, run.Seconds);
     }
 }

@@ -19,8 +19,12 @@ public sealed record TrainingJob(string Id, ModelSpec Spec, ClassificationData D
     public string GenesisRoot => SegmentWork.Genesis(this);
 }
 
-/// <summary>The commitments after each step of a (prefix of a) segment: <c>StepRoots[i]</c> is the root after step i + 1.</summary>
-public sealed record SegmentRun(IReadOnlyList<string> StepRoots, double Seconds)
+/// <summary>
+/// The commitments a run of (a prefix of) a segment made: <c>StepRoots[i]</c> is the root after step (i + 1) · c of
+/// the run, c its commit interval, and the last one the root after its last step. <paramref name="Seconds"/> is the
+/// whole run; <paramref name="CommitSeconds"/> the part of it spent committing (and keeping) those states.
+/// </summary>
+public sealed record SegmentRun(IReadOnlyList<string> StepRoots, double Seconds, double CommitSeconds)
 {
     public string EndRoot => StepRoots[^1];
 }
@@ -51,15 +55,17 @@ public static class SegmentWork
     }
 
     /// <summary>
-    /// A segment of states of random weights after <paramref name="startRoot"/>, one per step, each committed and kept
-    /// like any other: what a provider that "returns random weights" publishes (and could reveal). The roots in step order.
+    /// A segment of states of random weights after <paramref name="startRoot"/>, one per commit interval of
+    /// <paramref name="commitEvery"/> steps, each committed and kept like any other: what a provider that "returns random
+    /// weights" publishes (and could reveal). The roots in step order.
     /// </summary>
-    public static IReadOnlyList<string> RandomSteps(TrainingJob job, string startRoot, Kumo.Tensor.Randomness.Philox random)
+    public static IReadOnlyList<string> RandomSteps(TrainingJob job, string startRoot, Kumo.Tensor.Randomness.Philox random, int commitEvery = 1)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(random);
+        CheckInterval(job, commitEvery);
         TrainingState start = StateOf(job, startRoot) ?? StateOf(job, Genesis(job))!;
-        var roots = new string[job.StepsPerSegment];
+        var roots = new string[job.StepsPerSegment / commitEvery];
         for (int s = 0; s < roots.Length; s++)
         {
             var weights = start.Weights.Select(w =>
@@ -72,7 +78,7 @@ public static class SegmentWork
 
                 return w with { Data = data };
             }).ToList();
-            var state = new TrainingState(start.Step + s + 1, weights, start.OptimizerState);
+            var state = new TrainingState(start.Step + ((s + 1) * commitEvery), weights, start.OptimizerState);
             roots[s] = state.RootHex();
             States[Key(job)].TryAdd(roots[s], state);
         }
@@ -81,12 +87,13 @@ public static class SegmentWork
     }
 
     /// <summary>
-    /// Runs the first <paramref name="steps"/> steps (all of them by default) of the segment from <paramref name="startRoot"/>.
-    /// With <paramref name="perStep"/> the run reports the root after every step; with <paramref name="keepStates"/> it
-    /// also keeps the state after every step (a provider keeps them until its segment's spot check has been drawn).
+    /// Runs the first <paramref name="steps"/> steps (all of them by default) of the segment from <paramref name="startRoot"/>,
+    /// committing to the state after every <paramref name="commitEvery"/>-th step and after the last (by default after
+    /// the last only). With <paramref name="keepStates"/> it also keeps the states it committed to (a provider keeps
+    /// them until its segment's spot check has been drawn).
     /// </summary>
     /// <exception cref="InvalidOperationException">No party ever committed to <paramref name="startRoot"/> (nothing to reveal).</exception>
-    public static SegmentRun Run(TrainingJob job, int segment, string startRoot, int? steps = null, bool perStep = false, bool keepStates = false)
+    public static SegmentRun Run(TrainingJob job, int segment, string startRoot, int? steps = null, int? commitEvery = null, bool keepStates = false)
     {
         ArgumentNullException.ThrowIfNull(job);
         int n = steps ?? job.StepsPerSegment;
@@ -98,22 +105,65 @@ public static class SegmentWork
         TrainingState start = StateOf(job, startRoot) ?? throw new InvalidOperationException($"no state was committed under {startRoot} in job {job.Id}");
         ConcurrentDictionary<string, TrainingState> kept = States[Key(job)];
         long started = Stopwatch.GetTimestamp();
-        SegmentResult result = Trainer.TrainSegment(job.Spec, job.Data, Options(job), start, n, keepStates ? new Keeper(kept) : null);
-        kept.TryAdd(result.End.RootHex(), result.End);
-        string[] roots = perStep || keepStates ? [.. result.StepHashes.Select(h => h.RootHex)] : [.. Enumerable.Repeat("", n - 1), result.End.RootHex()];
-        return new SegmentRun(roots, Stopwatch.GetElapsedTime(started).TotalSeconds);
+        SegmentResult result = Trainer.TrainSegment(job.Spec, job.Data, Options(job), start, n, keepStates ? new Keeper(kept) : null,
+            commitEvery: Math.Min(commitEvery ?? n, n));
+        kept.TryAdd(result.StepHashes[^1].RootHex, result.End);
+        return new SegmentRun([.. result.StepHashes.Select(h => h.RootHex)], Stopwatch.GetElapsedTime(started).TotalSeconds, result.CommitSeconds);
     }
 
     /// <summary>
-    /// Seconds to hash the kept state under <paramref name="root"/> once: what committing to one step costs the provider
-    /// (the trainer hashes its state after every step so that any step can be checked).
+    /// What committing to the state after a step costs, as a fraction of the step itself, measured on this machine: one
+    /// segment of <paramref name="job"/> from its start, committing to and keeping the state after every step as a
+    /// provider does, in the median of five runs. Pass a job of its own: its states are forgotten afterwards.
     /// </summary>
-    public static double CommitSeconds(TrainingJob job, string root)
+    public static double CommitCost(TrainingJob job)
     {
-        TrainingState state = StateOf(job, root) ?? throw new InvalidOperationException($"no state was committed under {root} in job {job.Id}");
-        long started = Stopwatch.GetTimestamp();
-        _ = state.RootHex();
-        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+        ArgumentNullException.ThrowIfNull(job);
+        var costs = new List<double>();
+        for (int i = 0; i < 5; i++)
+        {
+            SegmentRun run = Run(job, 0, Genesis(job), commitEvery: 1, keepStates: true);
+            costs.Add(run.CommitSeconds / Math.Max(1e-9, run.Seconds - run.CommitSeconds));
+        }
+
+        Forget(job);
+        costs.Sort();
+        return costs[costs.Count / 2];
+    }
+
+    /// <summary>
+    /// The commit interval c (a divisor of the segment's k steps) that costs a provider's segment the least
+    /// verification: committing after every c-th step costs <paramref name="commitCost"/> ÷ c of the training, and a
+    /// spot check, drawn with probability <paramref name="q"/>, re-executes c of the k steps — so c minimizes
+    /// <paramref name="commitCost"/>/c + q·c/k. Where a step is large next to the state (real models), that is c = 1, one
+    /// step per check; where hashing the state costs about as much as a step (a tiny MLP), it is the whole segment.
+    /// </summary>
+    public static int ChooseCommitInterval(double commitCost, double q, int stepsPerSegment)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(commitCost);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stepsPerSegment, 1);
+        int best = stepsPerSegment;
+        double bestCost = double.MaxValue;
+        for (int c = 1; c <= stepsPerSegment; c++)
+        {
+            double cost = (commitCost / c) + (q * c / stepsPerSegment);
+            if (stepsPerSegment % c == 0 && cost < bestCost)
+            {
+                (best, bestCost) = (c, cost);
+            }
+        }
+
+        return best;
+    }
+
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="commitEvery"/> does not divide the job's segments.</exception>
+    public static void CheckInterval(TrainingJob job, int commitEvery)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (commitEvery < 1 || job.StepsPerSegment % commitEvery != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(commitEvery), $"a commit interval of {commitEvery} steps does not divide segments of {job.StepsPerSegment}");
+        }
     }
 
     /// <summary>Whether some party committed to <paramref name="root"/> and kept the state (so it can be revealed).</summary>

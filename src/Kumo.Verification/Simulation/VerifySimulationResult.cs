@@ -21,13 +21,22 @@ public sealed record VerifySimulationResult
     public double Overhead { get; init; }
 
     /// <summary>
-    /// The same ratio in measured wall time, counting as verification's cost the providers' hashing of their state after
-    /// every step (so that any step can be spot-checked) besides the checks themselves.
+    /// The same ratio in measured wall time, counting as verification's cost the providers' committing to (hashing and
+    /// keeping) their state inside each segment, besides the checks themselves.
     /// </summary>
     public double OverheadWall { get; init; }
 
-    /// <summary>Of that: the per-step hashing alone, ÷ the jobs' own training time.</summary>
+    /// <summary>Of that: the providers' commitments alone, ÷ the jobs' own training time.</summary>
     public double CommitOverheadWall { get; init; }
+
+    /// <summary>What one commitment costs next to one training step, measured on this machine before the trials.</summary>
+    public double CommitCost { get; init; }
+
+    /// <summary>The commit interval every provider was held to (<c>--commit-every</c>), or null where each chose its own.</summary>
+    public int? CommitEvery { get; init; }
+
+    /// <summary>Segments delivered at each commit interval (steps between commitments).</summary>
+    public IReadOnlyDictionary<int, int> CommitIntervals { get; init; } = new Dictionary<int, int>();
 
     /// <summary>Overhead on the work of providers still on probation (what a newcomer costs).</summary>
     public double OverheadProbation { get; init; }
@@ -80,8 +89,11 @@ public sealed record VerifySimulationResult
 
     public ulong Seed { get; init; }
 
-    /// <summary>How a sampled segment was checked: "spot_step" (one step from a revealed state) or "full_segment".</summary>
-    public string Check { get; init; } = "spot_step";
+    /// <summary>
+    /// How a sampled segment was checked: "spot_interval" (one commit interval, from the state the provider revealed
+    /// before it) or "full_segment".
+    /// </summary>
+    public string Check { get; init; } = "spot_interval";
 
     /// <summary>One JSON object on one line, snake_case keys.</summary>
     public string ToJsonLine()
@@ -126,6 +138,23 @@ public sealed record VerifySimulationResult
             json.WriteNumber("dispute_round_bound_t10000", DisputeRoundBoundT10000);
             json.WriteNumber("canaries", Canaries);
             json.WriteString("check", Check);
+            json.WriteNumber("commit_cost", Math.Round(CommitCost, 4));
+            if (CommitEvery is { } every)
+            {
+                json.WriteNumber("commit_every", every);
+            }
+            else
+            {
+                json.WriteNull("commit_every");
+            }
+
+            json.WriteStartObject("commit_intervals");
+            foreach ((int interval, int segments) in CommitIntervals)
+            {
+                json.WriteNumber(interval.ToString(System.Globalization.CultureInfo.InvariantCulture), segments);
+            }
+
+            json.WriteEndObject();
             json.WriteNumber("q", Q);
             json.WriteNumber("q_trusted", QTrusted);
             json.WriteNumber("probation_segments", ProbationSegments);

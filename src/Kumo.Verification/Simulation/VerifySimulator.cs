@@ -50,7 +50,14 @@ public sealed record VerifySimulationOptions
 
     public SegmentSampling Sampling { get; init; } = new();
 
-    /// <summary>How a validator checks a sampled segment: one spot-checked step (the default) or the whole segment.</summary>
+    /// <summary>
+    /// Steps between a provider's commitments inside a segment (a divisor of <see cref="StepsPerSegment"/>; 1 = after
+    /// every step). Null, the default, lets each provider choose it for each segment from the measured cost of a
+    /// commitment and its own sampling rate (<see cref="SegmentWork.ChooseCommitInterval"/>).
+    /// </summary>
+    public int? CommitEvery { get; init; }
+
+    /// <summary>How a validator checks a sampled segment: one spot-checked commit interval (the default) or the whole segment.</summary>
     public ISegmentVerifier SegmentVerifier { get; init; } = new SpotCheckSegmentVerifier();
 
     public IHardwareVerifier HardwareVerifier { get; init; } = new TimedGemmHardwareVerifier();
@@ -91,9 +98,16 @@ public static class VerifySimulator
         digits = new ClassificationData(digits.FeatureCount, digits.ClassCount, digits.TrainFeatures, digits.TrainLabels,
             digits.TestFeatures[..digits.FeatureCount], digits.TestLabels[..1]);
         double machineGflops = options.HardwareVerifier.Verify(new CpuGemmProver(), new HardwareClaim("cpu", 0), options.Seed).MeasuredGflops;
+        if (options.CommitEvery is { } fixedInterval && (fixedInterval < 1 || options.StepsPerSegment % fixedInterval != 0))
+        {
+            throw new ArgumentException($"a commit interval of {fixedInterval} steps does not divide segments of {options.StepsPerSegment}", nameof(options));
+        }
+
+        double commitCost = SegmentWork.CommitCost(new TrainingJob("calibration", ModelSpec.Mlp(hidden: options.Hidden), digits, options.Segments,
+            options.StepsPerSegment, options.BatchSize, 3e-3f, options.Seed));
         for (int t = 0; t < options.Trials; t++)
         {
-            new Trial(digits, options, totals, t, machineGflops).Run();
+            new Trial(digits, options, totals, t, machineGflops, commitCost).Run();
         }
 
         int steps = options.Segments * options.StepsPerSegment;
@@ -127,7 +141,10 @@ public static class VerifySimulator
             ExecJobsPerTrial = options.ExecJobs,
             WallSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
             Seed = options.Seed,
-            Check = options.SegmentVerifier is SpotCheckSegmentVerifier ? "spot_step" : "full_segment",
+            Check = options.SegmentVerifier is SpotCheckSegmentVerifier ? "spot_interval" : "full_segment",
+            CommitCost = commitCost,
+            CommitEvery = options.CommitEvery,
+            CommitIntervals = totals.Intervals.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key, kv => kv.Value),
         };
     }
 
@@ -197,6 +214,9 @@ public static class VerifySimulator
 
         public int Canaries { get; set; }
 
+        /// <summary>How many segments were committed at each commit interval.</summary>
+        public Dictionary<int, int> Intervals { get; } = [];
+
         public int ExecJobs { get; set; }
 
         public int ExecRuns { get; set; }
@@ -220,13 +240,15 @@ public static class VerifySimulator
     }
 
     /// <summary>
-    /// A delivered segment: who, which, its start, the root the provider committed after each of its steps (the last is
-    /// the segment's checkpoint), and whether its provider was on probation.
+    /// A delivered segment: who, which, its start, the roots the provider committed inside it (after every
+    /// <see cref="Every"/>-th step; the last is the segment's checkpoint), and whether its provider was on probation.
     /// </summary>
     private sealed record Claim(Trainer Trainer, int Segment, string Start, IReadOnlyList<string> StepRoots, bool Probation)
     {
-        /// <summary>The committed root after step <paramref name="step"/> of the segment (0: its start).</summary>
-        public string RootAt(int step) => step == 0 ? Start : StepRoots[step - 1];
+        public int Every => Trainer.Job.StepsPerSegment / StepRoots.Count;
+
+        /// <summary>The committed root after step <paramref name="step"/> of the segment (0: its start; a multiple of <see cref="Every"/>).</summary>
+        public string RootAt(int step) => step == 0 ? Start : StepRoots[(step / Every) - 1];
     }
 
     /// <summary>A trace that runs the disputed steps (with per-step commitments) the first time it is asked.</summary>
@@ -243,7 +265,7 @@ public static class VerifySimulator
 
             if (_run is null)
             {
-                _run = SegmentWork.Run(job, segment, start, steps, perStep: true);
+                _run = SegmentWork.Run(job, segment, start, steps, commitEvery: 1);
                 trial.CountVerification(steps, _run.Seconds, probation);
             }
 
@@ -264,6 +286,7 @@ public static class VerifySimulator
         private readonly Totals _totals;
         private readonly int _index;
         private readonly double _machineGflops;
+        private readonly double _commitCost;
         private readonly Philox _random;
         private readonly SimulationClock _clock = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
         private readonly ProviderChecker _checker;
@@ -279,8 +302,9 @@ public static class VerifySimulator
         private IReadOnlyList<string>? _canaryTruth, _canaryFake;
         private int _segment;
 
-        public Trial(ClassificationData data, VerifySimulationOptions options, Totals totals, int index, double machineGflops)
+        public Trial(ClassificationData data, VerifySimulationOptions options, Totals totals, int index, double machineGflops, double commitCost)
         {
+            _commitCost = commitCost;
             _data = data;
             _options = options;
             _totals = totals;
@@ -404,28 +428,31 @@ public static class VerifySimulator
 
         private void Deliver(Trainer trainer)
         {
-            // Every provider commits a root after each step and keeps the states behind them (the segment's
-            // checkpoint for good) until its spot check has been drawn.
+            // Every provider commits a root after every c-th step, c chosen from what a commitment costs and how often
+            // its segments are sampled, and keeps the states behind them (the segment's checkpoint for good) until its
+            // spot check has been drawn.
             string start = trainer.LastRoot;
+            bool probation = _sampling.Delivered(trainer.Name) < _sampling.ProbationSegments;
+            int every = _options.CommitEvery ?? SegmentWork.ChooseCommitInterval(_commitCost,
+                probation ? _options.Sampling.ProbationQ : _options.Sampling.TrustedQ, _options.StepsPerSegment);
+            _totals.Intervals[every] = _totals.Intervals.GetValueOrDefault(every) + 1;
             IReadOnlyList<string> roots;
             switch (trainer.Kind)
             {
                 case TrainerKind.RandomWeights:
-                    roots = SegmentWork.RandomSteps(trainer.Job, start, _random);
+                    roots = SegmentWork.RandomSteps(trainer.Job, start, _random, every);
                     break;
                 case TrainerKind.Skipper when _random.NextFloat() < _options.SkipFraction:
-                    roots = [.. Enumerable.Repeat(start, _options.StepsPerSegment)];
+                    roots = [.. Enumerable.Repeat(start, _options.StepsPerSegment / every)];
                     break;
                 default:
-                    SegmentRun run = SegmentWork.Run(trainer.Job, _segment, start, keepStates: true);
-                    double commit = _options.StepsPerSegment * SegmentWork.CommitSeconds(trainer.Job, run.EndRoot);
-                    _totals.JobSeconds += run.Seconds - commit; // the per-step hashing inside the run is verification's cost
-                    _totals.CommitSeconds += commit;
+                    SegmentRun run = SegmentWork.Run(trainer.Job, _segment, start, commitEvery: every, keepStates: true);
+                    _totals.JobSeconds += run.Seconds - run.CommitSeconds; // committing is verification's cost
+                    _totals.CommitSeconds += run.CommitSeconds;
                     roots = run.StepRoots;
                     break;
             }
 
-            bool probation = _sampling.Delivered(trainer.Name) < _sampling.ProbationSegments;
             _totals.JobSteps += _options.StepsPerSegment;
             if (probation)
             {
@@ -501,7 +528,7 @@ public static class VerifySimulator
 
             // The dispute is over the steps the validator checked, from the state both sides agree on.
             _pool.Answer(a.Id, approves: false, _clock.GetUtcNow());
-            int steps = Math.Max(1, check.StepsExecuted);
+            int steps = check.StepsExecuted > 0 ? check.StepsExecuted : claim.Every;
             IStepTrace challenger = new ExecutedTrace(claim.Trainer.Job, claim.Segment, claim.RootAt(check.FromStep), steps, this, claim.Probation);
             if (accuse && check.Reproduced)
             {
@@ -522,10 +549,12 @@ public static class VerifySimulator
             {
                 // A segment whose every step root is known (run once, states kept to reveal), and a made-up one of
                 // random states (revealable too, so a canary looks like any other claim).
-                SegmentRun known = SegmentWork.Run(_canaryJob, 0, _canaryJob.GenesisRoot, keepStates: true);
+                // Committed at a veteran's interval, like most claims.
+                int every = _options.CommitEvery ?? SegmentWork.ChooseCommitInterval(_commitCost, _options.Sampling.TrustedQ, _options.StepsPerSegment);
+                SegmentRun known = SegmentWork.Run(_canaryJob, 0, _canaryJob.GenesisRoot, commitEvery: every, keepStates: true);
                 CountVerification(_canaryJob.StepsPerSegment, known.Seconds, null);
                 _canaryTruth = known.StepRoots;
-                _canaryFake = SegmentWork.RandomSteps(_canaryJob, _canaryJob.GenesisRoot, _random);
+                _canaryFake = SegmentWork.RandomSteps(_canaryJob, _canaryJob.GenesisRoot, _random, every);
             }
 
             IReadOnlyList<string> claimed = a.CanaryExpectsApproval ? _canaryTruth : _canaryFake!;
@@ -552,12 +581,18 @@ public static class VerifySimulator
 
         /// <summary>
         /// A dispute over <paramref name="steps"/> steps of the claim after its step <paramref name="from"/>: the provider
-        /// answers with the roots it committed (it signed them before the check), the challenger with its own trace.
+        /// answers with the roots it committed (it signed them before the check) and, for the steps in between, roots it
+        /// recomputes on demand from the state it committed at <paramref name="from"/>; the challenger with its own trace.
         /// </summary>
         private void Dispute(Claim claim, string validator, IStepTrace challenger, int from, int steps)
         {
             Trainer trainer = claim.Trainer;
-            IStepTrace provider = new ScriptedTrace(step => claim.RootAt(from + step));
+            IStepTrace? recomputed = null;
+            IStepTrace provider = new ScriptedTrace(step =>
+                (from + step) % claim.Every == 0 ? claim.RootAt(from + step)
+                : SegmentWork.CanReveal(trainer.Job, claim.RootAt(from))
+                    ? (recomputed ??= new ExecutedTrace(trainer.Job, claim.Segment, claim.RootAt(from), steps, this, claim.Probation)).RootAfterStep(step)
+                    : "unrevealed");
             DisputeVerdict verdict = _options.Referee.Resolve(trainer.Job, claim.Segment, claim.RootAt(from), steps, provider, challenger);
             CountVerification(verdict.StepsExecuted, verdict.Seconds, claim.Probation);
             _totals.Disputes++;

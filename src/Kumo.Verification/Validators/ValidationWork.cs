@@ -75,7 +75,8 @@ public static class ValidationWork
             }
         }
 
-        string end = Trainer.TrainSegment(model, data, options, start, segment.ToStep - segment.FromStep, cancellationToken: cancellationToken).End.RootHex();
+        int steps = segment.ToStep - segment.FromStep;
+        string end = Trainer.TrainSegment(model, data, options, start, steps, commitEvery: Math.Max(1, steps), cancellationToken: cancellationToken).End.RootHex();
         bool agrees = end == segment.ClaimedRoot;
         return new ValidationReport(task.TaskId, task.JobId, subject, segment.ClaimedRoot, agrees, end,
             agrees ? $"re-executed {subject}: ends at the claimed root" : $"re-executed {subject}: ends at {end}, the claim is {segment.ClaimedRoot}");

@@ -41,6 +41,19 @@ public class MerkleTreeTests
     }
 
     [Fact]
+    public void The_bottom_up_root_equals_the_split_tree_root_for_every_size_up_to_130()
+    {
+        Assert.Equal(SHA256.HashData([]), MerkleTree.ComputeRoot([]));
+        for (int n = 1; n <= 130; n++)
+        {
+            byte[][] leaves = [.. Enumerable.Range(0, n).Select(i => MerkleTree.HashLeaf(BitConverter.GetBytes(i)))];
+            Assert.Equal(new MerkleTree(leaves).Root, MerkleTree.ComputeRoot(leaves));
+        }
+
+        Assert.Throws<ArgumentException>(() => MerkleTree.ComputeRoot([new byte[31]]));
+    }
+
+    [Fact]
     public void Duplicating_the_last_leaf_changes_the_root()
     {
         // The weakness of duplicate-last-node trees (CVE-2012-2459) must not exist here.

@@ -20,11 +20,47 @@ public class VerifySimulationTests
 
         Assert.Equal(1.0, result.DetectionRate[VerifySimulator.RandomWeights]);
         Assert.InRange(result.MaxDisputeRounds, 1, result.DisputeRoundBound);
-        Assert.Equal("spot_step", result.Check);
+        Assert.Equal("spot_interval", result.Check);
+        Assert.Null(result.CommitEvery); // each provider chose its own interval from the measured cost of a commitment
+        Assert.NotEmpty(result.CommitIntervals);
+        Assert.All(result.CommitIntervals.Keys, c => Assert.Equal(0, 8 % c));
         Assert.InRange(result.Overhead, 1.0, 1.15); // verification steps ÷ job steps: counted, not timed
-        Assert.InRange(result.OverheadProbation, 1.0, 1.15); // a newcomer's work, sampled at q = 0.74, too
         Assert.StartsWith("{\"detection_rate\":{", result.ToJsonLine(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Committing_after_every_step_makes_a_check_one_step_even_on_probation()
+    {
+        VerifySimulationResult result = VerifySimulator.Run(Digits.Load(DigitsPath()), new VerifySimulationOptions { Seed = 2, Trials = 2, CommitEvery = 1 });
+
+        Assert.Equal(0, result.FalseSlashes);
+        Assert.Equal(1.0, result.DetectionRate[VerifySimulator.RandomWeights]);
+        Assert.Equal([1], result.CommitIntervals.Keys);
+        Assert.InRange(result.Overhead, 1.0, 1.15);
+        Assert.InRange(result.OverheadProbation, 1.0, 1.15); // a newcomer's work, sampled at q = 0.74, too
+        Assert.Contains("\"commit_every\":1,", result.ToJsonLine(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Whole_segment_commitments_still_catch_cheats_and_slash_no_honest_party()
+    {
+        VerifySimulationResult result = VerifySimulator.Run(Digits.Load(DigitsPath()), new VerifySimulationOptions { Seed = 3, Trials = 2, CommitEvery = 8 });
+
+        Assert.Equal(0, result.FalseSlashes);
+        Assert.Equal(1.0, result.DetectionRate[VerifySimulator.RandomWeights]);
+        Assert.Equal([8], result.CommitIntervals.Keys);
+        Assert.True(result.OverheadProbation > 1.5, $"a whole segment per check on probation: {result.ToJsonLine()}");
+    }
+
+    [Theory]
+    [InlineData(0.01, 0.05, 8, 1)] // a real model: a commitment is 1% of a step, commit after every step
+    [InlineData(1.0, 0.05, 8, 8)] // a commitment as dear as a step, rarely sampled: commit at the checkpoint only
+    [InlineData(0.3, 0.74, 8, 2)] // the toy MLP on probation: 0.3/2 + 0.74·2/8 beats both 1 and 4
+    [InlineData(0.3, 0.05, 8, 8)]
+    [InlineData(0.5, 0.3, 6, 3)] // only divisors of the segment: 1, 2, 3, 6
+    [InlineData(0, 0.5, 8, 1)]
+    public void The_commit_interval_minimizes_hashing_plus_checking(double commitCost, double q, int steps, int expected) =>
+        Assert.Equal(expected, SegmentWork.ChooseCommitInterval(commitCost, q, steps));
 
     [Fact]
     public void Honest_work_reproduces_and_a_skipped_segment_loses_its_dispute()
@@ -33,8 +69,10 @@ public class VerifySimulationTests
         var job = new TrainingJob("t", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 4, 6, 8, 3e-3f, 42);
         try
         {
-            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, keepStates: true);
+            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, commitEvery: 1, keepStates: true);
             Assert.Equal(6, run.StepRoots.Count);
+            Assert.True(run.CommitSeconds > 0 && run.CommitSeconds < run.Seconds);
+            Assert.Equal([run.EndRoot], SegmentWork.Run(job, 0, job.GenesisRoot).StepRoots); // by default, the checkpoint only
             var random = new Philox(1, 0, 0);
             Assert.True(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, run.StepRoots, random).Reproduced);
             string[] skipped = [.. Enumerable.Repeat(job.GenesisRoot, 6)];
@@ -63,7 +101,7 @@ public class VerifySimulationTests
         var job = new TrainingJob("spot", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 2, 5, 8, 3e-3f, 9);
         try
         {
-            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, keepStates: true);
+            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, commitEvery: 1, keepStates: true);
             IReadOnlyList<string> fabricated = SegmentWork.RandomSteps(job, job.GenesisRoot, new Philox(3, 0, 0));
             string[] skipped = [.. Enumerable.Repeat(job.GenesisRoot, 5)];
 
@@ -93,6 +131,41 @@ public class VerifySimulationTests
             // A committed root with no state behind it cannot be revealed: the check fails.
             string[] unbacked = [.. run.StepRoots.Select(_ => new string('a', 64))];
             Assert.False(verifier.Verify(job, 0, job.GenesisRoot, unbacked, random).Reproduced);
+        }
+        finally
+        {
+            SegmentWork.Forget(job);
+        }
+    }
+
+    [Fact]
+    public void A_spot_check_of_a_segment_committed_every_second_step_re_executes_one_interval_of_two_steps()
+    {
+        ClassificationData digits = Digits.Load(DigitsPath());
+        var job = new TrainingJob("intervals", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 2, 6, 8, 3e-3f, 11);
+        try
+        {
+            SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, commitEvery: 2, keepStates: true);
+            Assert.Equal(3, run.StepRoots.Count);
+            Assert.Equal(SegmentWork.Run(job, 0, job.GenesisRoot, commitEvery: 1).StepRoots.Where((_, i) => i % 2 == 1), run.StepRoots);
+            IReadOnlyList<string> fabricated = SegmentWork.RandomSteps(job, job.GenesisRoot, new Philox(4, 0, 0), commitEvery: 2);
+            Assert.Equal(3, fabricated.Count);
+
+            var verifier = new SpotCheckSegmentVerifier();
+            var random = new Philox(6, 0, 0);
+            var starts = new HashSet<int>();
+            for (int i = 0; i < 60; i++)
+            {
+                SegmentCheck honest = verifier.Verify(job, 0, job.GenesisRoot, run.StepRoots, random);
+                Assert.True(honest.Reproduced);
+                Assert.Equal(2, honest.StepsExecuted);
+                starts.Add(honest.FromStep);
+                Assert.False(verifier.Verify(job, 0, job.GenesisRoot, fabricated, random).Reproduced);
+                Assert.False(verifier.Verify(job, 0, job.GenesisRoot, [.. Enumerable.Repeat(job.GenesisRoot, 3)], random).Reproduced);
+            }
+
+            Assert.Equal([0, 2, 4], starts.Order());
+            Assert.Throws<ArgumentException>(() => verifier.Verify(job, 0, job.GenesisRoot, [.. run.StepRoots.Take(2), "x", "y"], random));
         }
         finally
         {
