@@ -143,8 +143,8 @@ public class ResultVerifierTests
         {
             StepRoots roots = StepRoots.Parse(File.ReadAllBytes(Path.Combine(output, WorkloadRunner.StepRootsFileName)));
             string[] changed = [.. roots.Roots];
-            changed[20 - roots.FirstStep] = new string('0', 64);
-            File.WriteAllText(Path.Combine(output, WorkloadRunner.StepRootsFileName), StepRoots.ToJson(roots.FirstStep, changed));
+            changed[(20 - roots.FirstStep) / roots.Every] = new string('0', 64);
+            File.WriteAllText(Path.Combine(output, WorkloadRunner.StepRootsFileName), StepRoots.ToJson(roots.FirstStep, roots.Every, changed));
         }
 
         await PublishAsync(hub, provider, offer, accepted.JobId, output);

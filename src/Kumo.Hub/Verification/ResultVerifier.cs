@@ -258,9 +258,10 @@ public sealed class ResultVerifier(
             }
         }
 
-        // The root after every step (out/step-roots.json, signed with the result): a sampled segment is then checked up to
-        // a random step of it rather than to its end. Roots that contradict commitments.json are the provider's own
-        // signed contradiction; a file that does not read only costs the cheaper check (whole segments instead).
+        // The root after every c-th step (out/step-roots.json, signed with the result): a sampled segment is then checked
+        // up to a random one of those steps rather than to its end. Roots that contradict commitments.json, or that leave
+        // a checkpoint out, are the provider's own signed contradiction; a file that does not read only costs the cheaper
+        // check (whole segments instead).
         StepRoots? stepRoots = null;
         string? stepRootsNote = null;
         if (byPath.TryGetValue("out/" + WorkloadRunner.StepRootsFileName, out string? stepRootsCid))
@@ -268,13 +269,15 @@ public sealed class ResultVerifier(
             try
             {
                 stepRoots = StepRoots.Parse(await ReadAsync(stepRootsCid, cancellationToken));
-                bool covers = stepRoots.FirstStep == startStep + 1 && stepRoots.LastStep == train.Steps;
-                int bad = covers ? commitments.FindIndex(c => stepRoots.RootAfter(c.Step) != c.RootHex) : 0;
+                bool covers = stepRoots.FirstStep == startStep + stepRoots.Every && stepRoots.LastStep == train.Steps;
+                int bad = covers ? commitments.FindIndex(c => !stepRoots.Covers(c.Step) || stepRoots.RootAfter(c.Step) != c.RootHex) : 0;
                 if (bad >= 0)
                 {
-                    string contradiction = covers
-                        ? $"step-roots.json has {stepRoots.RootAfter(commitments[bad].Step)} after step {commitments[bad].Step}, commitments.json {commitments[bad].RootHex}"
-                        : $"step-roots.json covers steps {stepRoots.FirstStep}–{stepRoots.LastStep}, not the run's {startStep + 1}–{train.Steps}";
+                    string contradiction = !covers
+                        ? $"step-roots.json covers steps {stepRoots.FirstStep}–{stepRoots.LastStep} every {stepRoots.Every}, not the run's {startStep + 1}–{train.Steps}"
+                        : !stepRoots.Covers(commitments[bad].Step)
+                            ? $"step-roots.json (every {stepRoots.Every} steps from {stepRoots.FirstStep}) has no root after checkpoint step {commitments[bad].Step}"
+                            : $"step-roots.json has {stepRoots.RootAfter(commitments[bad].Step)} after step {commitments[bad].Step}, commitments.json {commitments[bad].RootHex}";
                     Sampling.RecordCaught(provider);
                     await FailAsync(job, lease, "proof_of_learning", "step roots", $"proof of learning: {contradiction}", null, cancellationToken);
                     await ResumePointAsync(job, bad >= 1 ? commitments[bad - 1].Step : startStep, byPath); // the last commitment both files agree on
@@ -293,13 +296,14 @@ public sealed class ResultVerifier(
             Sampling.RecordDelivered(provider);
         }
 
-        // With step roots, each sampled segment is checked from its start checkpoint up to a step drawn uniformly in it
-        // (on average half the segment): a segment that was not computed has no right root after any of its steps.
+        // With step roots, each sampled segment is checked from its start checkpoint up to one of its rooted steps, drawn
+        // uniformly (on average a little over half the segment): a segment that was not computed has no right root after
+        // any of its steps.
         ValidationTask TaskFor(int i)
         {
             int from = i == 0 ? startStep : commitments[i - 1].Step;
             string? startCid = i == 0 ? resumeCid : byPath["out/" + WorkloadRunner.CheckpointFileName(from)];
-            int to = stepRoots is null ? commitments[i].Step : from + 1 + random.NextInt(commitments[i].Step - from);
+            int to = stepRoots is null ? commitments[i].Step : from + (stepRoots.Every * (1 + random.NextInt((commitments[i].Step - from) / stepRoots.Every)));
             string claimed = stepRoots is null ? commitments[i].RootHex : stepRoots.RootAfter(to);
             return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? resumeRoot : commitments[i - 1].RootHex, to, claimed), null);
         }
@@ -330,7 +334,7 @@ public sealed class ResultVerifier(
         await EventAsync(job.Id, "verified", sample.Count == 0
             ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
             : $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints"
-              + (stepRoots is null ? "" : " up to a random step of each")
+              + (stepRoots is null ? "" : $" up to a random step of each (a root every {stepRoots.Every} steps)")
               + "; every root agrees — "
               + string.Join("; ", judgements.Select(j => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} by {j.CheckedBy}")) + stepRootsNote);
     }

@@ -61,12 +61,15 @@ public interface ICheckpointObserver : ITrainingObserver
 }
 
 /// <summary>
-/// A training observer that also wants the commitment root after every step (the trainer then hashes the state each
-/// step): what a provider publishes so that any single step of a segment can be checked.
+/// A training observer that also wants the commitment root after every <see cref="StepRootEvery"/>-th step (the trainer
+/// then hashes the state at those steps): what a provider publishes so that a segment can be checked up to any of them.
 /// </summary>
 public interface IStepRootObserver : ITrainingObserver
 {
-    /// <summary>After each step: the <see cref="WeightCommitment"/> root of the weights and optimizer state.</summary>
+    /// <summary>Steps between roots: a root after each step whose number is a multiple of it (1: every step).</summary>
+    int StepRootEvery => 1;
+
+    /// <summary>After each such step: the <see cref="WeightCommitment"/> root of the weights and optimizer state.</summary>
     void OnStepRoot(int step, string rootHex);
 }
 

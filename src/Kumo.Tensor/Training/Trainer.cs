@@ -57,7 +57,7 @@ public static class Trainer
             lossLog.Add(new LossPoint(step, lossValue));
             observer?.OnStep(step, lossValue, options.BatchSize / Math.Max(seconds, 1e-9));
             string? stepRoot = null;
-            if (observer is IStepRootObserver everyStep)
+            if (observer is IStepRootObserver everyStep && step % Math.Max(1, everyStep.StepRootEvery) == 0)
             {
                 stepRoot = session.RootHex();
                 everyStep.OnStepRoot(step, stepRoot);

@@ -85,7 +85,7 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
             log.WriteLine($"resumed at step {start.Step} from '{resume}' (state root {start.RootHex()})");
         }
 
-        var observer = new ProgressLog(log, train.Steps, output, spec);
+        var observer = new ProgressLog(log, train.Steps, train.CheckpointEvery, output, spec);
         var clock = Stopwatch.StartNew();
         TrainResult result = Trainer.Train(spec, data, options, start, observer, cancellationToken);
         clock.Stop();
@@ -112,7 +112,7 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
         File.WriteAllText(Path.Combine(output, "loss.csv"), loss.ToString());
         var commitments = new JsonArray([.. result.Commitments.Select(c => (JsonNode)new JsonObject { ["step"] = c.Step, ["root"] = c.RootHex })]);
         File.WriteAllText(Path.Combine(output, "commitments.json"), commitments.ToJsonString(Indented) + "\n");
-        File.WriteAllText(Path.Combine(output, StepRootsFileName), StepRoots.ToJson((start?.Step ?? 0) + 1, observer.StepRoots) + "\n");
+        File.WriteAllText(Path.Combine(output, StepRootsFileName), StepRoots.ToJson((start?.Step ?? 0) + observer.StepRootEvery, observer.StepRootEvery, observer.StepRoots) + "\n");
 
         var report = new JsonObject
         {
@@ -459,9 +459,11 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// About a hundred progress lines per run, plus one per checkpoint; each checkpoint's full state is written as
     /// <c>checkpoint-NNNNNNN.safetensors</c> so validators can re-run any segment from it.
     /// </summary>
-    private sealed class ProgressLog(TextWriter log, int steps, string output, ModelSpec spec) : ICheckpointObserver, IStepRootObserver
+    private sealed class ProgressLog(TextWriter log, int steps, int checkpointEvery, string output, ModelSpec spec) : ICheckpointObserver, IStepRootObserver
     {
-        public List<string> StepRoots { get; } = new(steps);
+        public List<string> StepRoots { get; } = [];
+
+        public int StepRootEvery { get; } = Workloads.StepRoots.IntervalFor(steps, checkpointEvery);
 
         public void OnStepRoot(int step, string rootHex) => StepRoots.Add(rootHex);
 
