@@ -27,7 +27,17 @@ internal static class TrainBenchmark
         [property: JsonPropertyName("tokens_per_s_2_threads")] double TokensPerS2t, double ValidationLoss,
         double UnigramLoss, double LossRatio, int Steps, int Context, int Embed, int Layers, int Heads, int TrainChars);
 
-    public sealed record Result(string Scenario, Mlp Mlp, Transformer Transformer, bool Deterministic, string Width);
+    /// <summary>
+    /// What publishing step roots costs a train job: train-digits (800 steps, checkpoints every 200, one thread) without
+    /// them (the anchor), with a root after every step, and at the interval jobs use (<see cref="StepRoots.IntervalFor"/>);
+    /// medians of five interleaved runs.
+    /// </summary>
+    public sealed record StepRootCost(
+        [property: JsonPropertyName("seconds_without")] double SecondsWithout,
+        [property: JsonPropertyName("ratio_every_step")] double RatioEveryStep,
+        [property: JsonPropertyName("ratio_at_interval")] double RatioAtInterval, int Interval);
+
+    public sealed record Result(string Scenario, Mlp Mlp, Transformer Transformer, StepRootCost StepRoots, bool Deterministic, string Width);
 
     public static Result Run(string datasets, Action<string>? progress)
     {
@@ -43,6 +53,8 @@ internal static class TrainBenchmark
         double perChannel = Inference.Accuracy(mlp2.Spec, WorkloadRunner.QuantizeRoundTrip(mlp2.Weights, QuantizationScheme.Int8PerChannel), digits.TestFeatures, digits.TestLabels);
         double q80 = Inference.Accuracy(mlp2.Spec, WorkloadRunner.QuantizeRoundTrip(mlp2.Weights, QuantizationScheme.Q8Blocks), digits.TestFeatures, digits.TestLabels);
         double samples = mlpOptions.Steps * (double)mlpOptions.BatchSize;
+        progress?.Invoke("MLP with step roots…");
+        StepRootCost stepRoots = MeasureStepRoots(mlp, digits, mlpOptions with { CheckpointEvery = 200, Compute = new ComputeOptions { Threads = 1 } });
 
         // Character transformer on the licence corpus: throughput at the default size, quality at a size that learns in seconds.
         CharCorpus corpus = CharCorpus.Load(Path.Combine(datasets, "licenses.txt"));
@@ -67,8 +79,46 @@ internal static class TrainBenchmark
                 Math.Round(quality.Evaluation.ValidationLoss!.Value, 4), Math.Round(quality.Evaluation.UnigramLoss!.Value, 4),
                 Math.Round(quality.Evaluation.ValidationLoss!.Value / quality.Evaluation.UnigramLoss!.Value, 3),
                 qualityOptions.Steps, small.Context, small.Embed, small.Layers, small.Heads, corpus.Train.Length),
+            stepRoots,
             deterministic,
             SimdWidths.Best.ToString());
+    }
+
+    private static StepRootCost MeasureStepRoots(ModelSpec spec, ClassificationData digits, TrainOptions options)
+    {
+        int interval = StepRoots.IntervalFor(options.Steps, options.CheckpointEvery);
+        var seconds = new List<double>[3];
+        for (int i = 0; i < seconds.Length; i++)
+        {
+            seconds[i] = [];
+        }
+
+        for (int run = 0; run < 5; run++)
+        {
+            seconds[0].Add(Timed(() => Trainer.Train(spec, digits, options)).Seconds);
+            seconds[1].Add(Timed(() => Trainer.Train(spec, digits, options, new RootCounter(1))).Seconds);
+            seconds[2].Add(Timed(() => Trainer.Train(spec, digits, options, new RootCounter(interval))).Seconds);
+        }
+
+        double[] medians = [.. seconds.Select(s => s.Order().ElementAt(s.Count / 2))];
+        return new StepRootCost(Math.Round(medians[0], 3), Math.Round(medians[1] / medians[0], 3), Math.Round(medians[2] / medians[0], 3), interval);
+    }
+
+    private sealed class RootCounter(int every) : IStepRootObserver
+    {
+        public int StepRootEvery => every;
+
+        public int Roots { get; private set; }
+
+        public void OnStepRoot(int step, string rootHex) => Roots++;
+
+        public void OnStep(int step, float loss, double samplesPerSecond)
+        {
+        }
+
+        public void OnCheckpoint(int step, string rootHex)
+        {
+        }
     }
 
     private static (T Value, double Seconds) Timed<T>(Func<T> run)

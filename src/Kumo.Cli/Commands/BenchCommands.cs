@@ -136,6 +136,8 @@ public static class BenchCommands
                 table.AddRow("transformer 2×64, ctx 64 (sequences/s)", $"{result.Transformer.SequencesPerS1t:N1}", $"{result.Transformer.SequencesPerS2t:N1}",
                     $"validation {result.Transformer.ValidationLoss:0.000} vs unigram {result.Transformer.UnigramLoss:0.000} nats/char ({result.Transformer.LossRatio:0.000}×)");
                 AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine($"train-digits with step roots (1 thread): a root every step {result.StepRoots.RatioEveryStep:0.00}×, "
+                    + $"every {result.StepRoots.Interval} steps {result.StepRoots.RatioAtInterval:0.00}× the {result.StepRoots.SecondsWithout:0.000} s without");
                 AnsiConsole.MarkupLine($"same commitments with 1 and 2 threads: {(result.Deterministic ? "[green]yes[/]" : "[red]NO[/]")}");
             }
 
