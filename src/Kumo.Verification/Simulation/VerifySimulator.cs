@@ -426,6 +426,13 @@ public static class VerifySimulator
             }
         }
 
+        /// <summary>
+        /// The interval a provider sampled at rate <paramref name="q"/> commits at: the imposed one, else its cheapest;
+        /// where whole segments are checked, roots inside them buy nothing, so the checkpoint only.
+        /// </summary>
+        private int CommitInterval(double q) => _options.CommitEvery
+            ?? (_options.SegmentVerifier is SpotCheckSegmentVerifier ? SegmentWork.ChooseCommitInterval(_commitCost, q, _options.StepsPerSegment) : _options.StepsPerSegment);
+
         private void Deliver(Trainer trainer)
         {
             // Every provider commits a root after every c-th step, c chosen from what a commitment costs and how often
@@ -433,8 +440,7 @@ public static class VerifySimulator
             // spot check has been drawn.
             string start = trainer.LastRoot;
             bool probation = _sampling.Delivered(trainer.Name) < _sampling.ProbationSegments;
-            int every = _options.CommitEvery ?? SegmentWork.ChooseCommitInterval(_commitCost,
-                probation ? _options.Sampling.ProbationQ : _options.Sampling.TrustedQ, _options.StepsPerSegment);
+            int every = CommitInterval(probation ? _options.Sampling.ProbationQ : _options.Sampling.TrustedQ);
             _totals.Intervals[every] = _totals.Intervals.GetValueOrDefault(every) + 1;
             IReadOnlyList<string> roots;
             switch (trainer.Kind)
@@ -550,7 +556,7 @@ public static class VerifySimulator
                 // A segment whose every step root is known (run once, states kept to reveal), and a made-up one of
                 // random states (revealable too, so a canary looks like any other claim).
                 // Committed at a veteran's interval, like most claims.
-                int every = _options.CommitEvery ?? SegmentWork.ChooseCommitInterval(_commitCost, _options.Sampling.TrustedQ, _options.StepsPerSegment);
+                int every = CommitInterval(_options.Sampling.TrustedQ);
                 SegmentRun known = SegmentWork.Run(_canaryJob, 0, _canaryJob.GenesisRoot, commitEvery: every, keepStates: true);
                 CountVerification(_canaryJob.StepsPerSegment, known.Seconds, null);
                 _canaryTruth = known.StepRoots;
