@@ -31,6 +31,7 @@ public class TrainingVerificationTests(TwoProviderDevnet devnet) : IClassFixture
             LeaseView lease = job.Leases.Last();
             Assert.Contains("by validator kumo1", verification.Detail, StringComparison.Ordinal);
             Assert.DoesNotContain($"by validator {lease.ProviderId.Value}", verification.Detail, StringComparison.Ordinal);
+            Assert.Contains("up to a random step of each (a root every 20 steps)", verification.Detail, StringComparison.Ordinal); // step-roots.json at train-digits' interval
         }
     }
 

@@ -15,14 +15,17 @@ public sealed record TrainingState(int Step, IReadOnlyList<NamedTensor> Weights,
 }
 
 /// <summary>
-/// The result of <see cref="Trainer.TrainSegment"/>: the state after the segment, the commitment root after every one
-/// of its steps (what a dispute bisects over), and each step's loss.
+/// The result of <see cref="Trainer.TrainSegment"/>: the state after the segment, the commitment roots it made (after
+/// every step by default: what a dispute bisects over), and each step's loss.
 /// </summary>
 public sealed record SegmentResult(TrainingState End, IReadOnlyList<CheckpointCommitment> StepHashes, IReadOnlyList<LossPoint> LossLog)
 {
+    /// <summary>The root of <see cref="End"/> (already committed after the last step, so not hashed again).</summary>
+    public string EndRoot => StepHashes.Count > 0 ? StepHashes[^1].RootHex : End.RootHex();
+
     /// <summary>
-    /// Seconds of the run spent committing after every step: hashing the state (and, for an
-    /// <see cref="ICheckpointObserver"/>, copying it to keep). Verification's cost, not the training's.
+    /// Seconds of the run spent committing: hashing the state (and, for an <see cref="ICheckpointObserver"/>, copying it
+    /// to keep). Verification's cost, not the training's.
     /// </summary>
     public double CommitSeconds { get; init; }
 }

@@ -48,7 +48,7 @@ public static class TrainingRunVerifier
             }
 
             int steps = commitments[segment].Step - from;
-            string end = Trainer.TrainSegment(spec, data, options, start, steps, commitEvery: Math.Max(1, steps), cancellationToken: cancellationToken).End.RootHex();
+            string end = Trainer.TrainSegment(spec, data, options, start, steps, commitEvery: Math.Max(1, steps), cancellationToken: cancellationToken).EndRoot;
             executed += steps;
             if (end != commitments[segment].RootHex)
             {

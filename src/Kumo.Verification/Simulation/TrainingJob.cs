@@ -107,7 +107,7 @@ public static class SegmentWork
         long started = Stopwatch.GetTimestamp();
         SegmentResult result = Trainer.TrainSegment(job.Spec, job.Data, Options(job), start, n, keepStates ? new Keeper(kept) : null,
             commitEvery: Math.Min(commitEvery ?? n, n));
-        kept.TryAdd(result.StepHashes[^1].RootHex, result.End);
+        kept.TryAdd(result.EndRoot, result.End);
         return new SegmentRun([.. result.StepHashes.Select(h => h.RootHex)], Stopwatch.GetElapsedTime(started).TotalSeconds, result.CommitSeconds);
     }
 

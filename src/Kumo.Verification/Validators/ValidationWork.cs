@@ -76,7 +76,7 @@ public static class ValidationWork
         }
 
         int steps = segment.ToStep - segment.FromStep;
-        string end = Trainer.TrainSegment(model, data, options, start, steps, commitEvery: Math.Max(1, steps), cancellationToken: cancellationToken).End.RootHex();
+        string end = Trainer.TrainSegment(model, data, options, start, steps, commitEvery: Math.Max(1, steps), cancellationToken: cancellationToken).EndRoot;
         bool agrees = end == segment.ClaimedRoot;
         return new ValidationReport(task.TaskId, task.JobId, subject, segment.ClaimedRoot, agrees, end,
             agrees ? $"re-executed {subject}: ends at the claimed root" : $"re-executed {subject}: ends at {end}, the claim is {segment.ClaimedRoot}");
