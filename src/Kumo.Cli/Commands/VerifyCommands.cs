@@ -22,9 +22,14 @@ public static class VerifyCommands
         {
             Description = "Validators re-execute a sampled segment whole (k steps) instead of spot-checking one commit interval of it: the comparison for the overhead figure",
         };
+        var segmentSteps = new Option<int>("--segment-steps")
+        {
+            Description = "Training steps per segment, k (a checkpoint after each; the longer the segment, the rarer its roots and checks next to its work)",
+            DefaultValueFactory = _ => new VerifySimulationOptions().StepsPerSegment,
+        };
         var commitEvery = new Option<int?>("--commit-every")
         {
-            Description = $"Steps between a provider's commitments inside a segment, a divisor of the segment's {new VerifySimulationOptions().StepsPerSegment} steps (1 = after every step, so a spot check re-executes one step). "
+            Description = "Steps between a provider's commitments inside a segment, a divisor of --segment-steps (1 = after every step, so a spot check re-executes one step). "
                 + "Default: each provider chooses it from the measured cost of hashing its state next to a step and from how often it is sampled",
         };
         var batch = new Option<int>("--batch")
@@ -34,7 +39,7 @@ public static class VerifyCommands
         };
         var verify = new Command("verify", "Honest and cheating providers and validators with real training and re-execution; detection rates, false slashes, overhead; one JSON line with --json")
         {
-            seed, trials, fullSegments, batch, commitEvery,
+            seed, trials, fullSegments, batch, segmentSteps, commitEvery,
         };
         verify.SetAction((parse, ct) =>
         {
@@ -55,14 +60,20 @@ public static class VerifyCommands
                 throw new CliException("--batch must be positive", ExitCodes.Usage);
             }
 
+            if (parse.GetValue(segmentSteps) is < 1 or > 1000)
+            {
+                throw new CliException($"--segment-steps must be between 1 and 1000, not {parse.GetValue(segmentSteps)}", ExitCodes.Usage);
+            }
+
             var options = new VerifySimulationOptions
             {
-                Seed = parse.GetValue(seed), Trials = parse.GetValue(trials), BatchSize = parse.GetValue(batch), CommitEvery = parse.GetValue(commitEvery),
+                Seed = parse.GetValue(seed), Trials = parse.GetValue(trials), BatchSize = parse.GetValue(batch),
+                StepsPerSegment = parse.GetValue(segmentSteps), CommitEvery = parse.GetValue(commitEvery),
             };
             if (options.CommitEvery is { } every && (every < 1 || options.StepsPerSegment % every != 0))
             {
                 string divisors = string.Join(", ", Enumerable.Range(1, options.StepsPerSegment).Where(d => options.StepsPerSegment % d == 0));
-                throw new CliException($"--commit-every must divide the segment's {options.StepsPerSegment} steps ({divisors}), not {every}", ExitCodes.Usage);
+                throw new CliException($"--commit-every must divide the segment's {options.StepsPerSegment} steps (--segment-steps): {divisors}; not {every}", ExitCodes.Usage);
             }
 
             if (parse.GetValue(fullSegments))

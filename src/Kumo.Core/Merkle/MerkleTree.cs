@@ -79,24 +79,38 @@ public sealed class MerkleTree
             leafHashes[i].CopyTo(level, i * HashSize);
         }
 
+        ReduceInPlace(level);
+        return level[..HashSize];
+    }
+
+    /// <summary>
+    /// <see cref="ComputeRoot(IReadOnlyList{byte[]})"/> over leaf hashes laid end to end in <paramref name="leafHashes"/>
+    /// (a non-empty multiple of 32 bytes), which it overwrites: the root is left in its first 32 bytes. Allocates nothing.
+    /// </summary>
+    public static void ReduceInPlace(Span<byte> leafHashes)
+    {
+        if (leafHashes.Length == 0 || leafHashes.Length % HashSize != 0)
+        {
+            throw new ArgumentException($"leaf hashes must be a non-empty run of {HashSize}-byte hashes", nameof(leafHashes));
+        }
+
+        Span<byte> level = leafHashes;
         Span<byte> pair = stackalloc byte[1 + (2 * HashSize)];
         pair[0] = 0x01;
-        for (int n = leafHashes.Count; n > 1; n = (n + 1) / 2)
+        for (int n = level.Length / HashSize; n > 1; n = (n + 1) / 2)
         {
             // Node m of the next level overwrites slot m, whose children (2m, 2m + 1) have already been read.
             for (int m = 0; m < n / 2; m++)
             {
-                level.AsSpan(2 * m * HashSize, 2 * HashSize).CopyTo(pair[1..]);
-                SHA256.HashData(pair, level.AsSpan(m * HashSize, HashSize));
+                level.Slice(2 * m * HashSize, 2 * HashSize).CopyTo(pair[1..]);
+                SHA256.HashData(pair, level.Slice(m * HashSize, HashSize));
             }
 
             if (n % 2 == 1)
             {
-                level.AsSpan((n - 1) * HashSize, HashSize).CopyTo(level.AsSpan(n / 2 * HashSize));
+                level.Slice((n - 1) * HashSize, HashSize).CopyTo(level[(n / 2 * HashSize)..]);
             }
         }
-
-        return level[..HashSize];
     }
 
     /// <summary>The audit path of leaf <paramref name="index"/>: sibling hashes from the leaf up to the root.</summary>

@@ -82,6 +82,13 @@ public abstract class Model
     public IReadOnlyList<NamedTensor> ExportWeights() =>
         [.. _parameters.Select(p => new NamedTensor(p.Name, [.. p.Value.Shape], [.. p.Value.Data]))];
 
+    /// <summary>
+    /// The weights without copying: tensors that alias the parameters' own buffers, valid until they next change. For
+    /// hashing the weights (a commitment after every step), never for keeping them.
+    /// </summary>
+    public IReadOnlyList<NamedTensor> WeightViews() =>
+        [.. _parameters.Select(p => new NamedTensor(p.Name, p.Value.Shape, p.Value.Data))];
+
     /// <summary>Clears every parameter's gradient.</summary>
     public void ZeroGrad()
     {

@@ -118,20 +118,24 @@ public sealed class AdamW : IOptimizer
         _beta2Power = beta2Power.Value;
     }
 
-    public IReadOnlyList<NamedTensor> State()
+    public IReadOnlyList<NamedTensor> State() => Export(copy: true);
+
+    public IReadOnlyList<NamedTensor> StateView() => Export(copy: false);
+
+    private List<NamedTensor> Export(bool copy)
     {
-        var state = new List<NamedTensor>
+        var state = new List<NamedTensor>((2 * _moments.Count) + 2)
         {
             new("adamw.beta1_power", [1], [_beta1Power]),
             new("adamw.beta2_power", [1], [_beta2Power]),
         };
         foreach (KeyValuePair<string, (int[] Shape, float[] M, float[] V)> kv in _moments)
         {
-            state.Add(new("adamw.m." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.M]));
-            state.Add(new("adamw.v." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.V]));
+            state.Add(new("adamw.m." + kv.Key, copy ? [.. kv.Value.Shape] : kv.Value.Shape, copy ? [.. kv.Value.M] : kv.Value.M));
+            state.Add(new("adamw.v." + kv.Key, copy ? [.. kv.Value.Shape] : kv.Value.Shape, copy ? [.. kv.Value.V] : kv.Value.V));
         }
 
-        state.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        state.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
         return state;
     }
 }

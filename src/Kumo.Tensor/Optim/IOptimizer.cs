@@ -14,4 +14,10 @@ public interface IOptimizer
 
     /// <summary>The optimizer's state as named tensors, sorted by name (ordinal).</summary>
     IReadOnlyList<NamedTensor> State();
+
+    /// <summary>
+    /// <see cref="State"/> without copying: tensors that alias the optimizer's own buffers, valid until the next
+    /// <see cref="Step"/>. For hashing the state (a commitment after every step), never for keeping it.
+    /// </summary>
+    IReadOnlyList<NamedTensor> StateView() => State();
 }

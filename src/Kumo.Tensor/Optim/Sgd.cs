@@ -74,4 +74,7 @@ public sealed class Sgd : IOptimizer
 
     public IReadOnlyList<NamedTensor> State() =>
         [.. _momentum.Select(kv => new NamedTensor("sgd.momentum." + kv.Key, [.. kv.Value.Shape], [.. kv.Value.Buffer]))];
+
+    public IReadOnlyList<NamedTensor> StateView() =>
+        [.. _momentum.Select(kv => new NamedTensor("sgd.momentum." + kv.Key, kv.Value.Shape, kv.Value.Buffer))];
 }

@@ -130,6 +130,7 @@ public static class Trainer
         var hashes = new List<CheckpointCommitment>((steps / commitEvery) + 1);
         var lossLog = new List<LossPoint>(steps);
         long commitTicks = 0;
+        TrainingState? keptLast = null;
         for (int step = start.Step + 1; step <= start.Step + steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -154,10 +155,13 @@ public static class Trainer
             if (observer is ICheckpointObserver keeper)
             {
                 keeper.OnCheckpointState(kept!);
+                keptLast = kept;
             }
         }
 
-        return new SegmentResult(session.State(start.Step + steps), hashes, lossLog)
+        // The state after the last step was just copied if it is kept; it is not changed after, so it is the end state.
+        TrainingState end = keptLast is { } last && last.Step == start.Step + steps ? last : session.State(start.Step + steps);
+        return new SegmentResult(end, hashes, lossLog)
         {
             CommitSeconds = (double)commitTicks / Stopwatch.Frequency,
         };
@@ -306,7 +310,8 @@ public static class Trainer
             return loss.Item;
         }
 
-        public string RootHex() => WeightCommitment.RootHex([.. Model.ExportWeights(), .. Optimizer.State()]);
+        /// <summary>The root of the live state, hashed where it lies (no copy).</summary>
+        public string RootHex() => WeightCommitment.RootHex([.. Model.WeightViews(), .. Optimizer.StateView()]);
 
         public TrainingState State(int step) => new(step, Model.ExportWeights(), Optimizer.State());
     }

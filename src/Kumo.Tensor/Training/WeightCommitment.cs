@@ -24,7 +24,7 @@ public static class WeightCommitment
     public static byte[] CanonicalBytes(NamedTensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        byte[] bytes = Header(tensor, lead: 0, trailing: 4 * tensor.Data.Length, out int o);
+        byte[] bytes = Header(tensor, trailing: 4 * tensor.Data.Length, out int o);
         Span<byte> span = bytes;
         foreach (float v in tensor.Data)
         {
@@ -51,16 +51,22 @@ public static class WeightCommitment
             }
         }
 
-        // One hasher for every leaf: a provider commits after every step, and creating a hasher per tensor costs
-        // about as much as hashing a small tensor.
-        var leaves = new byte[sorted.Length][];
+        // One hasher for every leaf, the leaf hashes side by side in one buffer and reduced to the root in place: a
+        // provider commits after every step, and per-leaf hashers and arrays cost about as much as hashing a small tensor.
+        if (sorted.Length == 0)
+        {
+            return MerkleTree.ComputeRoot([]);
+        }
+
+        byte[] level = new byte[sorted.Length * MerkleTree.HashSize];
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         for (int i = 0; i < sorted.Length; i++)
         {
-            leaves[i] = LeafHash(sorted[i], hash);
+            LeafHash(sorted[i], hash, level.AsSpan(i * MerkleTree.HashSize, MerkleTree.HashSize));
         }
 
-        return MerkleTree.ComputeRoot(leaves);
+        MerkleTree.ReduceInPlace(level);
+        return level[..MerkleTree.HashSize];
     }
 
     /// <summary>
@@ -79,23 +85,44 @@ public static class WeightCommitment
 
     private static byte[] LeafHash(NamedTensor tensor, IncrementalHash hash)
     {
+        byte[] leaf = new byte[MerkleTree.HashSize];
+        LeafHash(tensor, hash, leaf);
+        return leaf;
+    }
+
+    private static void LeafHash(NamedTensor tensor, IncrementalHash hash, Span<byte> leaf)
+    {
         ArgumentNullException.ThrowIfNull(tensor);
         if (!BitConverter.IsLittleEndian)
         {
-            return MerkleTree.HashLeaf(CanonicalBytes(tensor));
+            MerkleTree.HashLeaf(CanonicalBytes(tensor)).CopyTo(leaf);
+            return;
         }
 
-        byte[] header = Header(tensor, lead: 1, trailing: 0, out _); // byte 0 stays 0x00: the RFC 6962 leaf prefix
+        // Byte 0 stays 0x00: the RFC 6962 leaf prefix. Names are short, so the header nearly always fits on the stack.
+        int size = 1 + HeaderSize(tensor);
+        Span<byte> header = size <= 512 ? stackalloc byte[size] : new byte[size];
+        header[0] = 0x00;
+        WriteHeader(tensor, header[1..]);
         hash.AppendData(header);
         hash.AppendData(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
-        return hash.GetHashAndReset();
+        hash.GetHashAndReset(leaf);
     }
 
     /// <summary>
-    /// A buffer of <paramref name="lead"/> zero bytes, the tensor's canonical header (name length, name, rank, each
-    /// dimension) and room for <paramref name="trailing"/> more bytes, which start at <paramref name="end"/>.
+    /// A buffer of the tensor's canonical header (name length, name, rank, each dimension) and room for
+    /// <paramref name="trailing"/> more bytes, which start at <paramref name="end"/>.
     /// </summary>
-    private static byte[] Header(NamedTensor tensor, int lead, int trailing, out int end)
+    private static byte[] Header(NamedTensor tensor, int trailing, out int end)
+    {
+        end = HeaderSize(tensor);
+        byte[] bytes = new byte[end + trailing];
+        WriteHeader(tensor, bytes.AsSpan(0, end));
+        return bytes;
+    }
+
+    /// <summary>The length of the canonical header; checks that the shape accounts for every element.</summary>
+    private static int HeaderSize(NamedTensor tensor)
     {
         long count = 1;
         foreach (int d in tensor.Shape)
@@ -108,13 +135,15 @@ public static class WeightCommitment
             throw new ArgumentException($"tensor '{tensor.Name}' has shape [{string.Join(", ", tensor.Shape)}] but {tensor.Data.Length} elements", nameof(tensor));
         }
 
-        byte[] name = Encoding.UTF8.GetBytes(tensor.Name);
-        byte[] bytes = new byte[lead + 4 + name.Length + 4 + (4 * tensor.Shape.Length) + trailing];
-        Span<byte> span = bytes;
-        int o = lead;
-        BinaryPrimitives.WriteInt32LittleEndian(span[o..], name.Length);
-        name.CopyTo(span[(o + 4)..]);
-        o += 4 + name.Length;
+        return 4 + Encoding.UTF8.GetByteCount(tensor.Name) + 4 + (4 * tensor.Shape.Length);
+    }
+
+    /// <summary>Writes the canonical header (name length, name, rank, each dimension) into <paramref name="span"/>, which fits it exactly.</summary>
+    private static void WriteHeader(NamedTensor tensor, Span<byte> span)
+    {
+        int nameLength = Encoding.UTF8.GetBytes(tensor.Name, span[4..]);
+        BinaryPrimitives.WriteInt32LittleEndian(span, nameLength);
+        int o = 4 + nameLength;
         BinaryPrimitives.WriteInt32LittleEndian(span[o..], tensor.Shape.Length);
         o += 4;
         foreach (int d in tensor.Shape)
@@ -122,8 +151,5 @@ public static class WeightCommitment
             BinaryPrimitives.WriteInt32LittleEndian(span[o..], d);
             o += 4;
         }
-
-        end = o;
-        return bytes;
     }
 }

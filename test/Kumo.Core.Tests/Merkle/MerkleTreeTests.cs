@@ -54,6 +54,21 @@ public class MerkleTreeTests
     }
 
     [Fact]
+    public void Reducing_leaf_hashes_in_place_leaves_the_root_in_the_first_32_bytes()
+    {
+        for (int n = 1; n <= 40; n++)
+        {
+            byte[][] leaves = [.. Enumerable.Range(0, n).Select(i => MerkleTree.HashLeaf(BitConverter.GetBytes(i)))];
+            byte[] flat = [.. leaves.SelectMany(l => l)];
+            MerkleTree.ReduceInPlace(flat);
+            Assert.Equal(new MerkleTree(leaves).Root, flat[..MerkleTree.HashSize]);
+        }
+
+        Assert.Throws<ArgumentException>(() => MerkleTree.ReduceInPlace([]));
+        Assert.Throws<ArgumentException>(() => MerkleTree.ReduceInPlace(new byte[33]));
+    }
+
+    [Fact]
     public void Duplicating_the_last_leaf_changes_the_root()
     {
         // The weakness of duplicate-last-node trees (CVE-2012-2459) must not exist here.

@@ -1,5 +1,6 @@
 using Kumo.Tensor.Models;
 using Kumo.Tensor.Optim;
+using Kumo.Tensor.Training;
 
 namespace Kumo.Tensor.Tests.Optim;
 
@@ -24,6 +25,31 @@ public class OptimizerTests
         Assert.Equal(0.9f, b.Data[0], 5);
         Assert.Equal(1f, b.Data[1]);
         Assert.Equal(["adamw.beta1_power", "adamw.beta2_power", "adamw.m.b", "adamw.m.w", "adamw.v.b", "adamw.v.w"], adam.State().Select(s => s.Name));
+    }
+
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("sgd")]
+    public void A_state_view_holds_the_state_without_copying_it(string kind)
+    {
+        var w = new Tensor([2, 2], [1f, -1f, 0.5f, 0f], requiresGrad: true);
+        w.EnsureGrad()[0] = 2f;
+        IOptimizer optimizer = kind == "adamw" ? new AdamW(0.1f, weightDecay: 0.5f) : new Sgd(0.1f, momentum: 0.9f, weightDecay: 0f);
+        optimizer.Step([new Parameter("w", w)]);
+
+        IReadOnlyList<NamedTensor> copy = optimizer.State(), view = optimizer.StateView();
+
+        Assert.Equal(copy.Select(t => t.Name), view.Select(t => t.Name));
+        Assert.Equal(WeightCommitment.Root(copy), WeightCommitment.Root(view));
+
+        // The view's buffers are the optimizer's own: the next step shows through them, and not through the copy.
+        optimizer.Step([new Parameter("w", w)]);
+        Dictionary<string, NamedTensor> after = optimizer.State().ToDictionary(t => t.Name);
+        foreach (NamedTensor moment in view.Where(t => t.Data.Length > 1))
+        {
+            Assert.Equal(after[moment.Name].Data, moment.Data);
+            Assert.NotEqual(after[moment.Name].Data, copy.Single(t => t.Name == moment.Name).Data);
+        }
     }
 
     [Fact]
