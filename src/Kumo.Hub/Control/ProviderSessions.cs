@@ -27,13 +27,17 @@ public sealed class ProviderSessions(ILogger<ProviderSessions> logger)
     internal void Remove(ProviderSession session) =>
         _sessions.TryRemove(new KeyValuePair<string, ProviderSession>(session.ProviderId, session));
 
-    /// <summary>Closes a provider's channel (it timed out).</summary>
-    public async Task DropAsync(string providerId, string reason)
+    /// <summary>The channel the provider has now, if any.</summary>
+    internal ProviderSession? SessionOf(string providerId) => _sessions.GetValueOrDefault(providerId);
+
+    /// <summary>
+    /// Closes <paramref name="session"/> (it timed out) — that channel only: a newer one the provider opened since (it
+    /// reconnected while the hub was deciding it had gone) stays.
+    /// </summary>
+    internal async Task DropAsync(ProviderSession session, string reason)
     {
-        if (_sessions.TryRemove(providerId, out ProviderSession? session))
-        {
-            await session.CloseAsync(reason);
-        }
+        _sessions.TryRemove(new KeyValuePair<string, ProviderSession>(session.ProviderId, session));
+        await session.CloseAsync(reason);
     }
 
     /// <summary>Sends a message if the provider is connected. Returns false (and logs) when it could not be sent.</summary>

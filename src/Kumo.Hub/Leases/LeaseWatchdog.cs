@@ -84,6 +84,9 @@ public sealed class LeaseWatchdog(
 
         foreach (ProviderRecord provider in silent)
         {
+            // The channel it has now: the one to close once it is marked offline. A reconnect after that mark opens a newer
+            // channel, which is left alone (it set the provider online again).
+            ProviderSession? channel = sessions.SessionOf(provider.Id);
             var closed = new List<LeaseRecord>();
             var siblings = new List<LeaseRecord>(); // other nodes of its clusters, on providers that are still there
             await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
@@ -105,7 +108,10 @@ public sealed class LeaseWatchdog(
             }
 
             logger.LogWarning("provider {Provider} ({Name}) is offline: heartbeat lost; {Count} lease(s) closed", provider.Id, provider.Name, closed.Count);
-            await sessions.DropAsync(provider.Id, "heartbeat lost");
+            if (channel is not null)
+            {
+                await sessions.DropAsync(channel, "heartbeat lost");
+            }
             foreach (LeaseRecord lease in closed)
             {
                 leases.AfterClose(lease, notifyProvider: false);
