@@ -207,6 +207,23 @@ public class ResultVerifierTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider provider = await FakeProvider.JoinAsync(hub, "inferrer", FakeProvider.Inventory(cores: 2));
+        string jobId = await InferDigitsAsync(hub, provider, lines =>
+        {
+            string[] row = lines[101].Split(','); // row 100: claim another class than the model gives
+            lines[101] = $"{row[0]},{(int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) + 1) % 10},{row[2]}";
+        });
+        await VerifyEverythingAsync(hub);
+
+        JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verification_failed");
+        Assert.Contains("row 100: the provider said class", failed.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An infer job of examples/infer-digits' model over the digits, run by <paramref name="provider"/> with the real runner
+    /// and published — its predictions.csv lines first passed through <paramref name="tamper"/>, when given. Its id.
+    /// </summary>
+    internal static async Task<string> InferDigitsAsync(HubFixture hub, FakeProvider provider, Action<string[]>? tamper = null)
+    {
         RequestSigner tenant = await hub.TenantAsync();
         string digits = Digits();
         string model = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(digits)))!, "examples", "infer-digits", "model.safetensors");
@@ -225,15 +242,15 @@ public class ResultVerifierTests
         File.Copy(digits, Path.Combine(inputs, "digits.csv.gz"));
         File.Copy(model, Path.Combine(inputs, "model.safetensors"));
         new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(JobSpecReader.ReadWireForm(Specs.Wire(spec), "spec").Spec!.Workload, inputs, output);
-        string[] lines = File.ReadAllLines(Path.Combine(output, "predictions.csv"));
-        string[] row = lines[101].Split(','); // row 100: claim another class than the model gives
-        lines[101] = $"{row[0]},{(int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) + 1) % 10},{row[2]}";
-        File.WriteAllLines(Path.Combine(output, "predictions.csv"), lines);
-        await PublishAsync(hub, provider, offer, accepted.JobId, output);
-        await VerifyEverythingAsync(hub);
+        if (tamper is not null)
+        {
+            string[] lines = File.ReadAllLines(Path.Combine(output, "predictions.csv"));
+            tamper(lines);
+            File.WriteAllLines(Path.Combine(output, "predictions.csv"), lines);
+        }
 
-        JobEvent failed = Assert.Single((await hub.Client.GetJobAsync(accepted.JobId)).Events, e => e.Kind == "verification_failed");
-        Assert.Contains("row 100: the provider said class", failed.Detail, StringComparison.Ordinal);
+        await PublishAsync(hub, provider, offer, accepted.JobId, output);
+        return accepted.JobId;
     }
 
     [Fact]

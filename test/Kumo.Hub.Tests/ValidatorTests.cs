@@ -48,7 +48,8 @@ public class ValidatorTests
         private readonly Dictionary<string, (IDisputeParty Party, ModelSpec Model)> _disputes = [];
         private readonly Behavior _behavior;
         private readonly Func<string, string>? _cheat;
-        private int _tasks, _opened, _claims;
+        private int _tasks, _opened, _claims, _reports;
+        private volatile string? _lastVerdict;
 
         public FakeParticipant(HubFixture hub, FakeProvider provider, Behavior behavior, Func<string, string>? cheat = null)
         {
@@ -63,6 +64,11 @@ public class ValidatorTests
         public string Id => Provider.Id;
 
         public int Tasks => Volatile.Read(ref _tasks);
+
+        /// <summary>Reports it sent, and what the last one said ("approved" or "rejected: …").</summary>
+        public int Reports => Volatile.Read(ref _reports);
+
+        public string? LastVerdict => _lastVerdict;
 
         /// <summary>Disputes this party was opened into.</summary>
         public int Disputes => Volatile.Read(ref _opened);
@@ -140,6 +146,8 @@ public class ValidatorTests
             if (report is not null)
             {
                 await Provider.SendSignedAsync(ChannelMessageTypes.ValidationReport, ValidationMessageTypes.Report, report);
+                _lastVerdict = report.Approves ? "approved" : $"rejected: {report.Subject}: {report.Detail}";
+                Interlocked.Increment(ref _reports);
             }
         }
 
@@ -383,6 +391,43 @@ public class ValidatorTests
 
         AccountView account = await Eventually.UntilAsync(() => AccountAsync(hub, lazy.Id), a => a.Bonded < 100 * K, "the lazy validator's slash");
         Assert.Equal(90 * K, account.Bonded); // once, though it approved several canaries
+        Assert.Contains((await hub.Client.GetJobAsync(second)).Events, e => e.Kind == "verified");
+    }
+
+    [Theory]
+    [InlineData(Behavior.Lazy)]
+    [InlineData(Behavior.Honest)]
+    public async Task An_inference_canary_with_a_changed_row_slashes_a_validator_that_approves_it_and_only_that_one(Behavior behavior)
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider inferrer = await JoinBondedAsync(hub, "inferrer");
+        ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
+        string first = await InferDigitsAsync(hub, inferrer);
+        await VerifyEverythingAsync(hub); // no validators yet: the hub checks, and the sample becomes a known answer
+        Assert.Contains((await hub.Client.GetJobAsync(first)).Events, e => e.Kind == "verified");
+
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1);
+        verifier.CanaryExpectsApproval = false; // the checked output with one sampled row's class changed
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", behavior);
+        string second = await InferDigitsAsync(hub, inferrer);
+        await VerifyEverythingAsync(hub);
+
+        await Eventually.UntilAsync(() => Task.FromResult(validator.Reports), n => n >= 1, "the validator's report on the canary");
+        if (behavior == Behavior.Lazy)
+        {
+            AccountView account = await Eventually.UntilAsync(() => AccountAsync(hub, validator.Id), a => a.Bonded < 100 * K, "the lazy validator's slash");
+            Assert.Equal(90 * K, account.Bonded);
+            Assert.Equal(ValidatorStatus.Slashed, hub.Services.GetRequiredService<ValidatorDispatch>().Standing(validator.Id)!.Value.Status);
+        }
+        else
+        {
+            // It recomputed the sample, found the changed row and rejected: passed, and nothing is taken from it.
+            Assert.StartsWith("rejected: rows ", validator.LastVerdict, StringComparison.Ordinal);
+            await Task.Delay(1000);
+            Assert.Equal(100 * K, (await AccountAsync(hub, validator.Id)).Bonded);
+            Assert.NotEqual(ValidatorStatus.Slashed, hub.Services.GetRequiredService<ValidatorDispatch>().Standing(validator.Id)!.Value.Status);
+        }
+
         Assert.Contains((await hub.Client.GetJobAsync(second)).Events, e => e.Kind == "verified");
     }
 

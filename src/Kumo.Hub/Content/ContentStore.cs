@@ -211,6 +211,37 @@ public sealed class ContentStore
         return new ContentView(upload.Cid, upload.Size, DateTimeOffset.FromUnixTimeMilliseconds(storedAt));
     }
 
+    /// <summary>
+    /// Stores bytes the hub itself made (a canary's wrong answer) as a content object and returns its CID: written to a
+    /// temporary file and moved into place before it is recorded, so a reader never sees part of it. Storing what is
+    /// already there changes nothing.
+    /// </summary>
+    internal async Task<string> StoreAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        string cid = UnixFsImporter.Import(bytes).Root.ToString();
+        if (await ExistsAsync(cid, cancellationToken))
+        {
+            return cid;
+        }
+
+        string final = ObjectPath(cid);
+        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+        string temp = final + $".{Guid.NewGuid():N}.tmp";
+        await File.WriteAllBytesAsync(temp, bytes, cancellationToken);
+        File.Move(temp, final, overwrite: true);
+        await using (IHubTransaction tx = await _store.BeginAsync(cancellationToken))
+        {
+            if (await tx.GetContentAsync(cid) is null)
+            {
+                await tx.InsertContentAsync(new ContentRecord(cid, bytes.Length, Now()));
+            }
+
+            await tx.CommitAsync();
+        }
+
+        return cid;
+    }
+
     /// <summary>The file of a stored object, or a 404 problem that says whether an upload of it is under way.</summary>
     public async Task<(ContentRecord Content, string Path)> OpenAsync(string cid, CancellationToken cancellationToken)
     {

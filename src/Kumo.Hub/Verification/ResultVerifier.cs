@@ -370,7 +370,7 @@ public sealed class ResultVerifier(
 
         // How many rows or tokens there are to sample from (the check itself is the validator's).
         string unit = generatedCid is not null ? "tokens" : "rows";
-        int total;
+        int total, promptChars = 0;
         try
         {
             if (generatedCid is not null)
@@ -379,6 +379,7 @@ public sealed class ResultVerifier(
                 string text = System.Text.Encoding.UTF8.GetString(await ReadAsync(generatedCid, cancellationToken));
                 (_, _, string? vocabulary) = WorkloadRunner.ReadModel((await content.OpenAsync(modelCid, cancellationToken)).Path);
                 total = text.StartsWith(prompt, StringComparison.Ordinal) && vocabulary is not null ? new CharVocabulary(vocabulary).Encode(text[prompt.Length..]).Length : 1;
+                promptChars = prompt.Length;
             }
             else
             {
@@ -396,6 +397,7 @@ public sealed class ResultVerifier(
         Judgement judgement = await JudgeAsync(job, lease.ProviderId, $"{job.Id}/inference", task, cancellationToken);
         if (judgement.ProviderRight)
         {
+            Remember(new KnownAnswer(task, lease.ProviderId, task.Inference!.OutputCid, promptChars));
             await EventAsync(job.Id, "verified", $"inference check by {judgement.CheckedBy}: {judgement.Detail}");
         }
         else if (judgement.Unreadable)
@@ -411,8 +413,12 @@ public sealed class ResultVerifier(
     /// <summary>What checking one piece of work concluded, and who did it.</summary>
     private sealed record Judgement(ValidationTask Task, bool ProviderRight, string Subject, string Detail, string CheckedBy, AccountId? Catcher, bool Unreadable = false);
 
-    /// <summary>A segment whose right end root is known (two parties agreed on it): the material of canaries.</summary>
-    private sealed record KnownAnswer(ValidationTask Task, string Provider, string TrueRoot);
+    /// <summary>
+    /// Checked work whose right answer is known (two parties agreed on it), the material of canaries: a segment and its
+    /// end root, or an inference sample and the output it was recomputed from (<paramref name="PromptChars"/>: where a
+    /// generation's own characters begin).
+    /// </summary>
+    private sealed record KnownAnswer(ValidationTask Task, string Provider, string Truth, int PromptChars = 0);
 
     private ValidationTask NewTask(JobRecord job, SegmentCheckRequest? segment, InferenceCheckRequest? inference) =>
         new($"vt-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", job.Id, job.SpecJson,
@@ -562,10 +568,10 @@ public sealed class ResultVerifier(
     }
 
     /// <summary>
-    /// Gives a canary assignment a known-answer task: a segment of another job whose end root two parties established,
-    /// with the right root as the claim (it must be approved) or a made-up one (it must be rejected) — the pool decided
-    /// which. A validator that gets it wrong is slashed on its signed report. With no known answer yet, the canary is
-    /// withdrawn.
+    /// Gives a canary assignment a known-answer task — a segment, or an inference sample, of another job whose answer two
+    /// parties established — with the right claim (it must be approved) or a wrong one (it must be rejected): a made-up
+    /// end root, or a copy of the output with one sampled row or token changed. The pool decided which. A validator that
+    /// gets it wrong is slashed on its signed report. With no known answer yet, the canary is withdrawn.
     /// </summary>
     private void StartCanary(ValidatorAssignment assignment)
     {
@@ -583,12 +589,12 @@ public sealed class ResultVerifier(
         }
 
         bool expectsApproval = CanaryExpectsApproval ?? assignment.CanaryExpectsApproval;
-        string claim = expectsApproval ? known.TrueRoot : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        ValidationTask canary = Renew(known.Task) with { Segment = known.Task.Segment! with { ClaimedRoot = claim } };
         _ = Task.Run(async () =>
         {
+            ValidationTask? canary = null;
             try
             {
+                (canary, string claim) = await CanaryTaskAsync(known, expectsApproval);
                 SignedEnvelope? signed = await validators.RequestAsync(assignment, canary, CancellationToken.None);
                 if (signed is null)
                 {
@@ -608,15 +614,40 @@ public sealed class ResultVerifier(
                 }
 
                 string truth = expectsApproval ? "right" : "wrong";
+                string subject = canary.Segment is { } segment ? ValidationWork.SegmentSubject(segment) : $"{canary.Inference!.Indices.Count} sampled {canary.Inference.Unit}";
+                string answer = canary.Segment is not null ? $"whose end root is known to be {known.Truth}" : $"whose checked output is {known.Truth}";
                 await SlashAsync("canary", AccountId.Parse(assignment.Validator), null, $"canary {canary.TaskId}",
-                    $"validator {assignment.Validator} {(report.Approves ? "approved" : "rejected")} a {truth} claim ({claim}) for {ValidationWork.SegmentSubject(canary.Segment!)} of job {canary.JobId}, whose end root is known to be {known.TrueRoot}",
+                    $"validator {assignment.Validator} {(report.Approves ? "approved" : "rejected")} a {truth} claim ({claim}) for {subject} of job {canary.JobId}, {answer}",
                     [signed], CancellationToken.None);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "canary {Task} for {Validator} failed", canary.TaskId, assignment.Validator);
+                logger.LogWarning(e, "canary {Task} for {Validator} failed", canary?.TaskId ?? "(not made)", assignment.Validator);
+                validators.Withdraw(assignment);
             }
         });
+    }
+
+    /// <summary>The canary task made from <paramref name="known"/>, and its claim in words.</summary>
+    private async Task<(ValidationTask Task, string Claim)> CanaryTaskAsync(KnownAnswer known, bool expectsApproval)
+    {
+        if (known.Task.Segment is { } segment)
+        {
+            string root = expectsApproval ? known.Truth : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            return (Renew(known.Task) with { Segment = segment with { ClaimedRoot = root } }, root);
+        }
+
+        InferenceCheckRequest check = known.Task.Inference!;
+        if (expectsApproval)
+        {
+            return (Renew(known.Task), $"output {known.Truth}");
+        }
+
+        (byte[] wrong, int changed) = Kumo.Verification.Inference.InferenceCanary.WrongOutput(await ReadAsync(known.Truth, CancellationToken.None),
+            check.Unit, check.Indices, known.PromptChars);
+        string cid = await content.StoreAsync(wrong, CancellationToken.None);
+        string unit = check.Unit == "rows" ? "row" : "token";
+        return (Renew(known.Task) with { Inference = check with { OutputCid = cid } }, $"output {cid}, its {unit} {changed} changed");
     }
 
     private void Remember(KnownAnswer answer)
