@@ -80,6 +80,7 @@ public static class HubHost
         services.AddSingleton<ResultVerifier>();
         services.AddSingleton<ValidatorDispatch>();
         services.AddSingleton<DisputeService>();
+        services.AddSingleton<StateRevealService>();
         services.AddSingleton<ExecReplicationService>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());

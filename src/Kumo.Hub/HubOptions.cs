@@ -75,6 +75,12 @@ public sealed record HubOptions
     /// <summary>How long each party of a refereed dispute has to answer one round (a party that misses it loses).</summary>
     public TimeSpan DisputeRoundTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a provider has to reveal the state it kept after a rooted step, for a spot check of one commit interval;
+    /// past it, the check starts from the segment's published checkpoint.
+    /// </summary>
+    public TimeSpan StateRevealTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Fraction of validation assignments that are known-answer canaries (validators on probation get 25%).</summary>
     public double CanaryRate { get; init; } = 0.01;
 

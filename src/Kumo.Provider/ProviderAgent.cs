@@ -45,6 +45,8 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly Verification.HardwareProofResponder _hardware;
     private readonly Verification.ValidatorWorker? _validator;
     private readonly Verification.DisputeResponder _disputes;
+    private readonly Verification.RetainedStates _retained;
+    private readonly Verification.StateRevealer _revealer;
     private readonly BuiltInRuntime? _runtime;
     private ProbeListener? _probes;
     private long _heartbeatSeq;
@@ -64,6 +66,8 @@ public sealed class ProviderAgent : IAsyncDisposable
         var cache = new Verification.ContentCache(_hub, Path.Combine(options.DataDirectory, "validation-cache"));
         _validator = options.Validate ? new Verification.ValidatorWorker(_channel, cache, options.ValidatorBehavior, _logger) : null;
         _disputes = new Verification.DisputeResponder(_channel, _hub, _signer, _key, cache, options.ValidatorBehavior, time, _logger);
+        _retained = new Verification.RetainedStates(Path.Combine(options.DataDirectory, "retained-states"), time);
+        _revealer = new Verification.StateRevealer(_channel, _hub, _signer, _retained, _logger);
         _runtime = BuiltInRuntime.Locate(options.RuntimeDirectory);
         IPricingPolicy pricing = options.PricingScript is { } script
             ? new ScriptPricing(script, sandbox, Path.Combine(options.DataDirectory, "pricing"), options.Pricing.FloorPerHourMicros) { Timeout = options.PricingScriptTimeout }
@@ -369,6 +373,10 @@ public sealed class ProviderAgent : IAsyncDisposable
                 DisputeRevealRequest reveal = message.Body.Deserialize<DisputeRevealRequest>(KumoJson.Options)!;
                 _ = Task.Run(() => _disputes.RevealAsync(reveal));
                 break;
+            case ChannelMessageTypes.StateReveal:
+                StateRevealRequest stateReveal = message.Body.Deserialize<StateRevealRequest>(KumoJson.Options)!;
+                _ = Task.Run(() => _revealer.RevealAsync(stateReveal));
+                break;
             case ChannelMessageTypes.BidLost:
                 BidLost lost = message.Body.Deserialize<BidLost>(KumoJson.Options)!;
                 _reservations.Release(lost.BidId);
@@ -430,7 +438,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
 
         var runner = new LeaseRunner(offer, spec, gpus, _sandbox, _hub, _signer, _channel, _time, _logger,
-            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories, _runtime);
+            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories, _runtime, _retained);
         lock (_capacityLock)
         {
             string? over = CapacityProblem(offer.Allocation, offer.BidId);

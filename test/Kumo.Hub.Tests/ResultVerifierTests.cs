@@ -129,7 +129,16 @@ public class ResultVerifierTests
         File.Copy(digits, Path.Combine(inputs, "digits.csv.gz"));
         string trained = how == Publish.WrongTraining ? spec.Replace("\"learningRate\":\"0.01\"", "\"learningRate\":\"0.02\"", StringComparison.Ordinal) : spec;
         JobSpec parsed = JobSpecReader.ReadWireForm(Specs.Wire(trained), "spec").Spec!;
-        new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }).Run(parsed.Workload, inputs, output);
+        string kept = Directory.CreateTempSubdirectory("kumo-pol-kept-").FullName;
+        new WorkloadRunner(TextWriter.Null, new ComputeOptions { Threads = 1 }) { Retention = new StateRetention(kept, 64L << 20) }.Run(parsed.Workload, inputs, output);
+        provider.RevealState = async request =>
+        {
+            // As an agent does (RetainedStates, StateRevealer): upload the state it kept after that step of this job.
+            string file = Path.Combine(kept, WorkloadRunner.StateFileName(request.Step));
+            return request.JobId == accepted.JobId && File.Exists(file)
+                ? new StateRevelation(request.RequestId, (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString())
+                : new StateRevelation(request.RequestId, null, $"no state kept after step {request.Step} of job {request.JobId}");
+        };
         if (how == Publish.ForgedCommitments)
         {
             var list = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "commitments.json")))!.AsArray();
@@ -160,8 +169,8 @@ public class ResultVerifierTests
         {
             JobView job = await hub.Client.GetJobAsync(jobId);
             JobEvent verified = Assert.Single(job.Events, e => e.Kind == "verified");
-            Assert.Contains("segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal);
-            Assert.Contains("up to a random step of each", verified.Detail, StringComparison.Ordinal); // it published step-roots.json
+            Assert.Contains("one commit interval of segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal); // it published step-roots.json
+            Assert.Contains("the provider revealed", verified.Detail, StringComparison.Ordinal); // an interval that starts inside a segment
             Assert.Equal(100 * K, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
         }
     }

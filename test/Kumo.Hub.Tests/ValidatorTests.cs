@@ -229,7 +229,8 @@ public class ValidatorTests
         Assert.Contains("segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal);
         for (int i = 0; i < 4; i++)
         {
-            Assert.Matches($@"segment {i} \(steps \d+–\d+\) by validator {validator.Id}", verified.Detail); // up to a random step of it
+            // One commit interval of it: with a root after every step, one step, from its checkpoint or a revealed state.
+            Assert.Matches($@"segment {i} \(steps (\d+)–\1\) from (its checkpoint|the state after step \d+ the provider revealed), by validator {validator.Id}", verified.Detail);
         }
 
         Assert.Equal(4, validator.Tasks);
@@ -247,7 +248,7 @@ public class ValidatorTests
         await VerifyEverythingAsync(hub);
 
         JobEvent verified = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
-        Assert.Matches(@"segment 0 \(steps 1–\d+\) by the hub \(no validator available\)", verified.Detail);
+        Assert.Matches(@"segment 0 \(steps \d+–\d+\) from [^,]+, by the hub \(no validator available\)", verified.Detail);
         await Assert.ThrowsAsync<TimeoutException>(() => trainer.ExpectAsync<ValidationTask>(ChannelMessageTypes.ValidationTask, TimeSpan.FromMilliseconds(300)));
     }
 
@@ -382,9 +383,8 @@ public class ValidatorTests
         await VerifyEverythingAsync(hub); // no validators yet: the hub checks, and the segments become known answers
         Assert.Contains((await hub.Client.GetJobAsync(first)).Events, e => e.Kind == "verified");
 
-        ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
-        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1);
-        verifier.CanaryExpectsApproval = false; // a made-up root: only a validator that computes rejects it
+        // Every canary's claim wrong — a made-up root: only a validator that computes rejects it.
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1, canaryAnswer: false);
         await using FakeParticipant lazy = await FakeParticipant.JoinAsync(hub, "lazy", Behavior.Lazy);
         string second = await TrainAsync(hub, trainer, Publish.Honestly);
         await VerifyEverythingAsync(hub);
@@ -401,13 +401,12 @@ public class ValidatorTests
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider inferrer = await JoinBondedAsync(hub, "inferrer");
-        ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
         string first = await InferDigitsAsync(hub, inferrer);
         await VerifyEverythingAsync(hub); // no validators yet: the hub checks, and the sample becomes a known answer
         Assert.Contains((await hub.Client.GetJobAsync(first)).Events, e => e.Kind == "verified");
 
-        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1);
-        verifier.CanaryExpectsApproval = false; // the checked output with one sampled row's class changed
+        // Every canary's claim wrong: the checked output with one sampled row's class changed.
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1, canaryAnswer: false);
         await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", behavior);
         string second = await InferDigitsAsync(hub, inferrer);
         await VerifyEverythingAsync(hub);

@@ -31,7 +31,19 @@ public class TrainingVerificationTests(TwoProviderDevnet devnet) : IClassFixture
             LeaseView lease = job.Leases.Last();
             Assert.Contains("by validator kumo1", verification.Detail, StringComparison.Ordinal);
             Assert.DoesNotContain($"by validator {lease.ProviderId.Value}", verification.Detail, StringComparison.Ordinal);
-            Assert.Contains("up to a random step of each (a root every 20 steps)", verification.Detail, StringComparison.Ordinal); // step-roots.json at train-digits' interval
+            // One 20-step commit interval of each sampled segment (step-roots.json at train-digits' interval), from the
+            // segment's checkpoint when the interval starts there, else from the state the provider kept and revealed.
+            Assert.Contains("one commit interval of segment(s)", verification.Detail, StringComparison.Ordinal);
+            Assert.Contains("(a root every 20 steps)", verification.Detail, StringComparison.Ordinal);
+            Assert.DoesNotContain("was not revealed", verification.Detail, StringComparison.Ordinal);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(verification.Detail, @"\(steps (\d+)–(\d+)\) from (its checkpoint|the state after step (\d+) the provider revealed)"))
+            {
+                int first = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), last = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal(20, last - first + 1);
+                Assert.Equal(m.Groups[3].Value == "its checkpoint", (first - 1) % 200 == 0);
+            }
+
+            Assert.NotEmpty(System.Text.RegularExpressions.Regex.Matches(verification.Detail, @"\(steps \d+–\d+\) from "));
         }
     }
 

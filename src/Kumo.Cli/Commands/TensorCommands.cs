@@ -21,7 +21,16 @@ public static class TensorCommands
         var inputs = new Option<string?>("--inputs") { Description = "Directory holding the inputs by name (for a wire-form spec; a YAML spec's input paths are used otherwise)" };
         var output = new Option<string>("--out") { Description = "Where the outputs go", DefaultValueFactory = _ => "out" };
         var threads = new Option<int?>("--threads") { Description = "Worker threads [default: $KUMO_THREADS, else every core]; results are the same bits for any value" };
-        var run = new Command("run", "Run a job spec's train, infer or quantize workload here; progress on stdout, files under --out") { spec, inputs, output, threads };
+        var keepStates = new Option<string?>("--keep-states")
+        {
+            Description = "Train: also keep the state after each step with a published root (not the checkpoints) in this directory, as a provider does to reveal one for a spot check",
+        };
+        var keepBytes = new Option<long>("--keep-bytes")
+        {
+            Description = "At most this many bytes of kept states; past it no more are kept (the run goes on)",
+            DefaultValueFactory = _ => 256L << 20,
+        };
+        var run = new Command("run", "Run a job spec's train, infer or quantize workload here; progress on stdout, files under --out") { spec, inputs, output, threads, keepStates, keepBytes };
         run.SetAction((parse, ct) =>
         {
             string path = parse.GetValue(spec)!;
@@ -45,7 +54,13 @@ public static class TensorCommands
             var compute = new ComputeOptions { Threads = Math.Clamp(count, 1, 256) };
             try
             {
-                new WorkloadRunner(Console.Out, compute).Run(job.Workload, inputsDirectory, parse.GetValue(output)!, ct);
+                if (parse.GetValue(keepBytes) < 0)
+                {
+                    throw new CliException("--keep-bytes must not be negative", ExitCodes.Usage);
+                }
+
+                StateRetention? retention = parse.GetValue(keepStates) is { Length: > 0 } keep ? new StateRetention(keep, parse.GetValue(keepBytes)) : null;
+                new WorkloadRunner(Console.Out, compute) { Retention = retention }.Run(job.Workload, inputsDirectory, parse.GetValue(output)!, ct);
             }
             catch (Exception e) when (e is WorkloadException or SafeTensorsFormatException)
             {

@@ -28,6 +28,7 @@ public static class ChannelMessageTypes
     public const string DisputeOpen = "dispute.open";
     public const string DisputeQuery = "dispute.query";
     public const string DisputeReveal = "dispute.reveal";
+    public const string StateReveal = "state.reveal";
     public const string Error = "error";
 
     // provider → hub
@@ -48,6 +49,7 @@ public static class ChannelMessageTypes
     public const string ValidationReport = "verify.report";
     public const string DisputeClaim = "dispute.claim";
     public const string DisputeRevealed = "dispute.revealed";
+    public const string StateRevealed = "state.revealed";
 }
 
 /// <summary>First frame from the hub: the provider must sign this nonce to prove it holds its key.</summary>

@@ -63,3 +63,17 @@ public sealed record DisputeRevealRequest(string DisputeId, int Step, long Deadl
 
 /// <summary>A party's answer to <see cref="DisputeRevealRequest"/>: the CID of the checkpoint file it uploaded.</summary>
 public sealed record DisputeRevelation(string DisputeId, int Step, string Cid);
+
+/// <summary>
+/// A spot check of one commit interval (<see cref="ChannelMessageTypes.StateReveal"/>): the hub asks the provider of a
+/// finished train job for the state it kept after <see cref="Step"/> — a step it published a root for in
+/// step-roots.json, inside a segment — to re-execute the interval that starts there. The provider uploads it as a
+/// checkpoint file and names the CID (<see cref="StateRevelation"/>) by <see cref="DeadlineMs"/>.
+/// </summary>
+public sealed record StateRevealRequest(string RequestId, string JobId, int Step, long DeadlineMs);
+
+/// <summary>
+/// The answer to <see cref="StateRevealRequest"/>: the CID of the uploaded checkpoint file, or why there is none (the
+/// state was not kept, or is gone) — then the hub checks from the segment's published checkpoint instead.
+/// </summary>
+public sealed record StateRevelation(string RequestId, string? Cid, string? Error = null);

@@ -31,6 +31,7 @@ public sealed class ControlChannel(
     Verification.HardwareProofService hardware,
     Verification.ValidatorDispatch validation,
     Verification.DisputeService disputes,
+    Verification.StateRevealService stateReveals,
     HubOptions options,
     TimeProvider time,
     ILogger<ControlChannel> logger)
@@ -210,6 +211,9 @@ public sealed class ControlChannel(
                 break;
             case ChannelMessageTypes.DisputeRevealed:
                 disputes.OnRevealed(providerId, Read<DisputeRevelation>(message));
+                break;
+            case ChannelMessageTypes.StateRevealed:
+                stateReveals.OnRevealed(providerId, Read<StateRevelation>(message));
                 break;
             case ChannelMessageTypes.NetReport:
                 network.Record(providerId, Read<NetProbeReport>(message), time.GetUtcNow().ToUnixTimeMilliseconds());

@@ -43,6 +43,7 @@ public sealed class ResultVerifier(
     RefereeService referee,
     ValidatorDispatch validators,
     DisputeService disputes,
+    StateRevealService reveals,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
@@ -53,8 +54,6 @@ public sealed class ResultVerifier(
 
     /// <summary>The sampling policy (tests make it check every segment).</summary>
     internal SegmentSampling Sampling { get; set; } = new();
-    /// <summary>Tests: what canaries claim (true: the right root, to be approved; false: a made-up one); null: the pool decides.</summary>
-    internal bool? CanaryExpectsApproval { get; set; }
 
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
@@ -296,19 +295,42 @@ public sealed class ResultVerifier(
             Sampling.RecordDelivered(provider);
         }
 
-        // With step roots, each sampled segment is checked from its start checkpoint up to one of its rooted steps, drawn
-        // uniformly (on average a little over half the segment): a segment that was not computed has no right root after
-        // any of its steps.
-        ValidationTask TaskFor(int i)
+        // With step roots, each sampled segment is spot-checked on one of its commit intervals, drawn uniformly: the
+        // validator re-executes the interval's c steps from the state at its start — the segment's checkpoint for the
+        // first interval, else the state the provider kept and now reveals, which must hash to the root it published —
+        // and compares the root after them. Every interval links two committed roots, so a segment that was not
+        // computed has an interval that does not reproduce. A state the provider does not reveal (or that does not hash
+        // to its root) only costs a longer check: from the checkpoint to the interval's end.
+        async Task<(ValidationTask Task, string Start)> TaskForAsync(int i)
         {
             int from = i == 0 ? startStep : commitments[i - 1].Step;
             string? startCid = i == 0 ? resumeCid : byPath["out/" + WorkloadRunner.CheckpointFileName(from)];
-            int to = stepRoots is null ? commitments[i].Step : from + (stepRoots.Every * (1 + random.NextInt((commitments[i].Step - from) / stepRoots.Every)));
-            string claimed = stepRoots is null ? commitments[i].RootHex : stepRoots.RootAfter(to);
-            return NewTask(job, new SegmentCheckRequest(i, from, startCid, i == 0 ? resumeRoot : commitments[i - 1].RootHex, to, claimed), null);
+            string? startRoot = i == 0 ? resumeRoot : commitments[i - 1].RootHex;
+            if (stepRoots is null)
+            {
+                return (NewTask(job, new SegmentCheckRequest(i, from, startCid, startRoot, commitments[i].Step, commitments[i].RootHex), null), "its checkpoint");
+            }
+
+            int every = stepRoots.Every, intervals = (commitments[i].Step - from) / every;
+            int a = from + (every * random.NextInt(intervals)), b = a + every;
+            string claimed = stepRoots.RootAfter(b);
+            string start = "its checkpoint";
+            if (a > from)
+            {
+                (string? revealed, string? why) = await StateAtAsync(provider, job.Id, a, stepRoots.RootAfter(a), cancellationToken);
+                if (revealed is not null)
+                {
+                    return (NewTask(job, new SegmentCheckRequest(i, a, revealed, stepRoots.RootAfter(a), b, claimed), null), $"the state after step {a} the provider revealed");
+                }
+
+                start = $"its checkpoint (the state after step {a} was not revealed: {why})";
+            }
+
+            return (NewTask(job, new SegmentCheckRequest(i, from, startCid, startRoot, b, claimed), null), start);
         }
 
-        ValidationTask[] tasks = [.. sample.Select(TaskFor)];
+        (ValidationTask Task, string Start)[] planned = await Task.WhenAll(sample.Select(TaskForAsync));
+        ValidationTask[] tasks = [.. planned.Select(p => p.Task)];
         Judgement[] judgements = await Task.WhenAll(tasks.Select(t => JudgeAsync(job, provider, $"{job.Id}/segment {t.Segment!.Index}", t, cancellationToken)));
         if (judgements.FirstOrDefault(j => !j.ProviderRight) is { } wrong)
         {
@@ -322,7 +344,7 @@ public sealed class ResultVerifier(
 
             await FailAsync(job, lease, "proof_of_learning", $"segment {segment}",
                 $"proof of learning: {wrong.Detail} (checked by {wrong.CheckedBy})", wrong.Catcher, cancellationToken);
-            await ResumePointAsync(job, wrong.Task.Segment.FromStep, byPath);
+            await ResumePointAsync(job, segment == 0 ? startStep : commitments[segment - 1].Step, byPath); // the segment's checkpoint
             return;
         }
 
@@ -333,10 +355,36 @@ public sealed class ResultVerifier(
 
         await EventAsync(job.Id, "verified", sample.Count == 0
             ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
-            : $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints"
-              + (stepRoots is null ? "" : $" up to a random step of each (a root every {stepRoots.Every} steps)")
-              + "; every root agrees — "
-              + string.Join("; ", judgements.Select(j => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} by {j.CheckedBy}")) + stepRootsNote);
+            : stepRoots is null
+                ? $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints; every root agrees — "
+                  + string.Join("; ", judgements.Select(j => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} by {j.CheckedBy}")) + stepRootsNote
+                : $"proof of learning: re-executed one commit interval of segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) (a root every {stepRoots.Every} steps); every root agrees — "
+                  + string.Join("; ", judgements.Select((j, n) => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} from {planned[n].Start}, by {j.CheckedBy}")));
+    }
+
+    /// <summary>
+    /// The CID of the state after <paramref name="step"/> of <paramref name="jobId"/> as its provider reveals it, checked to
+    /// be at that step and to hash to the root it published there; else null and why.
+    /// </summary>
+    private async Task<(string? Cid, string? Why)> StateAtAsync(string provider, string jobId, int step, string root, CancellationToken cancellationToken)
+    {
+        (string? cid, string? why) = await reveals.RequestAsync(provider, jobId, step, cancellationToken);
+        if (cid is null)
+        {
+            return (null, why);
+        }
+
+        try
+        {
+            TrainingState state = WorkloadRunner.ReadCheckpoint(await ReadAsync(cid, cancellationToken));
+            return state.Step == step && state.RootHex() == root
+                ? (cid, null)
+                : (null, $"what it revealed ({cid}) is the state after step {state.Step} with root {state.RootHex()}, not the root {root} it published after step {step}");
+        }
+        catch (Exception e) when (e is WorkloadException or Kumo.Tensor.Formats.SafeTensorsFormatException or IOException or InvalidDataException or ApiProblem)
+        {
+            return (null, $"what it revealed ({cid}) does not read as a state: {e.Message}");
+        }
     }
 
     /// <summary>
@@ -588,7 +636,7 @@ public sealed class ResultVerifier(
             return;
         }
 
-        bool expectsApproval = CanaryExpectsApproval ?? assignment.CanaryExpectsApproval;
+        bool expectsApproval = assignment.CanaryExpectsApproval;
         _ = Task.Run(async () =>
         {
             ValidationTask? canary = null;

@@ -147,12 +147,15 @@ public sealed class ValidatorDispatch(
         }
     }
 
-    /// <summary>Tests: the canary rates (before any validator joins).</summary>
-    internal void SetCanaryRates(double rate, double probationRate)
+    /// <summary>Tests: the canary rates (before any validator joins), and the right answer of every canary (null: a fair coin).</summary>
+    internal void SetCanaryRates(double rate, double probationRate, bool? canaryAnswer = null)
     {
         lock (_lock)
         {
-            _pool = new ValidatorPool(minBondMicros: 1, canaryRate: rate, probationCanaryRate: probationRate, deadline: options.ValidationDeadline);
+            _pool = new ValidatorPool(minBondMicros: 1, canaryRate: rate, probationCanaryRate: probationRate, deadline: options.ValidationDeadline)
+            {
+                CanaryAnswer = canaryAnswer,
+            };
         }
     }
 

@@ -20,6 +20,9 @@ public sealed class BuiltInRuntime
     /// <summary>Where the task file appears inside the sandbox.</summary>
     public const string SandboxTaskDirectory = "/kumo/task";
 
+    /// <summary>The job directory's subdirectory a train run keeps its step states in (not an output: it is never uploaded).</summary>
+    public const string KeptStatesDirectory = "keep";
+
     private BuiltInRuntime(string runtimeDirectory, string dotnetRoot)
     {
         RuntimeDirectory = runtimeDirectory;
@@ -78,9 +81,18 @@ public sealed class BuiltInRuntime
             environment["DOTNET_GCHeapHardLimit"] = "0x" + (allocation.MemoryBytes * 3 / 4).ToString("x", CultureInfo.InvariantCulture);
         }
 
+        List<string> args = [Path.Combine(SandboxRuntimeDirectory, "kumo.dll"), "tensor", "run", Path.Combine(SandboxTaskDirectory, "spec.json"), "--inputs", "/job/inputs", "--out", "/job/out"];
+        if (spec.Workload.Train is not null)
+        {
+            // The states behind its step roots, for spot checks of one commit interval: inside the job's directory (so its
+            // disk limit covers them), a quarter of that limit at most, moved out of it when the job ends (RetainedStates).
+            long budget = allocation.DiskBytes > 0 ? allocation.DiskBytes / 4 : 256L << 20;
+            args.AddRange(["--keep-states", "/job/" + KeptStatesDirectory, "--keep-bytes", budget.ToString(CultureInfo.InvariantCulture)]);
+        }
+
         return (
             Path.Combine(DotnetRoot, "dotnet"),
-            [Path.Combine(SandboxRuntimeDirectory, "kumo.dll"), "tensor", "run", Path.Combine(SandboxTaskDirectory, "spec.json"), "--inputs", "/job/inputs", "--out", "/job/out"],
+            args,
             [new SandboxMount(RuntimeDirectory, SandboxRuntimeDirectory), new SandboxMount(DotnetRoot, DotnetRoot), new SandboxMount(taskDirectory, SandboxTaskDirectory)],
             environment);
     }

@@ -6,6 +6,7 @@ using Kumo.Leases;
 using Kumo.Protocol;
 using Kumo.Provider.Control;
 using Kumo.Provider.Sandbox;
+using Kumo.Provider.Verification;
 using Kumo.Signing;
 using Microsoft.Extensions.Logging;
 
@@ -33,15 +34,18 @@ internal sealed class LeaseRunner
     private readonly string _directory;
     private readonly bool _keepDirectory;
     private readonly BuiltInRuntime? _runtime;
+    private readonly RetainedStates? _retained;
     private readonly CancellationTokenSource _cancel = new();
     private long _nextLogSeq;
     private ISandboxedProcess? _process;
     private volatile bool _cancelledByHub;
 
     public LeaseRunner(LeaseOffer offer, JobSpec spec, IReadOnlyList<GpuDevice> gpus, ISandbox sandbox, HubClient hub, RequestSigner signer,
-        HubChannel channel, TimeProvider time, ILogger logger, string leasesDirectory, bool keepDirectory, BuiltInRuntime? runtime = null)
+        HubChannel channel, TimeProvider time, ILogger logger, string leasesDirectory, bool keepDirectory, BuiltInRuntime? runtime = null,
+        RetainedStates? retained = null)
     {
         _runtime = runtime;
+        _retained = retained;
         _offer = offer;
         _spec = spec;
         _gpus = gpus;
@@ -246,6 +250,9 @@ internal sealed class LeaseRunner
         try
         {
             IReadOnlyList<OutputFile> outputs = await UploadOutputsAsync(jobDirectory, ct);
+
+            // Kept before the result goes out: the hub may ask for one of them as soon as it has the result.
+            _retained?.Retain(_offer.JobId, Path.Combine(jobDirectory, BuiltInRuntime.KeptStatesDirectory));
             return Result(CloseReason.Completed, 0, $"exited 0; {outputs.Count} output file(s)", outputs, startedAt);
         }
         catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException)

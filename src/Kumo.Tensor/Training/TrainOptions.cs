@@ -71,6 +71,17 @@ public interface IStepRootObserver : ITrainingObserver
 
     /// <summary>After each such step: the <see cref="WeightCommitment"/> root of the weights and optimizer state.</summary>
     void OnStepRoot(int step, string rootHex);
+
+    /// <summary>
+    /// Whether it also wants the state behind each such root that is not a checkpoint's (<see cref="OnStepState"/>): a
+    /// provider keeps them, to reveal the one a spot check of a single commit interval starts from.
+    /// </summary>
+    bool KeepsStepStates => false;
+
+    /// <summary>When <see cref="KeepsStepStates"/>: a copy of the state after a rooted step that is not a checkpoint.</summary>
+    void OnStepState(TrainingState state)
+    {
+    }
 }
 
 /// <summary>One step's mean batch loss.</summary>

@@ -57,13 +57,18 @@ public static class Trainer
             lossLog.Add(new LossPoint(step, lossValue));
             observer?.OnStep(step, lossValue, options.BatchSize / Math.Max(seconds, 1e-9));
             string? stepRoot = null;
+            bool checkpoint = (options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps;
             if (observer is IStepRootObserver everyStep && step % Math.Max(1, everyStep.StepRootEvery) == 0)
             {
                 stepRoot = session.RootHex();
                 everyStep.OnStepRoot(step, stepRoot);
+                if (everyStep.KeepsStepStates && !checkpoint)
+                {
+                    everyStep.OnStepState(session.State(step));
+                }
             }
 
-            if ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps)
+            if (checkpoint)
             {
                 string root = stepRoot ?? session.RootHex();
                 commitments.Add(new CheckpointCommitment(step, root));

@@ -21,6 +21,12 @@ namespace Kumo.Tensor.Workloads;
 /// </summary>
 public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
 {
+    /// <summary>
+    /// Where a train run keeps the state after each rooted step that is not a checkpoint (<see cref="StateFileName"/>),
+    /// for a provider to reveal one when a spot check of that commit interval is drawn; null keeps none.
+    /// </summary>
+    public StateRetention? Retention { get; init; }
+
     /// <summary>Metadata key holding the architecture (<see cref="ModelSpec"/> as JSON) in a model file.</summary>
     public const string ModelKey = "kumo.model";
 
@@ -85,7 +91,7 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
             log.WriteLine($"resumed at step {start.Step} from '{resume}' (state root {start.RootHex()})");
         }
 
-        var observer = new ProgressLog(log, train.Steps, train.CheckpointEvery, output, spec);
+        var observer = new ProgressLog(log, train.Steps, train.CheckpointEvery, output, spec, Retention);
         var clock = Stopwatch.StartNew();
         TrainResult result = Trainer.Train(spec, data, options, start, observer, cancellationToken);
         clock.Stop();
@@ -286,6 +292,9 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// <summary>The output naming the commitment root after every step (<see cref="StepRoots"/>).</summary>
     public const string StepRootsFileName = "step-roots.json";
 
+    /// <summary>The file a kept state after <paramref name="step"/> is written to under <see cref="StateRetention.Directory"/> (checkpoint format).</summary>
+    public static string StateFileName(int step) => string.Create(CultureInfo.InvariantCulture, $"state-{step:D7}.safetensors");
+
     /// <summary>The name of the checkpoint file a train job writes after <paramref name="step"/> steps.</summary>
     public static string CheckpointFileName(int step) => string.Create(CultureInfo.InvariantCulture, $"checkpoint-{step:D7}.safetensors");
 
@@ -459,13 +468,54 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
     /// About a hundred progress lines per run, plus one per checkpoint; each checkpoint's full state is written as
     /// <c>checkpoint-NNNNNNN.safetensors</c> so validators can re-run any segment from it.
     /// </summary>
-    private sealed class ProgressLog(TextWriter log, int steps, int checkpointEvery, string output, ModelSpec spec) : ICheckpointObserver, IStepRootObserver
+    private sealed class ProgressLog(TextWriter log, int steps, int checkpointEvery, string output, ModelSpec spec, StateRetention? retention)
+        : ICheckpointObserver, IStepRootObserver
     {
+        private long _keptBytes;
+        private bool _keeping = retention is not null;
+
         public List<string> StepRoots { get; } = [];
 
         public int StepRootEvery { get; } = Workloads.StepRoots.IntervalFor(steps, checkpointEvery);
 
+        public bool KeepsStepStates => _keeping;
+
         public void OnStepRoot(int step, string rootHex) => StepRoots.Add(rootHex);
+
+        /// <summary>
+        /// Keeps the state within the budget; past it, or when the disk refuses, it stops keeping (the job goes on: a
+        /// spot check that would start from a state not kept starts from the segment's checkpoint instead).
+        /// </summary>
+        public void OnStepState(TrainingState state)
+        {
+            byte[] bytes = WriteCheckpoint(state, spec);
+            if (_keptBytes + bytes.Length > retention!.MaxBytes)
+            {
+                StopKeeping($"keeping no more step states: {_keptBytes + bytes.Length} bytes would pass the budget of {retention.MaxBytes}");
+                return;
+            }
+
+            string path = Path.Combine(retention.Directory, StateFileName(state.Step));
+            try
+            {
+                Directory.CreateDirectory(retention.Directory);
+                File.WriteAllBytes(path + ".tmp", bytes);
+                File.Move(path + ".tmp", path, overwrite: true);
+                _keptBytes += bytes.Length;
+            }
+            catch (IOException e)
+            {
+                File.Delete(path + ".tmp");
+                StopKeeping($"keeping no more step states: {e.Message}");
+            }
+        }
+
+        private void StopKeeping(string why)
+        {
+            _keeping = false;
+            log.WriteLine(why);
+            log.Flush();
+        }
 
         public void OnCheckpointState(TrainingState state) =>
             File.WriteAllBytes(Path.Combine(output, CheckpointFileName(state.Step)), WriteCheckpoint(state, spec));
@@ -493,3 +543,6 @@ public sealed class WorkloadRunner(TextWriter log, ComputeOptions compute)
 
 /// <summary>A built-in workload cannot run as asked; the message says what is wrong with which input or field.</summary>
 public sealed class WorkloadException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Where a train run keeps its step states (<see cref="WorkloadRunner.Retention"/>), and at most how many bytes of them.</summary>
+public sealed record StateRetention(string Directory, long MaxBytes);

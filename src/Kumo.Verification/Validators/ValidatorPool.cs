@@ -69,6 +69,9 @@ public sealed class ValidatorPool
 
     public TimeSpan Deadline { get; }
 
+    /// <summary>Tests: the right answer of every canary (true: the claim is right, to be approved); null: a fair coin.</summary>
+    public bool? CanaryAnswer { get; init; }
+
     /// <summary>Reputation lost per missed deadline, and the floor below which a validator leaves the pool.</summary>
     public const double MissPenalty = 0.2, MinReputation = 0.1;
 
@@ -123,7 +126,7 @@ public sealed class ValidatorPool
         ValidatorState state = _validators[chosen];
         double rate = state.Assignments < ProbationAssignments ? ProbationCanaryRate : CanaryRate;
         bool canary = random.NextFloat() < rate;
-        bool expectsApproval = canary && random.NextUInt32() % 2 == 0;
+        bool expectsApproval = canary && (CanaryAnswer ?? random.NextUInt32() % 2 == 0);
         state.Assignments++;
         if (!canary)
         {

@@ -26,6 +26,7 @@ public sealed class FakeProvider : IAsyncDisposable
     private readonly Task _receiving;
     private readonly Dictionary<string, Allocation> _held = new(StringComparer.Ordinal);
     private long _heartbeats;
+    private int _stateReveals;
 
     private FakeProvider(RequestSigner signer, ClientWebSocket socket, string name, ProviderRegistration registration, bool autoBid)
     {
@@ -44,6 +45,16 @@ public sealed class FakeProvider : IAsyncDisposable
     /// about leases need not play the auction by hand. Bid requests still reach <see cref="ExpectAsync{T}"/>.
     /// </summary>
     public bool AutoBid { get; set; }
+
+    /// <summary>
+    /// How it answers the hub's requests for a kept training state (spot checks of one commit interval), at once. The
+    /// default keeps no states, as an agent whose states are gone: the hub checks from the checkpoint instead.
+    /// </summary>
+    public Func<StateRevealRequest, Task<StateRevelation>> RevealState { get; set; } =
+        request => Task.FromResult(new StateRevelation(request.RequestId, null, "this fake provider keeps no states"));
+
+    /// <summary>State reveal requests it answered.</summary>
+    public int StateReveals => Volatile.Read(ref _stateReveals);
 
     /// <summary>Bids this provider sent automatically.</summary>
     public List<BidPayload> SentBids { get; } = [];
@@ -203,6 +214,17 @@ public sealed class FakeProvider : IAsyncDisposable
                 {
                     _held[offer.LeaseId] = offer.Allocation;
                 }
+            }
+
+            if (message.Type == ChannelMessageTypes.StateReveal)
+            {
+                StateRevealRequest request = message.Body.Deserialize<StateRevealRequest>(KumoJson.Options)!;
+                _ = Task.Run(async () =>
+                {
+                    await SendAsync(ChannelMessageTypes.StateRevealed, await RevealState(request));
+                    Interlocked.Increment(ref _stateReveals);
+                });
+                continue;
             }
 
             if (AutoBid && message.Type == ChannelMessageTypes.BidRequest)
