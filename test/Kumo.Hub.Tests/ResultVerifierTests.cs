@@ -171,6 +171,7 @@ public class ResultVerifierTests
             JobEvent verified = Assert.Single(job.Events, e => e.Kind == "verified");
             Assert.Contains("one commit interval of segment(s) 0, 1, 2, 3 of 4", verified.Detail, StringComparison.Ordinal); // it published step-roots.json
             Assert.Contains("the provider revealed", verified.Detail, StringComparison.Ordinal); // an interval that starts inside a segment
+            Assert.Contains("(4 of the run's 40 steps re-executed: 1.100× its training)", verified.Detail, StringComparison.Ordinal); // one step of each
             Assert.Equal(100 * K, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
         }
     }

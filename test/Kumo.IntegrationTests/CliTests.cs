@@ -26,6 +26,18 @@ public class CliTests
         Assert.Contains("10000 GPUs", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(new[] { "--segment-steps", "0" }, "--segment-steps must be between 1 and 1000, not 0")]
+    [InlineData(new[] { "--segment-steps", "12", "--commit-every", "5" }, "--commit-every must divide the segment's 12 steps (--segment-steps): 1, 2, 3, 4, 6, 12; not 5")]
+    [InlineData(new[] { "--commit-every", "3" }, "--commit-every must divide the segment's 8 steps (--segment-steps): 1, 2, 4, 8; not 3")]
+    public async Task The_verify_simulation_names_an_option_it_cannot_use_with_exit_code_2(string[] options, string message)
+    {
+        KumoCli.Result result = await KumoCli.RunAsync(["sim", "verify", "--json", .. options]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Broken_yaml_points_at_the_place()
     {

@@ -43,13 +43,6 @@ public static class VerifyCommands
         };
         verify.SetAction((parse, ct) =>
         {
-            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
-            string digitsPath = Path.Combine(datasets, "digits.csv.gz");
-            if (!File.Exists(digitsPath))
-            {
-                throw new CliException($"the digits data set is not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
-            }
-
             if (parse.GetValue(trials) < 1)
             {
                 throw new CliException("--trials must be positive", ExitCodes.Usage);
@@ -74,6 +67,14 @@ public static class VerifyCommands
             {
                 string divisors = string.Join(", ", Enumerable.Range(1, options.StepsPerSegment).Where(d => options.StepsPerSegment % d == 0));
                 throw new CliException($"--commit-every must divide the segment's {options.StepsPerSegment} steps (--segment-steps): {divisors}; not {every}", ExitCodes.Usage);
+            }
+
+            // Usage first, then the data: a wrong option is named even where the data set is missing.
+            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
+            string digitsPath = Path.Combine(datasets, "digits.csv.gz");
+            if (!File.Exists(digitsPath))
+            {
+                throw new CliException($"the digits data set is not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
             }
 
             if (parse.GetValue(fullSegments))

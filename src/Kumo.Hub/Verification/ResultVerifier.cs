@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Kumo.Crypto;
@@ -353,13 +354,16 @@ public sealed class ResultVerifier(
             Remember(new KnownAnswer(j.Task, provider, j.Task.Segment!.ClaimedRoot));
         }
 
+        // What checking cost next to the work: the steps re-executed, out of the steps this run trained.
+        int reexecuted = tasks.Sum(t => t.Segment!.ToStep - t.Segment.FromStep), trained = train.Steps - startStep;
+        string cost = string.Create(CultureInfo.InvariantCulture, $" ({reexecuted} of the run's {trained} steps re-executed: {1 + ((double)reexecuted / trained):0.000}× its training)");
         await EventAsync(job.Id, "verified", sample.Count == 0
             ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
             : stepRoots is null
                 ? $"proof of learning: re-executed segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) from the published checkpoints; every root agrees — "
-                  + string.Join("; ", judgements.Select(j => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} by {j.CheckedBy}")) + stepRootsNote
+                  + string.Join("; ", judgements.Select(j => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} by {j.CheckedBy}")) + cost + stepRootsNote
                 : $"proof of learning: re-executed one commit interval of segment(s) {string.Join(", ", sample)} of {commitments.Count} (q {q:0.00}) (a root every {stepRoots.Every} steps); every root agrees — "
-                  + string.Join("; ", judgements.Select((j, n) => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} from {planned[n].Start}, by {j.CheckedBy}")));
+                  + string.Join("; ", judgements.Select((j, n) => $"{ValidationWork.SegmentSubject(j.Task.Segment!)} from {planned[n].Start}, by {j.CheckedBy}")) + cost);
     }
 
     /// <summary>
