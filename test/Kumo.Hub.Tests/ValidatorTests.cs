@@ -1,3 +1,4 @@
+using Kumo.Hub.Api;
 using Kumo.Hub.Tests.Support;
 using Kumo.Hub.Verification;
 using Kumo.Jobs;
@@ -392,6 +393,14 @@ public class ValidatorTests
         AccountView account = await Eventually.UntilAsync(() => AccountAsync(hub, lazy.Id), a => a.Bonded < 100 * K, "the lazy validator's slash");
         Assert.Equal(90 * K, account.Bonded); // once, though it approved several canaries
         Assert.Contains((await hub.Client.GetJobAsync(second)).Events, e => e.Kind == "verified");
+
+        // Expelled for good: a fresh pool — what a hub restart leaves — still refuses it, on the ledger's record.
+        ValidatorDispatch dispatch = hub.Services.GetRequiredService<ValidatorDispatch>();
+        dispatch.SetCanaryRates(0, 0);
+        ApiProblem refused = Assert.Throws<ApiProblem>(() => dispatch.OnJoin(lazy.Id));
+        Assert.Equal("validator_slashed", refused.Code);
+        Assert.Contains("slashed as a validator (canary)", refused.Message, StringComparison.Ordinal);
+        Assert.Null(dispatch.Standing(lazy.Id));
     }
 
     [Theory]

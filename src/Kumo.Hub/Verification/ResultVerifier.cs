@@ -554,7 +554,7 @@ public sealed class ResultVerifier(
             {
                 if (validators.Expel(assignment.Validator))
                 {
-                    await SlashAsync("false_accusation", AccountId.Parse(assignment.Validator), AccountId.Parse(provider),
+                    await SlashAsync(ValidatorFaults.FalseAccusation, AccountId.Parse(assignment.Validator), AccountId.Parse(provider),
                         $"job {job.Id}/{mine.Subject}/accused by {assignment.Validator}",
                         $"validator {assignment.Validator} rejected {mine.Subject} of job {job.Id} ({report.Detail}); the referee re-executed it and it reproduces the provider's claim",
                         [signed], cancellationToken);
@@ -603,7 +603,7 @@ public sealed class ResultVerifier(
         if (challengerLost && validators.Expel(validator))
         {
             SignedEnvelope[] evidence = [report, .. outcome.Evidence.Where(e => e.Signer.Value == validator)];
-            await SlashAsync("dispute", AccountId.Parse(validator), outcome.Winner, $"job {job.Id}/{subject}/dispute {outcome.DisputeId}",
+            await SlashAsync(ValidatorFaults.LostDispute, AccountId.Parse(validator), outcome.Winner, $"job {job.Id}/{subject}/dispute {outcome.DisputeId}",
                 $"dispute {outcome.DisputeId} over {subject} of job {job.Id}: {Names.Of(outcome.Verdict)}: {outcome.Reason}", evidence, cancellationToken);
             await EventAsync(job.Id, "validator_slashed", $"validator {validator} lost the dispute over {subject} and was slashed");
         }
@@ -668,7 +668,7 @@ public sealed class ResultVerifier(
                 string truth = expectsApproval ? "right" : "wrong";
                 string subject = canary.Segment is { } segment ? ValidationWork.SegmentSubject(segment) : $"{canary.Inference!.Indices.Count} sampled {canary.Inference.Unit}";
                 string answer = canary.Segment is not null ? $"whose end root is known to be {known.Truth}" : $"whose checked output is {known.Truth}";
-                await SlashAsync("canary", AccountId.Parse(assignment.Validator), null, $"canary {canary.TaskId}",
+                await SlashAsync(ValidatorFaults.Canary, AccountId.Parse(assignment.Validator), null, $"canary {canary.TaskId}",
                     $"validator {assignment.Validator} {(report.Approves ? "approved" : "rejected")} a {truth} claim ({claim}) for {subject} of job {canary.JobId}, {answer}",
                     [signed], CancellationToken.None);
             }

@@ -59,6 +59,13 @@ public sealed class ValidatorDispatch(
     /// <summary>A provider's offer to validate, on its authenticated channel.</summary>
     public void OnJoin(string providerId)
     {
+        // Expulsion is for good: the pool forgets it when the hub restarts, the ledger does not.
+        string[] misconduct = [.. ledger.Read(s => s.RefereedFaultKinds(AccountId.Parse(providerId))).Where(ValidatorFaults.All.Contains)];
+        if (misconduct.Length > 0)
+        {
+            throw ApiProblem.Forbidden("validator_slashed", $"{providerId} was slashed as a validator ({string.Join(", ", misconduct)}) and may not validate again");
+        }
+
         long bonded = Bonded(providerId);
         if (bonded < MinBond)
         {
@@ -206,4 +213,19 @@ public sealed class ValidatorDispatch(
     private long Bonded(string account) => ledger.Read(s => s.Bonded(AccountId.Parse(account)));
 
     private bool IsBonded(string account) => Bonded(account) >= MinBond;
+}
+
+/// <summary>The referee's verdict kinds that are a validator's misconduct: each expels it from validating for good.</summary>
+public static class ValidatorFaults
+{
+    /// <summary>It answered a known-answer task wrongly (approved a wrong claim, or rejected a right one).</summary>
+    public const string Canary = "canary";
+
+    /// <summary>It rejected work the referee reproduced.</summary>
+    public const string FalseAccusation = "false_accusation";
+
+    /// <summary>It lost the refereed dispute it opened by rejecting a segment.</summary>
+    public const string LostDispute = "dispute";
+
+    public static IReadOnlySet<string> All { get; } = new HashSet<string>([Canary, FalseAccusation, LostDispute], StringComparer.Ordinal);
 }

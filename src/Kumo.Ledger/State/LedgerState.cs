@@ -65,6 +65,17 @@ public sealed partial class LedgerState
     /// <summary>Stake that counts for bidding: the stake account less what is unbonding.</summary>
     public long Bonded(AccountId staker) => Balance(LedgerAddress.Stake(staker)) - Unbonding(staker).Sum(u => u.Amount);
 
+    /// <summary>
+    /// The kinds of the referee's verdicts <paramref name="offender"/> was slashed on ("canary", "proof_of_learning", …),
+    /// each once, in ordinal order: a record that outlives any hub's memory, since the ledger is replayed from its blocks.
+    /// </summary>
+    public IReadOnlyList<string> RefereedFaultKinds(AccountId offender)
+    {
+        string prefix = $"{SlashKinds.Refereed}:{offender.Value}:";
+        return [.. _slashKeys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(k => k[prefix.Length..].Split(':', 2)[0]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
+
     public IReadOnlyList<Unbonding> Unbonding(AccountId staker) => _unbonding.GetValueOrDefault(staker) ?? [];
 
     public EscrowInfo? Escrow(string orderId) => _escrows.GetValueOrDefault(orderId);
