@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Kumo.Client;
+using Kumo.Hub.Storage;
 using Kumo.Hub.Tests.Support;
 using Kumo.Hub.Verification;
 using Kumo.Jobs;
@@ -174,6 +175,28 @@ public class ResultVerifierTests
             Assert.Contains("(4 of the run's 40 steps re-executed: 1.100× its training)", verified.Detail, StringComparison.Ordinal); // one step of each
             Assert.Equal(100 * K, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
         }
+    }
+
+    [Fact]
+    public async Task A_providers_standing_is_kept_in_the_store_so_a_restarted_hub_keeps_a_trusted_provider_trusted()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trusted");
+        IHubStore store = hub.Services.GetRequiredService<IHubStore>();
+        await using (IHubTransaction tx = await store.BeginAsync(CancellationToken.None))
+        {
+            // What a hub restart leaves of a provider past probation: its standing in the store, nothing in memory.
+            await tx.UpsertTrainingStandingAsync(new TrainingStandingRecord(provider.Id, 60, 0));
+            await tx.CommitAsync();
+        }
+
+        string jobId = await TrainAsync(hub, provider, Publish.Honestly);
+        await hub.Services.GetRequiredService<ResultVerifier>().RunOnceAsync(CancellationToken.None); // the default sampling
+
+        JobEvent verified = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
+        Assert.Contains("(q 0.05)", verified.Detail, StringComparison.Ordinal); // trusted, not back on probation's 0.74
+        await using IHubReader reader = await store.OpenReaderAsync(CancellationToken.None);
+        Assert.Equal(64, (await reader.ListTrainingStandingAsync()).Single(t => t.ProviderId == provider.Id).Delivered); // 60 + its 4 segments
     }
 
     [Fact]

@@ -130,6 +130,9 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Every provider's consecutive agreeing replicated <c>exec</c> results, per hardware class.</summary>
     Task<IReadOnlyList<ExecTrustRecord>> ListExecTrustAsync();
 
+    /// <summary>Every provider's proof-of-learning standing (segments delivered since it joined or was last caught).</summary>
+    Task<IReadOnlyList<TrainingStandingRecord>> ListTrainingStandingAsync();
+
     /// <summary>Accepted leases since <paramref name="since"/> (clearing prices for statistics and plans), newest first.</summary>
     Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit);
 }
@@ -198,6 +201,8 @@ public interface IHubTransaction : IHubReader
     Task UpsertAttestationAsync(AttestationRecord attestation);
 
     Task UpsertExecTrustAsync(ExecTrustRecord trust);
+
+    Task UpsertTrainingStandingAsync(TrainingStandingRecord standing);
 
     Task CommitAsync();
 }

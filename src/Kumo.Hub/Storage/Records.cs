@@ -142,6 +142,12 @@ public sealed record ReputationRecord(string ProviderId, double Successes, doubl
 /// <summary>A provider's consecutive agreeing replicated <c>exec</c> results on one hardware class (adaptive replication).</summary>
 public sealed record ExecTrustRecord(string ProviderId, string HardwareClass, long Agreements, long UpdatedAt);
 
+/// <summary>
+/// A provider's proof-of-learning standing: training segments delivered and not shown wrong since it joined or was last
+/// caught (what decides probation's sampling rate, <c>SegmentSampling</c>).
+/// </summary>
+public sealed record TrainingStandingRecord(string ProviderId, long Delivered, long UpdatedAt);
+
 /// <summary>Attributes an auditor signed for a provider (the latest statement per auditor).</summary>
 public sealed record AttestationRecord(string ProviderId, string Auditor, string AttributesJson, string Envelope, long At);
 

@@ -60,6 +60,8 @@ public sealed class ResultVerifier(
     private readonly SemaphoreSlim _pass = new(1, 1);
     private readonly SemaphoreSlim _refereeCpu = new(1, 1);
     private readonly List<KnownAnswer> _known = [];
+    private readonly Dictionary<string, int> _savedStanding = new(StringComparer.Ordinal);
+    private bool _standingLoaded;
 
     /// <summary>Verifies every succeeded train job not verified yet; returns how many were looked at.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
@@ -73,6 +75,7 @@ public sealed class ResultVerifier(
                 jobs = await reader.ListJobsAsync(null, 500);
             }
 
+            await LoadStandingAsync(cancellationToken);
             int verified = 0;
             foreach (JobRecord job in jobs.Where(j => j.State == JobState.Succeeded && !_done.Contains(j.Id)))
             {
@@ -94,6 +97,7 @@ public sealed class ResultVerifier(
                 if (spec.Workload.Train is { } train)
                 {
                     await VerifyAsync(job, spec, train, cancellationToken);
+                    await SaveStandingAsync(cancellationToken);
                 }
                 else
                 {
@@ -108,6 +112,54 @@ public sealed class ResultVerifier(
         finally
         {
             _pass.Release();
+        }
+    }
+
+    /// <summary>
+    /// Providers' proof-of-learning standing as the store has it, once: a hub restart puts no trusted provider back on
+    /// probation (its sampling rate, and with it the network's verification cost, would jump from 0.05 to 0.74).
+    /// </summary>
+    private async Task LoadStandingAsync(CancellationToken cancellationToken)
+    {
+        if (_standingLoaded)
+        {
+            return;
+        }
+
+        await using IHubReader reader = await store.OpenReaderAsync(cancellationToken);
+        foreach (TrainingStandingRecord standing in await reader.ListTrainingStandingAsync())
+        {
+            int delivered = (int)Math.Min(int.MaxValue, standing.Delivered);
+            Sampling.SetHistory(standing.ProviderId, delivered);
+            _savedStanding[standing.ProviderId] = delivered;
+        }
+
+        _standingLoaded = true;
+    }
+
+    /// <summary>Writes the standings a verification changed.</summary>
+    private async Task SaveStandingAsync(CancellationToken cancellationToken)
+    {
+        KeyValuePair<string, int>[] changed = [.. Sampling.Standing.Where(kv => !_savedStanding.TryGetValue(kv.Key, out int saved) || saved != kv.Value)];
+        if (changed.Length == 0)
+        {
+            return;
+        }
+
+        await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
+        {
+            long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach ((string provider, int delivered) in changed)
+            {
+                await tx.UpsertTrainingStandingAsync(new TrainingStandingRecord(provider, delivered, now));
+            }
+
+            await tx.CommitAsync();
+        }
+
+        foreach ((string provider, int delivered) in changed)
+        {
+            _savedStanding[provider] = delivered;
         }
     }
 

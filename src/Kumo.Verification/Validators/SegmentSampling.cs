@@ -65,6 +65,9 @@ public sealed class SegmentSampling
     /// <summary>A provider caught: back to probation.</summary>
     public void RecordCaught(string provider) => _delivered[provider] = 0;
 
+    /// <summary>Every provider's segments delivered since it joined or was last caught (to persist them).</summary>
+    public IReadOnlyDictionary<string, int> Standing => _delivered;
+
     /// <summary>Starts a provider with a history (a network in steady state has providers past probation).</summary>
     public void SetHistory(string provider, int deliveredSegments) => _delivered[provider] = Math.Max(0, deliveredSegments);
 }

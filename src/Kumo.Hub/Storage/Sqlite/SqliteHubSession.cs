@@ -182,6 +182,9 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<ExecTrustRecord>> ListExecTrustAsync() =>
         [.. await Query<ExecTrustRecord>("SELECT provider_id AS ProviderId, hardware_class AS HardwareClass, agreements AS Agreements, updated_at AS UpdatedAt FROM exec_trust ORDER BY provider_id, hardware_class")];
 
+    public async Task<IReadOnlyList<TrainingStandingRecord>> ListTrainingStandingAsync() =>
+        [.. await Query<TrainingStandingRecord>("SELECT provider_id AS ProviderId, delivered AS Delivered, updated_at AS UpdatedAt FROM training_standing ORDER BY provider_id")];
+
     public async Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit) =>
         [.. (await Query<LeaseRow>(
             $"SELECT {LeaseColumns} FROM leases WHERE accepted_at >= @since ORDER BY accepted_at DESC LIMIT @limit",
@@ -358,6 +361,12 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         """
         INSERT INTO exec_trust(provider_id, hardware_class, agreements, updated_at) VALUES (@ProviderId, @HardwareClass, @Agreements, @UpdatedAt)
         ON CONFLICT(provider_id, hardware_class) DO UPDATE SET agreements = excluded.agreements, updated_at = excluded.updated_at
+        """, t);
+
+    public Task UpsertTrainingStandingAsync(TrainingStandingRecord t) => Execute(
+        """
+        INSERT INTO training_standing(provider_id, delivered, updated_at) VALUES (@ProviderId, @Delivered, @UpdatedAt)
+        ON CONFLICT(provider_id) DO UPDATE SET delivered = excluded.delivered, updated_at = excluded.updated_at
         """, t);
 
     public Task UpsertAttestationAsync(AttestationRecord a) => Execute(

@@ -204,5 +204,12 @@ internal static class SqliteSchema
                 PRIMARY KEY (provider_id, hardware_class)
             ) WITHOUT ROWID;
             """),
+        (5, "proof of learning: per-provider standing (segments delivered since joining or last caught)", """
+            CREATE TABLE training_standing (
+                provider_id TEXT PRIMARY KEY,
+                delivered   INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL
+            );
+            """),
     ];
 }
