@@ -178,6 +178,53 @@ public class ResultVerifierTests
     }
 
     [Fact]
+    public async Task A_revealed_state_that_is_not_the_committed_one_costs_a_check_from_the_checkpoint_and_nothing_else()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trainer");
+        string jobId = await TrainAsync(hub, provider, Publish.Honestly);
+        Func<StateRevealRequest, Task<StateRevelation>> honest = provider.RevealState;
+        provider.RevealState = async request =>
+        {
+            // It reveals the state it kept after that step with one byte of its last weight changed: the right step, but
+            // not the state whose root it published.
+            StateRevelation real = await honest(request);
+            string file = Path.Combine(Directory.CreateTempSubdirectory("kumo-reveal-").FullName, "state.safetensors");
+            await hub.Client.DownloadAsync(real.Cid!, file);
+            byte[] bytes = await File.ReadAllBytesAsync(file);
+            bytes[^1] ^= 0x01;
+            await File.WriteAllBytesAsync(file, bytes);
+            return new StateRevelation(request.RequestId, (await hub.Client.UploadFileAsync(provider.Signer, file)).Root.ToString());
+        };
+
+        await VerifyEverythingAsync(hub);
+
+        JobEvent verified = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
+        Assert.DoesNotContain("the provider revealed", verified.Detail, StringComparison.Ordinal);
+        Assert.Matches(@"from its checkpoint \(the state after step (\d+) was not revealed: what it revealed \(\w+\) is the state after step \1 with root [0-9a-f]{64}, not the root [0-9a-f]{64} it published after step \1\)", verified.Detail);
+        Assert.Equal(100 * K, (await hub.Client.GetAccountAsync(provider.Id)).Bonded); // a missing state is no fault
+    }
+
+    [Fact]
+    public async Task A_provider_that_does_not_answer_a_reveal_is_checked_from_the_checkpoint_after_the_deadline()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { StateRevealTimeout = TimeSpan.FromMilliseconds(300) });
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trainer");
+        string jobId = await TrainAsync(hub, provider, Publish.Honestly);
+        provider.RevealState = async request =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            return new StateRevelation(request.RequestId, null, "too late");
+        };
+
+        await VerifyEverythingAsync(hub);
+
+        JobEvent verified = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
+        Assert.Contains("was not revealed: no answer within 0.3 s", verified.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("the provider revealed", verified.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_providers_standing_is_kept_in_the_store_so_a_restarted_hub_keeps_a_trusted_provider_trusted()
     {
         await using HubFixture hub = await HubFixture.StartAsync();

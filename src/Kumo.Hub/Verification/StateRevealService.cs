@@ -36,7 +36,7 @@ public sealed class StateRevealService(ProviderSessions sessions, HubOptions opt
         }
         catch (TimeoutException)
         {
-            return (null, $"no answer within {options.StateRevealTimeout.TotalSeconds:0} s");
+            return (null, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"no answer within {options.StateRevealTimeout.TotalSeconds:0.#} s"));
         }
         finally
         {
