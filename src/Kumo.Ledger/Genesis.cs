@@ -39,6 +39,14 @@ public sealed record Genesis
     /// </summary>
     public int FaultSlashBps { get; init; } = 100;
 
+    /// <summary>
+    /// Most the network fee pool pays validators for checking one job, in basis points of what the job paid its
+    /// providers (the referee's <c>validation_reward</c>s; the pool holds the network fee of every settlement). 0, the
+    /// default: this network pays no validation rewards.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int ValidationRewardBps { get; init; }
+
     /// <summary>A running lease is settled at least this often.</summary>
     public long SettlementIntervalMs { get; init; } = 60_000;
 
@@ -86,9 +94,9 @@ public sealed record Genesis
             errors.Add("networkFeeBps and reserveBps must be ≥ 0 and together ≤ 10000");
         }
 
-        if (SlashBps is < 0 or > 10_000 || SlashBountyBps is < 0 or > 10_000 || FaultSlashBps is < 0 or > 10_000)
+        if (SlashBps is < 0 or > 10_000 || SlashBountyBps is < 0 or > 10_000 || FaultSlashBps is < 0 or > 10_000 || ValidationRewardBps is < 0 or > 10_000)
         {
-            errors.Add("slashBps, slashBountyBps and faultSlashBps must be 0..10000");
+            errors.Add("slashBps, slashBountyBps, faultSlashBps and validationRewardBps must be 0..10000");
         }
 
         if (MinBondPerDevice < 0 || UnbondingPeriodMs < 0 || SettlementIntervalMs <= 0 || ClockSkewMs <= 0)
@@ -132,6 +140,7 @@ public sealed record Genesis
         Time = time,
         UnbondingPeriodMs = 30_000,
         SettlementIntervalMs = 5_000,
+        ValidationRewardBps = 2_000,
         Faucet = new FaucetRule(MaxPerRequest: 10_000 * Amounts.MicrosPerKumo, MaxPerAccount: 1_000_000 * Amounts.MicrosPerKumo),
     };
 

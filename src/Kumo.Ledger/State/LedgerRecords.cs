@@ -44,6 +44,9 @@ public sealed record LeaseCursor(
 /// </summary>
 public sealed record RestitutionRecord(string OrderId, AccountId Offender, AccountId Tenant, long Owed, long Amount);
 
+/// <summary>A validation reward the fee pool paid: <paramref name="Amount"/> µKUMO to <paramref name="Validator"/> for task <paramref name="TaskId"/> of job <paramref name="OrderId"/>.</summary>
+public sealed record ValidationRewardRecord(string OrderId, string TaskId, AccountId Validator, long Amount);
+
 /// <summary>Something other systems must act on, reported by an applied transaction.</summary>
 public abstract record LedgerEffect;
 
@@ -52,6 +55,9 @@ public sealed record LeaseExhausted(string LeaseId, string OrderId) : LedgerEffe
 
 /// <summary>A refereed slash refunded <see cref="Amount"/> of the offender's pay from the order's escrow to its tenant.</summary>
 public sealed record Restituted(string OrderId, AccountId Offender, AccountId Tenant, long Owed, long Amount) : LedgerEffect;
+
+/// <summary>The fee pool paid a validator for checking part of a job.</summary>
+public sealed record ValidationRewarded(string OrderId, string TaskId, AccountId Validator, long Amount) : LedgerEffect;
 
 /// <summary>Money by kind; minted = everything else added together (checked on every block).</summary>
 public sealed record LedgerTotals(

@@ -28,6 +28,7 @@ public sealed partial class LedgerState
     private readonly HashSet<string> _slashKeys = new(StringComparer.Ordinal);
     private readonly Dictionary<(string OrderId, AccountId Provider), long> _paid = [];
     private readonly Dictionary<(string OrderId, AccountId Offender), RestitutionRecord> _restitutions = [];
+    private readonly Dictionary<(string OrderId, string TaskId), ValidationRewardRecord> _validationRewards = [];
     private readonly Dictionary<(AccountId, long), long> _nonces = [];
     private readonly Queue<(AccountId Account, long Nonce, long At)> _nonceOrder = new();
 
@@ -94,6 +95,12 @@ public sealed partial class LedgerState
     public RestitutionRecord? Restitution(string orderId, AccountId offender) => _restitutions.GetValueOrDefault((orderId, offender));
 
     public IEnumerable<RestitutionRecord> Restitutions => _restitutions.Values;
+
+    /// <summary>What all providers have been paid out of the escrow of <paramref name="orderId"/> (their shares of its settlements).</summary>
+    public long PaidFrom(string orderId) => _paid.Where(p => p.Key.OrderId == orderId).Sum(p => p.Value);
+
+    /// <summary>The validation rewards paid for checking <paramref name="orderId"/>'s job, by task.</summary>
+    public IEnumerable<ValidationRewardRecord> ValidationRewards(string orderId) => _validationRewards.Values.Where(r => r.OrderId == orderId);
 
     public IReadOnlyCollection<LeaseCursor> OpenLeases => _leases.Values;
 
@@ -284,7 +291,74 @@ public sealed partial class LedgerState
             case LedgerMessageTypes.SlashReport:
                 ApplySlash(change, envelope);
                 break;
+
+            case LedgerMessageTypes.ValidationReward:
+                ApplyValidationReward(change, envelope);
+                break;
         }
+    }
+
+    /// <summary>
+    /// The referee pays a validator from the fee pool for one validation task, on the validator's signed report of it:
+    /// once per task, never the job's own provider, and all of a job's rewards at most
+    /// <see cref="Genesis.ValidationRewardBps"/> of what the job paid its providers. The pool cannot go below zero.
+    /// </summary>
+    private void ApplyValidationReward(Change change, SignedEnvelope envelope)
+    {
+        if (Genesis.Referee is null || envelope.Signer.Value != Genesis.Referee)
+        {
+            throw new LedgerRefusal($"validation reward: only the genesis referee pays validators, not {envelope.Signer}");
+        }
+
+        if (Genesis.ValidationRewardBps == 0)
+        {
+            throw new LedgerRefusal("validation reward: this network's genesis pays no validation rewards");
+        }
+
+        ValidationRewardPayload p = envelope.PayloadAs<ValidationRewardPayload>();
+        RequireAmount(p.Amount, "validation reward");
+        if (!AccountId.TryParse(p.Validator, out AccountId validator, out string why))
+        {
+            throw new LedgerRefusal($"validation reward: validator: {why}");
+        }
+
+        if (p.Report is null || p.Report.Type != ValidationMessageTypes.Report || p.Report.Signer != validator)
+        {
+            throw new LedgerRefusal($"validation reward: the evidence must be a validation report signed by {validator}");
+        }
+
+        ValidationReport report = p.Report.PayloadAs<ValidationReport>();
+        if (report.JobId != p.OrderId || report.TaskId != p.TaskId)
+        {
+            throw new LedgerRefusal($"validation reward: the report is of task {Shorten(report.TaskId)} of job {Shorten(report.JobId)}, not task {Shorten(p.TaskId)} of {Shorten(p.OrderId)}");
+        }
+
+        if (!_escrows.ContainsKey(p.OrderId))
+        {
+            throw new LedgerRefusal($"validation reward: no job {Shorten(p.OrderId)} has an escrow");
+        }
+
+        if (_paid.ContainsKey((p.OrderId, validator)))
+        {
+            throw new LedgerRefusal($"validation reward: {validator} was paid to run job {p.OrderId}; it cannot be paid to check it");
+        }
+
+        if (_validationRewards.ContainsKey((p.OrderId, p.TaskId)))
+        {
+            throw new LedgerRefusal($"validation reward: task {Shorten(p.TaskId)} of job {p.OrderId} was already rewarded");
+        }
+
+        long paid = PaidFrom(p.OrderId), cap = (long)((Int128)paid * Genesis.ValidationRewardBps / 10_000);
+        long before = ValidationRewards(p.OrderId).Sum(r => r.Amount);
+        if (before + p.Amount > cap)
+        {
+            throw new LedgerRefusal($"validation reward: {before} + {p.Amount} µKUMO would pass the job's cap of {cap} ({Genesis.ValidationRewardBps} bps of the {paid} it paid its providers)");
+        }
+
+        change.Move(LedgerAddress.FeePool, LedgerAddress.User(validator), p.Amount, "validation reward");
+        var record = new ValidationRewardRecord(p.OrderId, p.TaskId, validator, p.Amount);
+        change.Effect(new ValidationRewarded(record.OrderId, record.TaskId, validator, record.Amount));
+        change.Then(() => _validationRewards[(record.OrderId, record.TaskId)] = record);
     }
 
     /// <summary>A job submission locks max price × timeout from the tenant into the order's new escrow.</summary>
@@ -583,9 +657,9 @@ public sealed partial class LedgerState
 
     /// <summary>
     /// The canonical description of the state: one line per balance, unbonding entry, escrow, open lease, closed
-    /// lease, faucet use, slash and restitution, sorted. Two replays agree on the state exactly when these bytes agree.
+    /// lease, faucet use, slash, restitution and validation reward, sorted. Two replays agree on the state exactly when these bytes agree.
     /// (The replay window of nonces is not part of it: it follows from the last ten minutes of history. Nor is what each
-    /// provider was paid per order (<see cref="PaidFrom"/>): it follows from the settlements, so chains sealed before
+    /// provider was paid per order (<see cref="PaidFrom(string, AccountId)"/>): it follows from the settlements, so chains sealed before
     /// restitution existed keep their state roots; a restitution it decides shows in the balances and its own line.)
     /// </summary>
     public IReadOnlyList<string> StateLines()
@@ -637,6 +711,11 @@ public sealed partial class LedgerState
         foreach (RestitutionRecord r in _restitutions.Values)
         {
             lines.Add(Inv($"r|{r.OrderId}|{r.Offender.Value}|{r.Tenant.Value}|{r.Owed}|{r.Amount}"));
+        }
+
+        foreach (ValidationRewardRecord v in _validationRewards.Values)
+        {
+            lines.Add(Inv($"v|{v.OrderId}|{v.TaskId}|{v.Validator.Value}|{v.Amount}"));
         }
 
         lines.Add(Inv($"t|{Time}"));

@@ -17,12 +17,15 @@ public static class LedgerMessageTypes
     public const string EscrowWithdraw = "kumo.ledger.escrow_withdraw/v1";
     public const string SlashReport = "kumo.ledger.slash_report/v1";
 
+    /// <summary>The referee pays a validator from the network fee pool for checking part of a job (<see cref="ValidationRewardPayload"/>).</summary>
+    public const string ValidationReward = "kumo.ledger.validation_reward/v1";
+
     /// <summary>A job submission is also the tenant's signed deposit into the order's escrow.</summary>
     public const string EscrowLock = MessageTypes.JobSubmit;
 
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        Transfer, Bond, Unbond, Withdraw, Faucet, EscrowTopUp, EscrowWithdraw, SlashReport, EscrowLock,
+        Transfer, Bond, Unbond, Withdraw, Faucet, EscrowTopUp, EscrowWithdraw, SlashReport, ValidationReward, EscrowLock,
     };
 }
 
@@ -81,3 +84,11 @@ public sealed record RefundBody(string OrderId);
 
 /// <summary>The evidence is in the ledger itself: the lease's close with a <c>provider_*</c> reason.</summary>
 public sealed record FaultSlashBody(string LeaseId);
+
+/// <summary>
+/// Signed by the genesis referee: pays <paramref name="Validator"/> <paramref name="Amount"/> µKUMO from the network fee
+/// pool for validation task <paramref name="TaskId"/> of job <paramref name="OrderId"/>, on the validator's own signed
+/// <paramref name="Report"/> of it (a <c>kumo.verify.report/v1</c> naming that task and job). Once per task; all of a
+/// job's rewards together at most <see cref="Genesis.ValidationRewardBps"/> of what the job paid its providers.
+/// </summary>
+public sealed record ValidationRewardPayload(string Validator, string OrderId, string TaskId, long Amount, SignedEnvelope Report);

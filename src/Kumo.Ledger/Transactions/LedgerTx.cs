@@ -133,6 +133,10 @@ public sealed record LedgerTx
                     yield return evidence;
                 }
             }
+            else if (signed.Type == LedgerMessageTypes.ValidationReward && TryRead(signed, out ValidationRewardPayload? reward))
+            {
+                yield return reward.Report;
+            }
         }
         else if (Protocol == ProtocolTypes.LeaseOpen && Body is { } body && TryRead(body, out LeaseOpenBody? open))
         {
