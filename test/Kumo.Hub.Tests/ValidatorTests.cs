@@ -215,6 +215,32 @@ public class ValidatorTests
     private static async Task<AccountView> AccountAsync(HubFixture hub, string id) => await hub.Client.GetAccountAsync(id);
 
     [Fact]
+    public async Task A_validator_whose_answers_stood_is_paid_from_the_network_fee_pool_for_the_share_of_the_job_it_re_did()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0); // every assignment real work
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
+        long before = (await AccountAsync(hub, validator.Id)).Balance;
+        (string jobId, _) = await TrainForAsync(hub, trainer, Publish.Honestly, billed: TimeSpan.FromMinutes(4)); // a job that costs something
+        long pool = hub.Ledger.Read(s => s.Balance(Kumo.Ledger.LedgerAddress.FeePool)), jobPaid = hub.Ledger.Read(s => s.PaidFrom(jobId));
+
+        await VerifyEverythingAsync(hub);
+
+        // Each of the 4 one-step checks re-did 2.5 % of the job's 40 steps, and is due that share of what the job paid; the
+        // pool holds this job's 2 % network fee, so the first check takes all of it and the rest find it empty: on
+        // probation (every segment checked) checks cost more than one job's fee; trusted providers' jobs refill it.
+        JobEvent paid = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "validators_paid");
+        Assert.Matches($@"^from the network fee pool: {validator.Id} {pool} µKUMO for segment \d \(steps \d+–\d+\) \(2\.5% of the job's work\)", paid.Detail);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(paid.Detail, "the network fee pool is empty").Count);
+        Assert.True(pool < jobPaid * 25 / 1000);
+        Assert.Equal(pool, hub.Ledger.Read(s => s.ValidationRewards(jobId).Sum(r => r.Amount)));
+        Assert.Equal(0, hub.Ledger.Read(s => s.Balance(Kumo.Ledger.LedgerAddress.FeePool)));
+        Assert.Equal(before + pool, (await AccountAsync(hub, validator.Id)).Balance);
+        Assert.All(hub.Ledger.Read(s => s.ValidationRewards(jobId).ToList()), r => Assert.Equal(validator.Id, r.Validator.Value)); // never the job's provider
+    }
+
+    [Fact]
     public async Task A_bonded_validator_re_executes_every_sampled_segment_and_its_approval_verifies_the_job()
     {
         await using HubFixture hub = await HubFixture.StartAsync();

@@ -34,6 +34,60 @@ public sealed class RefereeService : IDisposable
         _signer = new(() => new RequestSigner(_key.Value, time)); // one signer: its nonces never repeat
     }
 
+    /// <summary>
+    /// Pays the validator that signed <paramref name="report"/> for its check of job <paramref name="orderId"/> from the
+    /// network fee pool: <paramref name="share"/> (the fraction of the job's work it re-did) of what the job paid its
+    /// providers, within what the genesis lets a job's checks cost (<see cref="Genesis.ValidationRewardBps"/>) and what the
+    /// pool holds. Returns the µKUMO paid, or 0 and why nothing was.
+    /// </summary>
+    public async Task<(long Paid, string? Why)> RewardValidatorAsync(SignedEnvelope report, string orderId, double share, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (!PaysValidators)
+        {
+            return (0, "this network's genesis pays no validation rewards");
+        }
+
+        // What the job paid is final once the ledger has closed its leases: the reconciler does on its next pass.
+        for (long deadline = Environment.TickCount64 + (long)LeaseCloseWait.TotalMilliseconds;
+             _ledger.Read(state => state.Escrow(orderId)?.OpenLeaseIds.Count > 0) && Environment.TickCount64 < deadline;)
+        {
+            _signals.WakeLedger();
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+
+        (long amount, string? why) = _ledger.Read(state =>
+        {
+            long paid = state.PaidFrom(orderId);
+            long cap = (long)((Int128)paid * state.Genesis.ValidationRewardBps / 10_000) - state.ValidationRewards(orderId).Sum(r => r.Amount);
+            long pool = state.Balance(LedgerAddress.FeePool);
+            long due = (long)Math.Floor(paid * Math.Clamp(share, 0, 1));
+            long amount = Math.Min(due, Math.Min(cap, pool));
+            return amount > 0 ? (amount, (string?)null)
+                : due <= 0 ? (0L, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"its share, {share * 100:0.##}% of the {paid} µKUMO the job paid its providers, is under 1 µKUMO"))
+                : cap <= 0 ? (0L, "the job's checks were paid their cap already")
+                : (0L, "the network fee pool is empty");
+        });
+        if (amount == 0)
+        {
+            return (0, why);
+        }
+
+        ValidationReport checkedTask = report.PayloadAs<ValidationReport>();
+        SignedEnvelope reward = _signer.Value.Sign(LedgerMessageTypes.ValidationReward,
+            new ValidationRewardPayload(report.Signer.Value, orderId, checkedTask.TaskId, amount, report));
+        try
+        {
+            await _ledger.SubmitAsync(at => LedgerTx.FromSigned(reward, at), null, cancellationToken);
+            return (amount, null);
+        }
+        catch (LedgerRefusedException e)
+        {
+            _logger.LogWarning("validation reward for {Validator} on {Job} refused: {Error}", report.Signer, orderId, e.Message);
+            return (0, e.Message);
+        }
+    }
+
     /// <summary>The referee key of a data directory, created on first use.</summary>
     public static AccountKey LoadKey(string dataDirectory) => KeyFile.LoadOrCreate(Path.Combine(dataDirectory, "referee-key.json"), out _);
 
@@ -42,6 +96,9 @@ public sealed class RefereeService : IDisposable
 
     /// <summary>Whether this hub's ledger accepts its verdicts (its genesis names this referee).</summary>
     public bool CanSlash => _ledger.Genesis.Referee == AccountId.Value;
+
+    /// <summary>Whether this hub pays validators (its genesis names this referee and a validation reward).</summary>
+    public bool PaysValidators => CanSlash && _ledger.Genesis.ValidationRewardBps > 0;
 
     /// <summary>Signs a verdict.</summary>
     public SignedEnvelope Sign(VerificationVerdict verdict) => _signer.Value.Sign(MessageTypes.VerificationVerdict, verdict);

@@ -385,6 +385,7 @@ public sealed class ResultVerifier(
         (ValidationTask Task, string Start)[] planned = await Task.WhenAll(sample.Select(TaskForAsync));
         ValidationTask[] tasks = [.. planned.Select(p => p.Task)];
         Judgement[] judgements = await Task.WhenAll(tasks.Select(t => JudgeAsync(job, provider, $"{job.Id}/segment {t.Segment!.Index}", t, cancellationToken)));
+        await PayValidatorsAsync(job, judgements.Select(j => (j, (j.Task.Segment!.ToStep - j.Task.Segment.FromStep) / (double)(train.Steps - startStep))), cancellationToken);
         if (judgements.FirstOrDefault(j => !j.ProviderRight) is { } wrong)
         {
             int segment = wrong.Task.Segment!.Index;
@@ -499,6 +500,7 @@ public sealed class ResultVerifier(
         IReadOnlyList<int> indices = Kumo.Verification.Inference.InferenceSpotCheck.Sample(Math.Max(1, total), InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
         ValidationTask task = NewTask(job, null, new InferenceCheckRequest((generatedCid ?? predictionsCid)!, unit, indices));
         Judgement judgement = await JudgeAsync(job, lease.ProviderId, $"{job.Id}/inference", task, cancellationToken);
+        await PayValidatorsAsync(job, [(judgement, indices.Count / (double)Math.Max(1, total))], cancellationToken);
         if (judgement.ProviderRight)
         {
             Remember(new KnownAnswer(task, lease.ProviderId, task.Inference!.OutputCid, promptChars));
@@ -514,8 +516,43 @@ public sealed class ResultVerifier(
         }
     }
 
-    /// <summary>What checking one piece of work concluded, and who did it.</summary>
-    private sealed record Judgement(ValidationTask Task, bool ProviderRight, string Subject, string Detail, string CheckedBy, AccountId? Catcher, bool Unreadable = false);
+    /// <summary>
+    /// What checking one piece of work concluded, and who did it; <paramref name="Report"/>: the signed report of the
+    /// validator that checked it, when its answer stood (what it is paid on).
+    /// </summary>
+    private sealed record Judgement(ValidationTask Task, bool ProviderRight, string Subject, string Detail, string CheckedBy, AccountId? Catcher,
+        bool Unreadable = false, SignedEnvelope? Report = null);
+
+    /// <summary>
+    /// Pays each validator whose answer stood, from the network fee pool, for the share of the job's work it re-did
+    /// (<see cref="RefereeService.RewardValidatorAsync"/>), and records it as a <c>validators_paid</c> event.
+    /// </summary>
+    private async Task PayValidatorsAsync(JobRecord job, IEnumerable<(Judgement Judgement, double Share)> checks, CancellationToken cancellationToken)
+    {
+        if (!referee.PaysValidators)
+        {
+            return;
+        }
+
+        var lines = new List<string>();
+        foreach ((Judgement judgement, double share) in checks)
+        {
+            if (judgement.Report is not { } report)
+            {
+                continue;
+            }
+
+            (long paid, string? why) = await referee.RewardValidatorAsync(report, job.Id, share, cancellationToken);
+            lines.Add(paid > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{report.Signer} {paid} µKUMO for {judgement.Subject} ({share * 100:0.##}% of the job's work)")
+                : $"{report.Signer} nothing for {judgement.Subject}: {why}");
+        }
+
+        if (lines.Count > 0)
+        {
+            await EventAsync(job.Id, "validators_paid", "from the network fee pool: " + string.Join("; ", lines));
+        }
+    }
 
     /// <summary>
     /// Checked work whose right answer is known (two parties agreed on it), the material of canaries: a segment and its
@@ -582,7 +619,7 @@ public sealed class ResultVerifier(
             string validator = $"validator {assignment.Validator}";
             if (report.Approves)
             {
-                return new Judgement(task, true, report.Subject, report.Detail, validator, null);
+                return new Judgement(task, true, report.Subject, report.Detail, validator, null, Report: signed);
             }
 
             if (attemptTask.Segment is not null && report.Computed is not null)
@@ -616,7 +653,7 @@ public sealed class ResultVerifier(
                 return new Judgement(task, true, mine.Subject, mine.Detail, $"the referee, after {validator} accused the provider falsely", null);
             }
 
-            return new Judgement(task, false, mine.Subject, mine.Detail, $"{validator}, confirmed by the referee", AccountId.Parse(assignment.Validator));
+            return new Judgement(task, false, mine.Subject, mine.Detail, $"{validator}, confirmed by the referee", AccountId.Parse(assignment.Validator), Report: signed);
         }
 
         (ValidationReport? own, string? problem) = await RefereeAsync(task, cancellationToken);
@@ -664,7 +701,8 @@ public sealed class ResultVerifier(
         {
             DisputeVerdict.ProviderWrong or DisputeVerdict.ProviderTimedOut or DisputeVerdict.BothWrong =>
                 new Judgement(task, false, subject, $"{subject}: lost the refereed dispute ({Names.Of(outcome.Verdict)}{where}): {outcome.Reason}",
-                    $"validator {validator}, upheld in dispute {outcome.DisputeId}", outcome.Verdict == DisputeVerdict.BothWrong ? null : AccountId.Parse(validator)),
+                    $"validator {validator}, upheld in dispute {outcome.DisputeId}", outcome.Verdict == DisputeVerdict.BothWrong ? null : AccountId.Parse(validator),
+                    Report: outcome.Verdict == DisputeVerdict.BothWrong ? null : report),
             DisputeVerdict.ChallengerTimedOut => null,
             _ => new Judgement(task, true, subject, $"{subject}: the provider won the refereed dispute ({outcome.Reason})",
                 $"the referee, after validator {validator} challenged it and lost dispute {outcome.DisputeId}", null),
