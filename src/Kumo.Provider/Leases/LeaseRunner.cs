@@ -251,13 +251,28 @@ internal sealed class LeaseRunner
         {
             IReadOnlyList<OutputFile> outputs = await UploadOutputsAsync(jobDirectory, ct);
 
-            // Kept before the result goes out: the hub may ask for one of them as soon as it has the result.
-            _retained?.Retain(_offer.JobId, Path.Combine(jobDirectory, BuiltInRuntime.KeptStatesDirectory));
+            RetainStates(jobDirectory);
             return Result(CloseReason.Completed, 0, $"exited 0; {outputs.Count} output file(s)", outputs, startedAt);
         }
         catch (Exception e) when (e is HubApiException or HubUnreachableException or IOException)
         {
             return Result(CloseReason.ProviderUploadFailed, 0, $"outputs could not be uploaded: {e.Message}", [], startedAt);
+        }
+    }
+
+    /// <summary>
+    /// Moves the states a train run kept out of the lease directory before the result goes out (the hub may ask for one
+    /// as soon as it has the result). A failure costs only longer spot checks, never the job: it is logged.
+    /// </summary>
+    private void RetainStates(string jobDirectory)
+    {
+        try
+        {
+            _retained?.Retain(_offer.JobId, Path.Combine(jobDirectory, BuiltInRuntime.KeptStatesDirectory));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("lease {Lease}: the kept training states could not be retained ({Error}); spot checks will start from checkpoints", LeaseId, e.Message);
         }
     }
 
