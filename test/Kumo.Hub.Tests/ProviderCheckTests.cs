@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Kumo.Client;
+using Kumo.Hub.Storage;
 using Kumo.Hub.Storage.Sqlite;
 using Kumo.Hub.Tests.Support;
 using Kumo.Hub.Verification;
@@ -116,6 +117,40 @@ public class ProviderCheckTests
         Assert.Equal(1, await OnlineAsync(hub));
         Assert.Empty(Slashes(hub));
         Assert.Equal(Stake, (await hub.Client.GetAccountAsync(provider.Id)).Bonded);
+    }
+
+    [Fact]
+    public async Task A_pause_is_kept_in_the_store_so_a_restarted_hub_keeps_the_provider_paused_until_it_answers()
+    {
+        await using HubFixture hub = await StartAsync();
+        await using FakeProvider provider = await JoinGpuAsync(hub);
+        await BondAsync(hub, provider);
+        DateTimeOffset since = hub.Clock.GetUtcNow().AddHours(-2);
+        IHubStore store = hub.Services.GetRequiredService<IHubStore>();
+        await using (IHubTransaction tx = await store.BeginAsync(CancellationToken.None))
+        {
+            // What the hub before a restart left: the provider paused for missed probes two hours ago.
+            var standing = new CheckerStanding(ProviderHealth.Paused, 0.9, LivenessPaused: true, CapacityPaused: false, since, null);
+            await tx.UpsertProviderCheckAsync(new ProviderCheckRecord(provider.Id, JsonSerializer.Serialize(standing, KumoJson.Options), 0));
+            await tx.CommitAsync();
+        }
+
+        Assert.True(Checks(hub).Status(provider.Id) is null); // nothing in memory yet
+        hub.Clock.Advance(TimeSpan.FromMinutes(1));
+        await CheckAsync(hub); // the first pass takes the stored standing back; the probe finds no fresh heartbeat
+        ProviderCheckStatus paused = Checks(hub).Status(provider.Id)!;
+        Assert.Equal(ProviderHealth.Paused, paused.Health);
+        Assert.Equal(since, paused.PausedSince);
+        Assert.Equal(0, await OnlineAsync(hub));
+
+        hub.Clock.Advance(TimeSpan.FromMinutes(1));
+        await HeartbeatAsync(hub, provider);
+        await CheckAsync(hub);
+        Assert.Equal(ProviderHealth.Active, Checks(hub).Status(provider.Id)!.Health);
+        await using IHubReader reader = await store.OpenReaderAsync(CancellationToken.None);
+        CheckerStanding saved = JsonSerializer.Deserialize<CheckerStanding>((await reader.ListProviderChecksAsync()).Single(c => c.ProviderId == provider.Id).StandingJson, KumoJson.Options)!;
+        Assert.Equal(ProviderHealth.Active, saved.Health); // what a later restart would take back
+        Assert.Empty(Slashes(hub));
     }
 
     [Fact]

@@ -133,6 +133,9 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Every provider's proof-of-learning standing (segments delivered since it joined or was last caught).</summary>
     Task<IReadOnlyList<TrainingStandingRecord>> ListTrainingStandingAsync();
 
+    /// <summary>Every provider's standing with the checkers, as the last pass left it.</summary>
+    Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync();
+
     /// <summary>Accepted leases since <paramref name="since"/> (clearing prices for statistics and plans), newest first.</summary>
     Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit);
 }
@@ -203,6 +206,8 @@ public interface IHubTransaction : IHubReader
     Task UpsertExecTrustAsync(ExecTrustRecord trust);
 
     Task UpsertTrainingStandingAsync(TrainingStandingRecord standing);
+
+    Task UpsertProviderCheckAsync(ProviderCheckRecord check);
 
     Task CommitAsync();
 }

@@ -148,6 +148,9 @@ public sealed record ExecTrustRecord(string ProviderId, string HardwareClass, lo
 /// </summary>
 public sealed record TrainingStandingRecord(string ProviderId, long Delivered, long UpdatedAt);
 
+/// <summary>A provider's standing with the checkers (<c>CheckerStanding</c> as JSON): health, reputation, pauses.</summary>
+public sealed record ProviderCheckRecord(string ProviderId, string StandingJson, long UpdatedAt);
+
 /// <summary>Attributes an auditor signed for a provider (the latest statement per auditor).</summary>
 public sealed record AttestationRecord(string ProviderId, string Auditor, string AttributesJson, string Envelope, long At);
 

@@ -31,8 +31,9 @@ public sealed record ProviderCheckStatus(ProviderHealth Health, double Reputatio
 /// <see cref="CheckerRules.CapacityInterval"/> is challenged. Missed probes and failed re-tests pause (the market sees
 /// the provider offline) and lower the checkers' reputation, which scales the market's; a provider paused longer than
 /// <see cref="CheckerRules.MaxPause"/> after abandoning leases it accepted, or failing re-tests in a row, is slashed
-/// through the referee, citing what it signed. State lives in memory, like the hardware proofs: a hub restart forgets
-/// an ongoing pause (it errs toward not slashing).
+/// through the referee, citing what it signed. Each provider's standing (health, reputation, pauses) is kept in the
+/// hub's store after every pass and taken back after a restart; failure streaks and their evidence live in memory, so a
+/// restart errs toward not slashing.
 /// </summary>
 public sealed class ProviderCheckService : BackgroundService
 {
@@ -51,6 +52,8 @@ public sealed class ProviderCheckService : BackgroundService
     private readonly Dictionary<string, Duty> _duties = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(HardwareProofSettled Round, bool Connected)> _settled = new();
     private readonly SemaphoreSlim _pass = new(1, 1);
+    private readonly Dictionary<string, string> _savedStanding = new(StringComparer.Ordinal);
+    private bool _standingLoaded;
 
     public ProviderCheckService(IHubStore store, ProviderSessions sessions, HardwareProofService hardware, RefereeService referee,
         HubOptions options, TimeProvider time, ILogger<ProviderCheckService> logger)
@@ -131,6 +134,7 @@ public sealed class ProviderCheckService : BackgroundService
             providers = (await reader.ListProvidersAsync()).ToDictionary(p => p.Id, StringComparer.Ordinal);
         }
 
+        await LoadStandingAsync(providers, cancellationToken);
         lock (_lock)
         {
             foreach (string id in providers.Keys.Where(_sessions.IsConnected))
@@ -144,7 +148,75 @@ public sealed class ProviderCheckService : BackgroundService
         int probed = await LivenessAsync(providers, now, cancellationToken);
         await AskCapacityAsync(now, cancellationToken);
         await SweepAsync(providers, cancellationToken);
+        await SaveStandingAsync(cancellationToken);
         return probed;
+    }
+
+    /// <summary>
+    /// The standings the store holds, on the first pass: a hub restart keeps a paused provider paused (until it passes
+    /// again) and a slashed one slashed, where it used to forget both.
+    /// </summary>
+    private async Task LoadStandingAsync(Dictionary<string, ProviderRecord> providers, CancellationToken cancellationToken)
+    {
+        if (_standingLoaded)
+        {
+            return;
+        }
+
+        IReadOnlyList<ProviderCheckRecord> saved;
+        await using (IHubReader reader = await _store.OpenReaderAsync(cancellationToken))
+        {
+            saved = await reader.ListProviderChecksAsync();
+        }
+
+        lock (_lock)
+        {
+            foreach (ProviderCheckRecord record in saved.Where(r => providers.ContainsKey(r.ProviderId)))
+            {
+                if (JsonSerializer.Deserialize<CheckerStanding>(record.StandingJson, KumoJson.Options) is { } standing)
+                {
+                    _checker.Restore(record.ProviderId, standing);
+                    _savedStanding[record.ProviderId] = record.StandingJson;
+                }
+            }
+
+            _standingLoaded = true;
+        }
+    }
+
+    /// <summary>Writes the standings this pass changed.</summary>
+    private async Task SaveStandingAsync(CancellationToken cancellationToken)
+    {
+        List<(string Id, string Json)> changed;
+        lock (_lock)
+        {
+            changed = [.. _checker.Providers.Select(id => (id, JsonSerializer.Serialize(_checker.Standing(id), KumoJson.Options)))
+                .Where(s => !_savedStanding.TryGetValue(s.id, out string? saved) || saved != s.Item2)];
+        }
+
+        if (changed.Count == 0)
+        {
+            return;
+        }
+
+        await using (IHubTransaction tx = await _store.BeginAsync(cancellationToken))
+        {
+            long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach ((string id, string json) in changed)
+            {
+                await tx.UpsertProviderCheckAsync(new ProviderCheckRecord(id, json, now));
+            }
+
+            await tx.CommitAsync();
+        }
+
+        lock (_lock)
+        {
+            foreach ((string id, string json) in changed)
+            {
+                _savedStanding[id] = json;
+            }
+        }
     }
 
     /// <summary>Records the settled hardware proofs as capacity re-tests; files the slash when they fail too often in a row.</summary>

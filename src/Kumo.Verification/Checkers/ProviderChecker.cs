@@ -39,6 +39,15 @@ public enum ProviderHealth
 }
 
 /// <summary>
+/// What of a provider's standing with the checkers outlives the hub that holds it (the hub keeps it in its store): its
+/// health, reputation, which pauses hold and since when, and why it was slashed. Not its failure streaks: their evidence
+/// (the signed rounds a slash cites) goes with the hub's memory, so after a restart a pause is lifted by passing again,
+/// and a slash needs failures seen anew.
+/// </summary>
+public sealed record CheckerStanding(ProviderHealth Health, double Reputation, bool LivenessPaused, bool CapacityPaused, DateTimeOffset PausedSince,
+    string? SlashReason);
+
+/// <summary>
 /// Liveness and capacity checks turned into reputation, pauses and slashes — a pure policy: the hub runs the probes
 /// and reports results here, and time comes from the <see cref="TimeProvider"/> so a test drives days in microseconds.
 /// Reputation is an exponentially weighted average of check results in [0, 1] (liveness weight 0.01, capacity 0.2:
@@ -72,6 +81,38 @@ public sealed class ProviderChecker
 
     /// <summary>True when the provider is registered.</summary>
     public bool Knows(string provider) => _providers.ContainsKey(provider);
+
+    /// <summary>The providers registered.</summary>
+    public IReadOnlyCollection<string> Providers => _providers.Keys;
+
+    /// <summary>What of the provider's standing should outlive the hub (<see cref="CheckerStanding"/>).</summary>
+    public CheckerStanding Standing(string provider)
+    {
+        ProviderRecord r = _providers[provider];
+        return new CheckerStanding(r.Health, r.Reputation, r.LivenessPaused, r.CapacityPaused, r.PausedSince, r.SlashReason);
+    }
+
+    /// <summary>
+    /// Takes back a provider's standing as an earlier hub left it: its liveness probe is due now, its capacity re-test
+    /// now if that pause holds (else a full interval from now — a restart is no reason to re-test everyone), its failure
+    /// streaks start from zero.
+    /// </summary>
+    public void Restore(string provider, CheckerStanding standing)
+    {
+        ArgumentNullException.ThrowIfNull(standing);
+        DateTimeOffset now = _clock.GetUtcNow();
+        _providers[provider] = new ProviderRecord
+        {
+            Health = standing.Health,
+            Reputation = Math.Clamp(standing.Reputation, 0, 1),
+            LivenessPaused = standing.Health == ProviderHealth.Paused && standing.LivenessPaused,
+            CapacityPaused = standing.Health == ProviderHealth.Paused && standing.CapacityPaused,
+            PausedSince = standing.PausedSince,
+            SlashReason = standing.SlashReason,
+            LastLiveness = now - Rules.LivenessInterval,
+            LastCapacity = standing.CapacityPaused ? now - Rules.CapacityInterval : now,
+        };
+    }
 
     /// <summary>
     /// The provider is here (connected): registers it when new, or ends its absence (<see cref="Leave"/>): its liveness

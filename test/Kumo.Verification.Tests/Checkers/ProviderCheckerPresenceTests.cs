@@ -33,6 +33,35 @@ public class ProviderCheckerPresenceTests
     }
 
     [Fact]
+    public void A_standing_restored_by_a_new_hub_keeps_its_pauses_and_slash_and_starts_its_streaks_afresh()
+    {
+        var before = new ProviderChecker(_clock);
+        before.Arrive("paused");
+        before.RecordCapacity("paused", false); // one failed re-test: capacity pause, one more would slash
+        before.Arrive("slashed");
+        before.RecordCapacity("slashed", false);
+        before.RecordCapacity("slashed", false);
+        before.Arrive("fine");
+        DateTimeOffset pausedSince = before.PausedSince("paused")!.Value;
+        _clock.Advance(TimeSpan.FromHours(1));
+
+        var after = new ProviderChecker(_clock); // a restarted hub
+        foreach (string id in before.Providers)
+        {
+            after.Restore(id, before.Standing(id));
+        }
+
+        Assert.Equal(ProviderHealth.Paused, after.Health("paused"));
+        Assert.Equal(pausedSince, after.PausedSince("paused"));
+        Assert.Equal(ProviderHealth.Slashed, after.Health("slashed"));
+        Assert.Equal(before.SlashReason("slashed"), after.SlashReason("slashed"));
+        Assert.Equal(["fine", "paused"], after.DueForLiveness().Order()); // probed at once; the slashed never
+        Assert.Equal(["paused"], after.DueForCapacity()); // re-tested at once while its pause holds; the rest a day on
+        Assert.Equal(ProviderHealth.Paused, after.RecordCapacity("paused", false)); // its streak starts afresh: no slash yet
+        Assert.Equal(ProviderHealth.Active, after.RecordCapacity("paused", true));
+    }
+
+    [Fact]
     public void A_capacity_pause_held_while_away_runs_again_from_the_return()
     {
         var checker = new ProviderChecker(_clock);

@@ -185,6 +185,9 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<TrainingStandingRecord>> ListTrainingStandingAsync() =>
         [.. await Query<TrainingStandingRecord>("SELECT provider_id AS ProviderId, delivered AS Delivered, updated_at AS UpdatedAt FROM training_standing ORDER BY provider_id")];
 
+    public async Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync() =>
+        [.. await Query<ProviderCheckRecord>("SELECT provider_id AS ProviderId, standing_json AS StandingJson, updated_at AS UpdatedAt FROM provider_checks ORDER BY provider_id")];
+
     public async Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit) =>
         [.. (await Query<LeaseRow>(
             $"SELECT {LeaseColumns} FROM leases WHERE accepted_at >= @since ORDER BY accepted_at DESC LIMIT @limit",
@@ -368,6 +371,12 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         INSERT INTO training_standing(provider_id, delivered, updated_at) VALUES (@ProviderId, @Delivered, @UpdatedAt)
         ON CONFLICT(provider_id) DO UPDATE SET delivered = excluded.delivered, updated_at = excluded.updated_at
         """, t);
+
+    public Task UpsertProviderCheckAsync(ProviderCheckRecord c) => Execute(
+        """
+        INSERT INTO provider_checks(provider_id, standing_json, updated_at) VALUES (@ProviderId, @StandingJson, @UpdatedAt)
+        ON CONFLICT(provider_id) DO UPDATE SET standing_json = excluded.standing_json, updated_at = excluded.updated_at
+        """, c);
 
     public Task UpsertAttestationAsync(AttestationRecord a) => Execute(
         """

@@ -211,5 +211,12 @@ internal static class SqliteSchema
                 updated_at  INTEGER NOT NULL
             );
             """),
+        (6, "checkers: per-provider standing (health, reputation, pauses)", """
+            CREATE TABLE provider_checks (
+                provider_id   TEXT PRIMARY KEY,
+                standing_json TEXT NOT NULL,
+                updated_at    INTEGER NOT NULL
+            );
+            """),
     ];
 }
