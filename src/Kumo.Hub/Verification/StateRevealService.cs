@@ -32,7 +32,9 @@ public sealed class StateRevealService(ProviderSessions sessions, HubOptions opt
             }
 
             StateRevelation answer = await pending.Task.WaitAsync(options.StateRevealTimeout, time, cancellationToken);
-            return answer.Cid is { Length: > 0 } cid ? (cid, null) : (null, answer.Error ?? "the provider revealed nothing");
+            // The provider's own words, shortened: they end up in the job's events.
+            string why = answer.Error is { Length: > 0 } error ? $"the provider says: {(error.Length > 200 ? error[..200] + "…" : error)}" : "the provider revealed nothing";
+            return answer.Cid is { Length: > 0 } cid ? (cid, null) : (null, why);
         }
         catch (TimeoutException)
         {
