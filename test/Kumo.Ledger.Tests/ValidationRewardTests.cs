@@ -70,6 +70,8 @@ public class ValidationRewardTests
         Assert.Equal(before + amount, s.H.Balance(s.Validator));
         Assert.Equal(pool - amount, s.H.State.Balance(LedgerAddress.FeePool));
         Assert.Equal(amount, Assert.Single(s.H.State.ValidationRewards(s.Order)).Amount);
+        Assert.Equal(amount, s.H.State.RewardedFor(s.Order));
+        Assert.Equal(s.H.State.PaidFrom(s.Order, s.Provider.AccountId), s.Paid); // one provider: the order's total is its pay
         ApplyResult again = s.Reward(s.Referee, s.Validator, "vt-1", 1);
         Assert.False(again.Applied);
         Assert.Contains("task vt-1 of job " + s.Order + " was already rewarded", again.Error, StringComparison.Ordinal);

@@ -59,7 +59,7 @@ public sealed class RefereeService : IDisposable
         (long amount, string? why) = _ledger.Read(state =>
         {
             long paid = state.PaidFrom(orderId);
-            long cap = (long)((Int128)paid * state.Genesis.ValidationRewardBps / 10_000) - state.ValidationRewards(orderId).Sum(r => r.Amount);
+            long cap = (long)((Int128)paid * state.Genesis.ValidationRewardBps / 10_000) - state.RewardedFor(orderId);
             long pool = state.Balance(LedgerAddress.FeePool);
             long due = (long)Math.Floor(paid * Math.Clamp(share, 0, 1));
             long amount = Math.Min(due, Math.Min(cap, pool));

@@ -29,6 +29,8 @@ public sealed partial class LedgerState
     private readonly Dictionary<(string OrderId, AccountId Provider), long> _paid = [];
     private readonly Dictionary<(string OrderId, AccountId Offender), RestitutionRecord> _restitutions = [];
     private readonly Dictionary<(string OrderId, string TaskId), ValidationRewardRecord> _validationRewards = [];
+    private readonly Dictionary<string, long> _paidByOrder = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _rewardedByOrder = new(StringComparer.Ordinal);
     private readonly Dictionary<(AccountId, long), long> _nonces = [];
     private readonly Queue<(AccountId Account, long Nonce, long At)> _nonceOrder = new();
 
@@ -97,7 +99,10 @@ public sealed partial class LedgerState
     public IEnumerable<RestitutionRecord> Restitutions => _restitutions.Values;
 
     /// <summary>What all providers have been paid out of the escrow of <paramref name="orderId"/> (their shares of its settlements).</summary>
-    public long PaidFrom(string orderId) => _paid.Where(p => p.Key.OrderId == orderId).Sum(p => p.Value);
+    public long PaidFrom(string orderId) => _paidByOrder.GetValueOrDefault(orderId);
+
+    /// <summary>What the fee pool has paid validators for checking <paramref name="orderId"/>'s job, in all.</summary>
+    public long RewardedFor(string orderId) => _rewardedByOrder.GetValueOrDefault(orderId);
 
     /// <summary>The validation rewards paid for checking <paramref name="orderId"/>'s job, by task.</summary>
     public IEnumerable<ValidationRewardRecord> ValidationRewards(string orderId) => _validationRewards.Values.Where(r => r.OrderId == orderId);
@@ -349,7 +354,7 @@ public sealed partial class LedgerState
         }
 
         long paid = PaidFrom(p.OrderId), cap = (long)((Int128)paid * Genesis.ValidationRewardBps / 10_000);
-        long before = ValidationRewards(p.OrderId).Sum(r => r.Amount);
+        long before = RewardedFor(p.OrderId);
         if (before + p.Amount > cap)
         {
             throw new LedgerRefusal($"validation reward: {before} + {p.Amount} µKUMO would pass the job's cap of {cap} ({Genesis.ValidationRewardBps} bps of the {paid} it paid its providers)");
@@ -358,7 +363,11 @@ public sealed partial class LedgerState
         change.Move(LedgerAddress.FeePool, LedgerAddress.User(validator), p.Amount, "validation reward");
         var record = new ValidationRewardRecord(p.OrderId, p.TaskId, validator, p.Amount);
         change.Effect(new ValidationRewarded(record.OrderId, record.TaskId, validator, record.Amount));
-        change.Then(() => _validationRewards[(record.OrderId, record.TaskId)] = record);
+        change.Then(() =>
+        {
+            _validationRewards[(record.OrderId, record.TaskId)] = record;
+            _rewardedByOrder[record.OrderId] = RewardedFor(record.OrderId) + record.Amount;
+        });
     }
 
     /// <summary>A job submission locks max price × timeout from the tenant into the order's new escrow.</summary>
@@ -561,7 +570,11 @@ public sealed partial class LedgerState
         {
             // What the provider earned from this order, kept for a restitution should its work be proven bad.
             (string, AccountId) paidKey = (lease.OrderId, lease.Provider);
-            change.Then(() => _paid[paidKey] = _paid.GetValueOrDefault(paidKey) + split.Provider);
+            change.Then(() =>
+            {
+                _paid[paidKey] = _paid.GetValueOrDefault(paidKey) + split.Provider;
+                _paidByOrder[lease.OrderId] = _paidByOrder.GetValueOrDefault(lease.OrderId) + split.Provider;
+            });
         }
 
         long reward = Math.Min(
