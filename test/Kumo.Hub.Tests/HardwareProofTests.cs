@@ -1,6 +1,7 @@
 using Kumo.Hub.Tests.Support;
 using Kumo.Protocol;
 using Kumo.Verification.Hardware;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kumo.Hub.Tests;
 
@@ -68,6 +69,31 @@ public class HardwareProofTests
         Assert.Equal(ProofCodes.Deadline, outcome.Code);
         Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
         Assert.Null(hub.HardwareProofs.MeasuredTier(provider.Id));
+    }
+
+    [Fact]
+    public async Task A_round_that_expired_while_the_provider_was_gone_is_tried_again_as_soon_as_it_is_back()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        FakeProvider provider = await JoinAsync(hub);
+        var (request, _) = await ChallengedAsync(hub, provider);
+        provider.Crash(); // gone mid-round, as an agent killed before it answered
+        await Eventually.UntilAsync(() => Task.FromResult(hub.Services.GetRequiredService<Kumo.Hub.Control.ProviderSessions>().IsConnected(provider.Id)),
+            connected => !connected, "the hub to see the channel gone");
+        hub.Clock.Advance(TimeSpan.FromMilliseconds(request.Devices[0].DeadlineMs + 1));
+        await hub.ProveHardwareAsync();
+        Assert.True(hub.HardwareProofs.IsPaused(provider.Id)); // it did not answer: paused, the market offers it nothing
+
+        await using FakeProvider back = await FakeProvider.ReconnectAsync(hub, provider);
+        await back.HeartbeatAsync();
+
+        Assert.Equal(1, await hub.ProveHardwareAsync()); // at once, not after the five-minute retry delay
+        HardwareChallengeRequest again = await back.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        HardwareProver prover = HardwareProver.Compute(again.ChallengeId, Assert.Single(again.Devices));
+        await CommitAsync(back, prover.Commitment);
+        await OpenAsync(back, prover.Open(await back.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal)));
+        await Eventually.UntilAsync(() => Task.FromResult(hub.HardwareProofs.IsPaused(provider.Id)), paused => !paused, "the new round to pass");
+        await provider.DisposeAsync();
     }
 
     [Fact]

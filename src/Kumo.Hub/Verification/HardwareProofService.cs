@@ -116,6 +116,7 @@ public sealed class HardwareProofService(
             }
 
             proof.Round = round;
+            proof.FailedWhileAway = false;
             proof.GpusUnproven = realGpus;
             proof.Statements.Clear();
         }
@@ -170,8 +171,10 @@ public sealed class HardwareProofService(
 
             foreach (ProviderRecord provider in providers)
             {
+                // A round that failed while the provider was gone (it could not answer) is tried again as soon as it is
+                // back, not after the retry delay: until then it is paused, and the market offers it nothing.
                 if (provider.Status == ProviderStatus.Online && sessions.IsConnected(provider.Id)
-                    && (!_providers.TryGetValue(provider.Id, out ProviderProof? p) || (p.Round is null && p.NextDueMs <= now)))
+                    && (!_providers.TryGetValue(provider.Id, out ProviderProof? p) || (p.Round is null && (p.NextDueMs <= now || p.FailedWhileAway))))
                 {
                     due.Add(provider.Id);
                 }
@@ -307,6 +310,7 @@ public sealed class HardwareProofService(
         bool passed = outcomes.All(o => o.Passed);
         proof.Round = null;
         proof.LastPassed = passed;
+        proof.FailedWhileAway = !passed && !sessions.IsConnected(providerId);
         proof.LastOutcomes = outcomes;
         proof.Tier = passed ? outcomes.Min(o => o.Tier) : 0;
         proof.NextDueMs = Now + NextDelayMs(passed);
@@ -379,6 +383,9 @@ public sealed class HardwareProofService(
     private sealed class ProviderProof
     {
         public ProofRound? Round { get; set; }
+
+        /// <summary>The last round failed while the provider was not connected: it is challenged again when it returns.</summary>
+        public bool FailedWhileAway { get; set; }
 
         public bool? LastPassed { get; set; }
 

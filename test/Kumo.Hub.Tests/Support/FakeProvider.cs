@@ -79,6 +79,15 @@ public sealed class FakeProvider : IAsyncDisposable
         var registered = new ProviderRegistration(name, inventory ?? Inventory(), "fake", pricing ?? ProviderPricing.Default, "test");
         registered = registration?.Invoke(registered) ?? registered;
         await hub.Client.RegisterProviderAsync(signer, registered);
+        return await ConnectAsync(hub, signer, name, registered, autoBid);
+    }
+
+    /// <summary>The same provider (same key, already registered) on a new channel, as an agent restarted after a crash.</summary>
+    public static Task<FakeProvider> ReconnectAsync(HubFixture hub, FakeProvider crashed) =>
+        ConnectAsync(hub, crashed.Signer, crashed.Name, crashed.Registration, crashed.AutoBid);
+
+    private static async Task<FakeProvider> ConnectAsync(HubFixture hub, RequestSigner signer, string name, ProviderRegistration registered, bool autoBid)
+    {
         var socket = new ClientWebSocket();
         await socket.ConnectAsync(hub.Client.ChannelUri, CancellationToken.None);
         ChannelMessage challenge = (await ChannelFraming.ReceiveAsync(socket, CancellationToken.None))!;
