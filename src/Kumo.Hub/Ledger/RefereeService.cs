@@ -48,13 +48,8 @@ public sealed class RefereeService : IDisposable
             return (0, "this network's genesis pays no validation rewards");
         }
 
-        // What the job paid is final once the ledger has closed its leases: the reconciler does on its next pass.
-        for (long deadline = Environment.TickCount64 + (long)LeaseCloseWait.TotalMilliseconds;
-             _ledger.Read(state => state.Escrow(orderId)?.OpenLeaseIds.Count > 0) && Environment.TickCount64 < deadline;)
-        {
-            _signals.WakeLedger();
-            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
-        }
+        // What the job paid is final once the ledger has closed its leases.
+        await WaitForLeasesClosedAsync(state => state.Escrow(orderId) is not { } escrow || escrow.OpenLeaseIds.Count == 0, cancellationToken);
 
         (long amount, string? why) = _ledger.Read(state =>
         {
@@ -147,39 +142,43 @@ public sealed class RefereeService : IDisposable
     /// <summary>Why the ledger would refuse <paramref name="restitution"/> now, after waiting for the offender's lease on the job to close; null: it would not.</summary>
     private async Task<string?> WhyNoRestitutionAsync(AccountId offender, Restitution restitution, CancellationToken cancellationToken)
     {
-        long deadline = Environment.TickCount64 + (long)LeaseCloseWait.TotalMilliseconds;
-        while (true)
+        await WaitForLeasesClosedAsync(state => state.Escrow(restitution.JobId) is not { } escrow
+            || !escrow.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == offender), cancellationToken);
+        return _ledger.Read(state =>
         {
-            string? why = _ledger.Read(state =>
+            if (state.Escrow(restitution.JobId) is not { } escrow)
             {
-                if (state.Escrow(restitution.JobId) is not { } escrow)
-                {
-                    return "the job has no escrow";
-                }
-
-                if (escrow.Owner.Value != restitution.Tenant)
-                {
-                    return $"its escrow belongs to {escrow.Owner}";
-                }
-
-                if (state.Restitution(escrow.OrderId, offender) is not null)
-                {
-                    return "already refunded";
-                }
-
-                if (escrow.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == offender))
-                {
-                    return "the offender's lease on it is still open in the ledger";
-                }
-
-                return state.PaidFrom(escrow.OrderId, offender) == 0 ? "its escrow paid the offender nothing" : null;
-            });
-            if (why is null || !why.EndsWith("still open in the ledger", StringComparison.Ordinal) || Environment.TickCount64 > deadline)
-            {
-                return why;
+                return "the job has no escrow";
             }
 
-            // The reconciler closes a lease that ended on its next pass: wake it, and look again shortly.
+            if (escrow.Owner.Value != restitution.Tenant)
+            {
+                return $"its escrow belongs to {escrow.Owner}";
+            }
+
+            if (state.Restitution(escrow.OrderId, offender) is not null)
+            {
+                return "already refunded";
+            }
+
+            if (escrow.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == offender))
+            {
+                return "the offender's lease on it is still open in the ledger";
+            }
+
+            return state.PaidFrom(escrow.OrderId, offender) == 0 ? "its escrow paid the offender nothing" : null;
+        });
+    }
+
+    /// <summary>
+    /// Waits, at most <see cref="LeaseCloseWait"/>, until <paramref name="closed"/> holds: the reconciler closes a lease
+    /// that ended on its next pass, so it is woken, and the ledger looked at again shortly.
+    /// </summary>
+    private async Task WaitForLeasesClosedAsync(Func<LedgerState, bool> closed, CancellationToken cancellationToken)
+    {
+        for (long deadline = Environment.TickCount64 + (long)LeaseCloseWait.TotalMilliseconds;
+             !_ledger.Read(closed) && Environment.TickCount64 < deadline;)
+        {
             _signals.WakeLedger();
             await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
         }

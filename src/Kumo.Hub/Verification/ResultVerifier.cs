@@ -311,7 +311,7 @@ public sealed class ResultVerifier(
         }
 
         // The root after every c-th step (out/step-roots.json, signed with the result): a sampled segment is then checked
-        // up to a random one of those steps rather than to its end. Roots that contradict commitments.json, or that leave
+        // on one interval between two of them rather than whole. Roots that contradict commitments.json, or that leave
         // a checkpoint out, are the provider's own signed contradiction; a file that does not read only costs the cheaper
         // check (whole segments instead).
         StepRoots? stepRoots = null;
@@ -385,7 +385,9 @@ public sealed class ResultVerifier(
         (ValidationTask Task, string Start)[] planned = await Task.WhenAll(sample.Select(TaskForAsync));
         ValidationTask[] tasks = [.. planned.Select(p => p.Task)];
         Judgement[] judgements = await Task.WhenAll(tasks.Select(t => JudgeAsync(job, provider, $"{job.Id}/segment {t.Segment!.Index}", t, cancellationToken)));
-        await PayValidatorsAsync(job, judgements.Select(j => (j, (j.Task.Segment!.ToStep - j.Task.Segment.FromStep) / (double)(train.Steps - startStep))), cancellationToken);
+        int trained = train.Steps - startStep;
+        static int Steps(ValidationTask t) => t.Segment!.ToStep - t.Segment.FromStep;
+        await PayValidatorsAsync(job, judgements.Select(j => (j, Steps(j.Task) / (double)trained)), cancellationToken);
         if (judgements.FirstOrDefault(j => !j.ProviderRight) is { } wrong)
         {
             int segment = wrong.Task.Segment!.Index;
@@ -408,7 +410,7 @@ public sealed class ResultVerifier(
         }
 
         // What checking cost next to the work: the steps re-executed, out of the steps this run trained.
-        int reexecuted = tasks.Sum(t => t.Segment!.ToStep - t.Segment.FromStep), trained = train.Steps - startStep;
+        int reexecuted = tasks.Sum(Steps);
         string cost = string.Create(CultureInfo.InvariantCulture, $" ({reexecuted} of the run's {trained} steps re-executed: {1 + ((double)reexecuted / trained):0.000}× its training)");
         await EventAsync(job.Id, "verified", sample.Count == 0
             ? $"proof of learning: no segment of {commitments.Count} drawn this time (q {q:0.00})"
@@ -434,9 +436,10 @@ public sealed class ResultVerifier(
         try
         {
             TrainingState state = WorkloadRunner.ReadCheckpoint(await ReadAsync(cid, cancellationToken));
-            return state.Step == step && state.RootHex() == root
+            string revealed = state.RootHex();
+            return state.Step == step && revealed == root
                 ? (cid, null)
-                : (null, $"what it revealed ({cid}) is the state after step {state.Step} with root {state.RootHex()}, not the root {root} it published after step {step}");
+                : (null, $"what it revealed ({cid}) is the state after step {state.Step} with root {revealed}, not the root {root} it published after step {step}");
         }
         catch (Exception e) when (e is WorkloadException or Kumo.Tensor.Formats.SafeTensorsFormatException or IOException or InvalidDataException or ApiProblem)
         {

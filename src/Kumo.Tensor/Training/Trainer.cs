@@ -57,7 +57,7 @@ public static class Trainer
             lossLog.Add(new LossPoint(step, lossValue));
             observer?.OnStep(step, lossValue, options.BatchSize / Math.Max(seconds, 1e-9));
             string? stepRoot = null;
-            bool checkpoint = (options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps;
+            bool checkpoint = IsCheckpoint(options, step);
             if (observer is IStepRootObserver everyStep && step % Math.Max(1, everyStep.StepRootEvery) == 0)
             {
                 stepRoot = session.RootHex();
@@ -75,7 +75,7 @@ public static class Trainer
                 observer?.OnCheckpoint(step, root);
                 if (observer is ICheckpointObserver keeper)
                 {
-                    keeper.OnCheckpointState(new TrainingState(step, model.ExportWeights(), optimizer.State()));
+                    keeper.OnCheckpointState(session.State(step));
                 }
             }
         }
@@ -96,17 +96,11 @@ public static class Trainer
     public static IReadOnlyList<int> Schedule(TrainOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var steps = new List<int>();
-        for (int step = 1; step <= options.Steps; step++)
-        {
-            if ((options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps)
-            {
-                steps.Add(step);
-            }
-        }
-
-        return steps;
+        return [.. Enumerable.Range(1, Math.Max(0, options.Steps)).Where(step => IsCheckpoint(options, step))];
     }
+
+    private static bool IsCheckpoint(TrainOptions options, int step) =>
+        (options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0) || step == options.Steps;
 
     /// <summary>The state before step 1: weights initialized from the seed and a fresh optimizer's state.</summary>
     public static TrainingState InitialState(ModelSpec spec, TrainingData data, TrainOptions options)

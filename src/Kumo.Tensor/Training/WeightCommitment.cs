@@ -69,27 +69,14 @@ public static class WeightCommitment
         return level[..MerkleTree.HashSize];
     }
 
-    /// <summary>
-    /// The RFC 6962 leaf hash of one tensor's canonical bytes, streamed: the header, then the elements' bytes as they lie
-    /// in memory on a little-endian machine (their IEEE-754 bit patterns, little-endian) — no copy of the data. The
-    /// same bytes as <see cref="CanonicalBytes"/>; a provider hashes its state after every step, so this is hot.
-    /// </summary>
-    public static byte[] LeafHash(NamedTensor tensor)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        return LeafHash(tensor, hash);
-    }
-
     /// <summary><see cref="Root"/> as lowercase hex.</summary>
     public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
 
-    private static byte[] LeafHash(NamedTensor tensor, IncrementalHash hash)
-    {
-        byte[] leaf = new byte[MerkleTree.HashSize];
-        LeafHash(tensor, hash, leaf);
-        return leaf;
-    }
-
+    /// <summary>
+    /// The RFC 6962 leaf hash of one tensor's canonical bytes into <paramref name="leaf"/>, streamed: the header, then the
+    /// elements' bytes as they lie in memory on a little-endian machine (their IEEE-754 bit patterns, little-endian) — no
+    /// copy of the data. The same bytes as <see cref="CanonicalBytes"/>; a provider hashes its state often, so this is hot.
+    /// </summary>
     private static void LeafHash(NamedTensor tensor, IncrementalHash hash, Span<byte> leaf)
     {
         ArgumentNullException.ThrowIfNull(tensor);
