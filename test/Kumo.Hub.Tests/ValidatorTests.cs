@@ -332,7 +332,9 @@ public class ValidatorTests
     [Fact]
     public async Task A_provider_that_goes_offline_in_the_middle_of_a_dispute_loses_it_at_the_next_deadline()
     {
-        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(3) });
+        // Rounds long enough for the honest challenger to prepare its four games one after another while the rest of the
+        // suite loads the machine (3 s was not, once), short enough to wait out the crashed provider.
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { DisputeRoundTimeout = TimeSpan.FromSeconds(8) });
         FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
         hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(0, 0);
         await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
