@@ -7,9 +7,12 @@ namespace Kumo.Tensor.Autograd;
 /// </summary>
 public interface ITapeTracer
 {
-    /// <summary>Op <paramref name="index"/> (0-based, recording order) produced <paramref name="output"/>;
-    /// <paramref name="origin"/> is the name of the code that recorded it (informative only: never hashed).</summary>
-    void OnForward(int index, Tensor output, string origin);
+    /// <summary>Op <paramref name="index"/> (0-based, recording order) produced <paramref name="output"/> from
+    /// <paramref name="call"/>'s inputs.</summary>
+    void OnForward(int index, Tensor output, OpCall call);
+
+    /// <summary>The step named <paramref name="value"/> as one of its batch's inputs (<see cref="Tape.Leaf(string, Tensor)"/>).</summary>
+    void OnLeaf(string name, Tensor value);
 
     /// <summary>The backward step of op <paramref name="index"/> has just run.</summary>
     void OnBackward(int index);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Kumo.Tensor.Compute;
 
 namespace Kumo.Tensor.Autograd;
@@ -12,6 +14,7 @@ namespace Kumo.Tensor.Autograd;
 public sealed class Tape
 {
     private readonly List<Action> _backward = [];
+    private List<(string Name, int[] Values)>? _intLeaves;
 
     public Tape(ComputeOptions? compute = null, bool recording = true)
     {
@@ -34,14 +37,51 @@ public sealed class Tape
     /// </summary>
     public ITapeTracer? Tracer { get; init; }
 
-    /// <summary>Records a backward step when recording and when the op's output needs a gradient.</summary>
-    public void Record(Tensor output, Action backward)
+    /// <summary>
+    /// Records a backward step when recording and when the op's output needs a gradient; <paramref name="call"/> says
+    /// what the op computed from (seen only by a <see cref="Tracer"/>).
+    /// </summary>
+    public void Record(Tensor output, Action backward, OpCall call)
     {
         if (Recording && output.RequiresGrad)
         {
             _backward.Add(backward);
-            Tracer?.OnForward(_backward.Count - 1, output, backward.Method.Name);
+            Tracer?.OnForward(_backward.Count - 1, output, call);
         }
+    }
+
+    /// <summary>
+    /// Names a tensor the step reads that is neither a parameter nor an op's output — a batch's inputs — so that a trace
+    /// can say where an op's input came from. Free when not traced.
+    /// </summary>
+    public void Leaf(string name, Tensor value) => Tracer?.OnLeaf(name, value);
+
+    /// <summary>Names an integer array the step reads (token ids, targets, positions). Free when not traced.</summary>
+    public void Leaf(string name, int[] values)
+    {
+        if (Tracer is not null)
+        {
+            (_intLeaves ??= []).Add((name, values));
+        }
+    }
+
+    /// <summary>The name of the integer <see cref="Leaf(string, int[])"/> whose memory <paramref name="values"/> is, or null.</summary>
+    public string? LeafOf(ReadOnlySpan<int> values)
+    {
+        if (_intLeaves is null)
+        {
+            return null;
+        }
+
+        foreach ((string name, int[] leaf) in _intLeaves)
+        {
+            if (leaf.Length == values.Length && Unsafe.AreSame(ref MemoryMarshal.GetArrayDataReference(leaf), ref MemoryMarshal.GetReference(values)))
+            {
+                return name;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Back-propagates from a scalar (d loss / d loss = 1).</summary>

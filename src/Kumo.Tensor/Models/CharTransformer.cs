@@ -60,12 +60,8 @@ public sealed class CharTransformer : Model
             throw new ArgumentException($"{tokens.Length} tokens are not {batch} sequences of 1..{Spec.Context} tokens ({time})");
         }
 
-        int[] positions = new int[batch * time];
-        for (int i = 0; i < positions.Length; i++)
-        {
-            positions[i] = i % time;
-        }
-
+        int[] positions = Positions(batch, time);
+        tape.Leaf(PositionsLeaf, positions);
         Tensor x = TensorOps.Add(tape, TensorOps.Embedding(tape, _tokens, tokens), TensorOps.Embedding(tape, _positions, positions));
         foreach (Block b in _blocks)
         {
@@ -80,6 +76,21 @@ public sealed class CharTransformer : Model
 
         x = TensorOps.LayerNorm(tape, x, _lnfG, _lnfB);
         return TensorOps.Linear(tape, x, _headW, _headB);
+    }
+
+    /// <summary>The name under which <see cref="Forward"/> registers its positions as a batch leaf (<see cref="Tape.Leaf(string, int[])"/>).</summary>
+    public const string PositionsLeaf = "positions";
+
+    /// <summary>Each token's position within its sequence: 0 … time − 1, <paramref name="batch"/> times.</summary>
+    public static int[] Positions(int batch, int time)
+    {
+        int[] positions = new int[batch * time];
+        for (int i = 0; i < positions.Length; i++)
+        {
+            positions[i] = i % time;
+        }
+
+        return positions;
     }
 
     private sealed record Block(

@@ -27,7 +27,7 @@ public static partial class TensorOps
                     gx[i] += g[i];
                 }
             }
-        });
+        }, new OpCall(nameof(Relu), x));
         return y;
     }
 
@@ -54,7 +54,7 @@ public static partial class TensorOps
                 float d = MathF.FusedMultiplyAdd(0.5f * v * MathF.FusedMultiplyAdd(-th, th, 1f), inner, 0.5f * (1f + th));
                 gx[i] = MathF.FusedMultiplyAdd(g[i], d, gx[i]);
             }
-        });
+        }, new OpCall(nameof(Gelu), x));
         return y;
     }
 
@@ -81,7 +81,7 @@ public static partial class TensorOps
                     gx[o + j] = MathF.FusedMultiplyAdd(y.Data[o + j], g[o + j] - dot, gx[o + j]);
                 }
             });
-        });
+        }, new OpCall(nameof(Softmax), x));
         return y;
     }
 

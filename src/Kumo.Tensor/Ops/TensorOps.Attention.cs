@@ -102,7 +102,7 @@ public static partial class TensorOps
                     }
                 }
             });
-        });
+        }, new OpCall(nameof(CausalSelfAttention), [qkv], [], [time, heads]));
         return y;
     }
 }

@@ -40,7 +40,7 @@ public static partial class TensorOps
                     gt[o + j] += g[(i * width) + j];
                 }
             }
-        });
+        }, new OpCall(nameof(Embedding), [table], [tape.LeafOf(ids)], []));
         return y;
     }
 }

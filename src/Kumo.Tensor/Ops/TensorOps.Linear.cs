@@ -39,7 +39,7 @@ public static partial class TensorOps
                 float[] xt = Transpose(x.Data, m, k);
                 Gemm.Multiply(xt, g, w.EnsureGrad(), k, m, n, tape.Compute, accumulate: true);
             }
-        });
+        }, new OpCall(nameof(MatMul), x, w));
         return y;
     }
 
@@ -97,7 +97,7 @@ public static partial class TensorOps
                     }
                 }
             }
-        });
+        }, new OpCall(nameof(Add), a, b));
         return y;
     }
 
@@ -135,7 +135,7 @@ public static partial class TensorOps
                     gb[i] = MathF.FusedMultiplyAdd(g[i], a.Data[i], gb[i]);
                 }
             }
-        });
+        }, new OpCall(nameof(Mul), a, b));
         return y;
     }
 

@@ -75,7 +75,7 @@ public static partial class TensorOps
                     gx[o + j] = MathF.FusedMultiplyAdd(scale, d, gx[o + j]);
                 }
             });
-        });
+        }, new OpCall(nameof(CrossEntropy), [logits], [tape.LeafOf(targets)], []));
         return loss;
     }
 }

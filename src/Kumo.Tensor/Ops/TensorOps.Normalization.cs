@@ -90,7 +90,7 @@ public static partial class TensorOps
                     }
                 });
             }
-        });
+        }, new OpCall(nameof(LayerNorm), x, gamma, beta));
         return y;
     }
 }

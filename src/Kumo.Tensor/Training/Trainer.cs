@@ -19,7 +19,7 @@ namespace Kumo.Tensor.Training;
 /// mean next-character cross-entropy over every position.</item>
 /// </list>
 /// </summary>
-public static class Trainer
+public static partial class Trainer
 {
     private const ulong BatchStream = 1;
 
@@ -206,6 +206,15 @@ public static class Trainer
 
     private static Tensor MlpLoss(Tape tape, MlpClassifier model, ClassificationData data, int batch, IRandomSource random)
     {
+        (Tensor inputs, int[] labels) = MlpBatch(data, batch, random);
+        tape.Leaf(InputsLeaf, inputs);
+        tape.Leaf(LabelsLeaf, labels);
+        return TensorOps.CrossEntropy(tape, model.Forward(tape, inputs), labels);
+    }
+
+    /// <summary>A step's batch of examples: features (batch × f) and their labels.</summary>
+    private static (Tensor Inputs, int[] Labels) MlpBatch(ClassificationData data, int batch, IRandomSource random)
+    {
         int f = data.FeatureCount, samples = data.TrainLabels.Length;
         var inputs = new Tensor([batch, f]);
         int[] labels = new int[batch];
@@ -216,12 +225,21 @@ public static class Trainer
             labels[b] = data.TrainLabels[i];
         }
 
-        return TensorOps.CrossEntropy(tape, model.Forward(tape, inputs), labels);
+        return (inputs, labels);
     }
 
     private static Tensor TransformerLoss(Tape tape, CharTransformer model, int[] text, int batch, IRandomSource random)
     {
         int time = model.Spec.Context;
+        (int[] inputs, int[] targets) = TransformerBatch(text, time, batch, random);
+        tape.Leaf(TokensLeaf, inputs);
+        tape.Leaf(TargetsLeaf, targets);
+        return TensorOps.CrossEntropy(tape, model.Forward(tape, inputs, batch, time), targets);
+    }
+
+    /// <summary>A step's batch of text: <paramref name="batch"/> windows of <paramref name="time"/> tokens and the tokens that follow each.</summary>
+    private static (int[] Tokens, int[] Targets) TransformerBatch(int[] text, int time, int batch, IRandomSource random)
+    {
         int[] inputs = new int[batch * time], targets = new int[batch * time];
         for (int b = 0; b < batch; b++)
         {
@@ -230,7 +248,7 @@ public static class Trainer
             text.AsSpan(offset + 1, time).CopyTo(targets.AsSpan(b * time));
         }
 
-        return TensorOps.CrossEntropy(tape, model.Forward(tape, inputs, batch, time), targets);
+        return (inputs, targets);
     }
 
     private static ModelSpec Resolve(ModelSpec spec, TrainingData data)

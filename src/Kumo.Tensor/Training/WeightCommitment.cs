@@ -69,6 +69,51 @@ public static class WeightCommitment
         return level[..MerkleTree.HashSize];
     }
 
+    /// <summary>
+    /// The RFC 6962 leaf hash of one tensor: what <see cref="Root"/> puts in the tree for it. With every leaf of a set,
+    /// <see cref="RootOfLeaves"/> gives the set's root, so one tensor can be checked against a root without the others.
+    /// </summary>
+    public static byte[] LeafHash(NamedTensor tensor)
+    {
+        byte[] leaf = new byte[MerkleTree.HashSize];
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        LeafHash(tensor, hash, leaf);
+        return leaf;
+    }
+
+    /// <summary>
+    /// The root over a set given as (name, leaf hash) pairs, any order in: the same as <see cref="Root"/> over the
+    /// tensors themselves. Throws on a repeated name or a leaf that is not 32 bytes.
+    /// </summary>
+    public static byte[] RootOfLeaves(IEnumerable<KeyValuePair<string, byte[]>> leaves)
+    {
+        KeyValuePair<string, byte[]>[] sorted = [.. leaves];
+        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        if (sorted.Length == 0)
+        {
+            return MerkleTree.ComputeRoot([]);
+        }
+
+        byte[] level = new byte[sorted.Length * MerkleTree.HashSize];
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            if (i > 0 && sorted[i].Key == sorted[i - 1].Key)
+            {
+                throw new ArgumentException($"two leaves are named '{sorted[i].Key}'", nameof(leaves));
+            }
+
+            if (sorted[i].Value is not { Length: MerkleTree.HashSize })
+            {
+                throw new ArgumentException($"the leaf hash of '{sorted[i].Key}' is not {MerkleTree.HashSize} bytes", nameof(leaves));
+            }
+
+            sorted[i].Value.CopyTo(level, i * MerkleTree.HashSize);
+        }
+
+        MerkleTree.ReduceInPlace(level);
+        return level[..MerkleTree.HashSize];
+    }
+
     /// <summary><see cref="Root"/> as lowercase hex.</summary>
     public static string RootHex(IEnumerable<NamedTensor> tensors) => Convert.ToHexStringLower(Root(tensors));
 
