@@ -123,9 +123,9 @@ public class ValidatorTests
                         break;
                     case ChannelMessageTypes.DisputeReveal:
                         DisputeRevealRequest reveal = message.Body.Deserialize<DisputeRevealRequest>(KumoJson.Options)!;
-                        (IDisputeParty party, ModelSpec model) = _disputes[reveal.DisputeId];
-                        string file = Path.Combine(cache, $"reveal-{reveal.Step}.safetensors");
-                        await File.WriteAllBytesAsync(file, WorkloadRunner.WriteCheckpoint(party.RevealState(reveal.Step)!, model));
+                        IDisputeParty party = _disputes[reveal.DisputeId].Party;
+                        string file = Path.Combine(cache, $"reveal-{reveal.Step}-{reveal.Operator}.safetensors");
+                        await File.WriteAllBytesAsync(file, OpeningFile.Write(party.Open(reveal.Step, reveal.Operator)!));
                         string cid = (await hub.Client.UploadFileAsync(Provider.Signer, file)).Root.ToString();
                         await Provider.SendAsync(ChannelMessageTypes.DisputeRevealed, new DisputeRevelation(reveal.DisputeId, reveal.Step, cid));
                         break;

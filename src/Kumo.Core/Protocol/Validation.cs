@@ -56,12 +56,13 @@ public sealed record DisputeOpening(string DisputeId, string Role, ValidationTas
 public sealed record DisputeQueryRequest(string DisputeId, int Round, int Step, int Operator, long DeadlineMs);
 
 /// <summary>
-/// The referee asks for the full training state after <see cref="Step"/> (<see cref="ChannelMessageTypes.DisputeReveal"/>):
-/// the party uploads it as a checkpoint file and names its CID (<see cref="DisputeRevelation"/>).
+/// The referee asks a party to open operator <see cref="Operator"/> of step <see cref="Step"/>
+/// (<see cref="ChannelMessageTypes.DisputeReveal"/>): the party uploads the operator's inputs with the hashes that
+/// authenticate them as an opening file and names its CID (<see cref="DisputeRevelation"/>).
 /// </summary>
-public sealed record DisputeRevealRequest(string DisputeId, int Step, long DeadlineMs);
+public sealed record DisputeRevealRequest(string DisputeId, int Step, int Operator, long DeadlineMs);
 
-/// <summary>A party's answer to <see cref="DisputeRevealRequest"/>: the CID of the checkpoint file it uploaded.</summary>
+/// <summary>A party's answer to <see cref="DisputeRevealRequest"/>: the CID of the opening file it uploaded.</summary>
 public sealed record DisputeRevelation(string DisputeId, int Step, string Cid);
 
 /// <summary>

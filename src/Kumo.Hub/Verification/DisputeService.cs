@@ -98,12 +98,12 @@ public sealed class DisputeService(
         }
     }
 
-    /// <summary>A party's answer to a request for the state after a step: the CID of the checkpoint it uploaded.</summary>
+    /// <summary>A party's answer to a request to open an operator: the CID of the opening file it uploaded.</summary>
     public void OnRevealed(string providerId, DisputeRevelation revelation)
     {
         if (!_reveals.TryGetValue((revelation.DisputeId, providerId), out TaskCompletionSource<string>? pending) || !pending.TrySetResult(revelation.Cid))
         {
-            throw ApiProblem.Conflict("unknown_reveal", $"no open request of dispute {revelation.DisputeId} for this party's state");
+            throw ApiProblem.Conflict("unknown_reveal", $"no open request of dispute {revelation.DisputeId} for this party's opening");
         }
     }
 
@@ -163,25 +163,25 @@ public sealed class DisputeService(
             }
         }
 
-        public TrainingState? RevealState(int step)
+        public OperatorOpening? Open(int step, int op)
         {
             var pending = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             service._reveals[(disputeId, account.Value)] = pending;
             try
             {
                 DateTimeOffset deadline = service.Time.GetUtcNow() + service.Options.DisputeRoundTimeout;
-                string? cid = Ask(ChannelMessageTypes.DisputeReveal, new DisputeRevealRequest(disputeId, step, deadline.ToUnixTimeMilliseconds()), pending.Task, deadline);
+                string? cid = Ask(ChannelMessageTypes.DisputeReveal, new DisputeRevealRequest(disputeId, step, op, deadline.ToUnixTimeMilliseconds()), pending.Task, deadline);
                 if (cid is null)
                 {
                     return null;
                 }
 
                 string path = service.Content.OpenAsync(cid, CancellationToken.None).GetAwaiter().GetResult().Path;
-                return WorkloadRunner.ReadCheckpoint(File.ReadAllBytes(path)); // its root is checked against the agreed one by the game
+                return OpeningFile.Read(File.ReadAllBytes(path)); // every hash in it is checked by the referee
             }
             catch (Exception e) when (e is InvalidDataException or IOException or ApiProblem or WorkloadException or Kumo.Tensor.Formats.SafeTensorsFormatException)
             {
-                service.Logger.LogWarning("dispute {Dispute}: the state {Party} revealed cannot be read: {Error}", disputeId, account, e.Message);
+                service.Logger.LogWarning("dispute {Dispute}: the opening {Party} uploaded cannot be read: {Error}", disputeId, account, e.Message);
                 return null;
             }
             finally

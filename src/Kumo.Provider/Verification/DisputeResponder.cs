@@ -68,7 +68,7 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
         }
     }
 
-    /// <summary>Uploads the state after the requested step and names its CID.</summary>
+    /// <summary>Uploads the opening of the requested operator (its inputs and the hashes that authenticate them) and names its CID.</summary>
     public async Task RevealAsync(DisputeRevealRequest request)
     {
         if (await ReadyAsync(request.DisputeId) is not { } dispute)
@@ -76,17 +76,17 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
             return;
         }
 
-        TrainingState? state = await dispute.OneAtATimeAsync(party => party.RevealState(request.Step));
+        OperatorOpening? opening = await dispute.OneAtATimeAsync(party => party.Open(request.Step, request.Operator));
 
-        if (state is null)
+        if (opening is null)
         {
             return;
         }
 
-        string file = Path.Combine(Path.GetTempPath(), $"kumo-dispute-{request.DisputeId}-{request.Step}.safetensors");
+        string file = Path.Combine(Path.GetTempPath(), $"kumo-dispute-{request.DisputeId}-{request.Step}-{request.Operator}.safetensors");
         try
         {
-            await File.WriteAllBytesAsync(file, WorkloadRunner.WriteCheckpoint(state, dispute.Model!));
+            await File.WriteAllBytesAsync(file, OpeningFile.Write(opening));
             ContentManifest manifest = await hub.UploadFileAsync(signer, file);
             channel.Send(ChannelMessageTypes.DisputeRevealed, new DisputeRevelation(request.DisputeId, request.Step, manifest.Root.ToString()));
         }
@@ -131,7 +131,6 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
             ? WorkloadRunner.ReadCheckpoint(await File.ReadAllBytesAsync(paths[cid]))
             : Trainer.InitialState(model, data, options);
         var replayer = new TrainingReplayer(model, data, options);
-        dispute.Model = model;
         dispute.Party = behavior == ValidatorBehavior.Accuser && opening.Role == "challenger"
             ? new AccusingParty(key, replayer, start, segment.ToStep, time)
             : new ReplayingParty(key, replayer, start, time);
@@ -156,8 +155,6 @@ public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestS
         private readonly SemaphoreSlim _gate = new(1, 1);
 
         public TaskCompletionSource Prepared { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public ModelSpec? Model { get; set; }
 
         public IDisputeParty? Party { get; set; }
 

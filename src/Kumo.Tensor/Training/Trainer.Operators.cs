@@ -257,11 +257,11 @@ public static partial class Trainer
     private static Dictionary<string, byte[]> Leaves(IReadOnlyList<LeafDigest> digests, string rootHex, string what)
     {
         var leaves = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (LeafDigest d in digests)
+        foreach (LeafDigest? d in digests)
         {
-            if (d.Leaf is not { Length: 64 } || !d.Leaf.All(Uri.IsHexDigit) || !leaves.TryAdd(d.Name, Convert.FromHexString(d.Leaf)))
+            if (d?.Name is null || d.Leaf is not { Length: 64 } || !d.Leaf.All(Uri.IsHexDigit) || !leaves.TryAdd(d.Name, Convert.FromHexString(d.Leaf)))
             {
-                throw new InvalidDataException($"the {what}: leaf '{d.Name}' is repeated or not a SHA-256 hash");
+                throw new InvalidDataException($"the {what}: leaf '{d?.Name}' is repeated or not a SHA-256 hash");
             }
         }
 

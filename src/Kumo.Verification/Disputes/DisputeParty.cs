@@ -33,12 +33,16 @@ public interface IDisputeParty
     /// <summary>The party's signed <see cref="DisputeClaim"/> for the query, or null if it did not answer in time.</summary>
     SignedEnvelope? Answer(DisputeQuery query);
 
-    /// <summary>The full state after <paramref name="step"/>, for the referee, or null if not revealed in time.</summary>
-    TrainingState? RevealState(int step);
+    /// <summary>
+    /// What the referee needs to recompute operator <paramref name="op"/> of <paramref name="step"/> alone
+    /// (<see cref="OperatorOpening"/>), or null if not revealed in time.
+    /// </summary>
+    OperatorOpening? Open(int step, int op);
 }
 
 /// <summary>
-/// What the referee (and an honest party) can compute: one step, traced operator by operator, from a state.
+/// What an honest party computes — one step, traced operator by operator, and the opening of one operator — and what
+/// the referee computes: one operator alone, from an opening.
 /// </summary>
 public interface IStepReplayer
 {
@@ -47,6 +51,15 @@ public interface IStepReplayer
 
     /// <summary>The step after <paramref name="before"/> with its operator trace.</summary>
     StepTrace Trace(TrainingState before);
+
+    /// <summary>The opening of operator <paramref name="op"/> of the step after <paramref name="before"/>.</summary>
+    OperatorOpening Open(TrainingState before, int op);
+
+    /// <summary>
+    /// The referee's move: operator <see cref="OperatorOpening.Operator"/> recomputed from <paramref name="opening"/>'s
+    /// inputs, authenticated against the agreed root before the step and the agreed input hash of the operator.
+    /// </summary>
+    OperatorReplay Replay(string stateRootHex, string operatorInputHex, OperatorOpening opening);
 }
 
 /// <summary>The real training step of a job (<see cref="Trainer.TraceStep"/>).</summary>
@@ -55,17 +68,25 @@ public sealed class TrainingReplayer : IStepReplayer
     private readonly ModelSpec _spec;
     private readonly Tensor.Data.TrainingData _data;
     private readonly TrainOptions _options;
-    private readonly Lazy<int> _operatorCount;
+    private readonly Lazy<OperatorWiring> _wiring;
 
     public TrainingReplayer(ModelSpec spec, Tensor.Data.TrainingData data, TrainOptions options)
     {
         (_spec, _data, _options) = (spec, data, options);
-        _operatorCount = new(() => Trace(Trainer.InitialState(_spec, _data, _options)).Operators.Count);
+        _wiring = new(() => Trainer.Wiring(_spec, _data, _options));
     }
 
-    public int OperatorCount => _operatorCount.Value;
+    /// <summary>The step's operators and how they connect, derived from the spec alone.</summary>
+    public OperatorWiring Wiring => _wiring.Value;
+
+    public int OperatorCount => Wiring.Count;
 
     public StepTrace Trace(TrainingState before) => Trainer.TraceStep(_spec, _data, _options, before);
+
+    public OperatorOpening Open(TrainingState before, int op) => Trainer.OpenOperator(_spec, _data, _options, before, op);
+
+    public OperatorReplay Replay(string stateRootHex, string operatorInputHex, OperatorOpening opening) =>
+        Trainer.ReplayOperator(_spec, _data, _options, Wiring, stateRootHex, operatorInputHex, opening);
 }
 
 /// <summary>
@@ -110,7 +131,10 @@ public class ReplayingParty : IDisputeParty
             new DisputeClaim(query.DisputeId, query.Round, query.Step, query.Operator, hash), ++_nonce, Time.GetUtcNow());
     }
 
-    public virtual TrainingState? RevealState(int step) => step >= FirstStep ? StateAt(step) : null;
+    public virtual OperatorOpening? Open(int step, int op) => step > FirstStep ? _replayer.Open(StateAt(step - 1), op) : null;
+
+    /// <summary>The state after <paramref name="step"/> on this party's path (null before its start).</summary>
+    public TrainingState? StateAfter(int step) => step >= FirstStep ? StateAt(step) : null;
 
     /// <summary>One step of this party's path (honest: the replayer's).</summary>
     protected virtual StepTrace Execute(TrainingState before) => _replayer.Trace(before);

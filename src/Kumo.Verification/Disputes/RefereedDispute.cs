@@ -28,10 +28,10 @@ public enum DisputeVerdict
     /// <summary>The referee recomputed the operator and the challenger's output was wrong (a false accusation).</summary>
     ChallengerWrong,
 
-    /// <summary>Neither output (or the inputs both agreed on) matched the referee's recomputation.</summary>
+    /// <summary>Neither output matched the referee's recomputation.</summary>
     BothWrong,
 
-    /// <summary>The provider missed a deadline (no answer, a malformed or unsigned answer, or no state revealed).</summary>
+    /// <summary>The provider missed a deadline (no answer, a malformed or unsigned answer, or no valid opening of the operator).</summary>
     ProviderTimedOut,
 
     /// <summary>The challenger missed a deadline.</summary>
@@ -65,10 +65,10 @@ public sealed record DisputeOutcome(
 /// rounds (T = ToStep − FromStep) the dispute is one step s = hi whose input both accept. Then bisection over that
 /// step's operator hash chain (<see cref="OperatorRecord"/>): the input of operator 0 is the agreed state root and the
 /// output of the last is the disputed root, so after ⌈log₂ N⌉ more rounds (N operators) it is one operator whose input
-/// hash both accept and whose output hash they dispute. The referee obtains the agreed state before s (revealed by a
-/// party, checked against the agreed root), re-runs that one step, checks its own input hash for the operator equals
-/// the agreed one, and compares its output hash with both claims. A party that does not answer a round (or answers
-/// unsigned, malformed or off-topic) loses at once.
+/// hash both accept and whose output hash they dispute. The referee has a party open that operator
+/// (<see cref="OperatorOpening"/>: its inputs, each checked against the agreed state root, the agreed input hash or the
+/// previous operator's result), recomputes that one operator — not the step — and compares its output hash with both
+/// claims. A party that does not answer a round (or answers unsigned, malformed or off-topic) loses at once.
 /// </summary>
 public static class RefereedDispute
 {
@@ -154,38 +154,42 @@ public static class RefereedDispute
             }
         }
 
-        // The referee: the agreed state before the step, from the provider (obliged) or else the challenger.
-        TrainingState? before = Revealed(provider) ?? Revealed(challenger);
-        if (before is null)
+        // The referee: operator opHi alone, recomputed from the inputs the provider (obliged) or else the challenger opens,
+        // each checked against what both agreed: the state root before the step and the operator's input hash.
+        var refused = new List<string>();
+        OperatorReplay? replay = null;
+        foreach ((IDisputeParty party, string role) in new[] { (provider, "provider"), (challenger, "challenger") })
+        {
+            OperatorOpening? opening = party.Open(step, opHi);
+            OperatorReplay? attempt = opening is null ? null
+                : opening.Step != step || opening.Operator != opHi ? OperatorReplay.Refused("?", $"it opened step {opening.Step}, operator {opening.Operator}")
+                : replayer.Replay(stepInput, opAgreed, opening);
+            if (attempt is { OutputHash: not null })
+            {
+                replay = attempt;
+                break;
+            }
+
+            refused.Add($"the {role} {(attempt is null ? "opened nothing in time" : "opened it wrongly: " + attempt.Problem)}");
+        }
+
+        if (replay is null)
         {
             return Decide(DisputeVerdict.ProviderTimedOut, challenger.Account, [provider.Account], step, opHi, null, null,
-                $"no party revealed a state after step {step - 1} hashing to the agreed root");
+                $"no party opened operator {opHi} of step {step} for the referee ({string.Join("; ", refused)})");
         }
 
-        StepTrace trace = replayer.Trace(before);
-        OperatorRecord op = trace.Operators[opHi];
-        if (op.InputHash != opAgreed)
-        {
-            return Decide(DisputeVerdict.BothWrong, null, [provider.Account, challenger.Account], step, opHi, op.Kind, op.InputHash,
-                $"both parties agreed on an input to operator {opHi} of step {step} that the referee does not compute");
-        }
-
-        bool providerRight = providerAtHi == op.OutputHash, challengerRight = challengerAtHi == op.OutputHash;
+        string refereeHash = replay.OutputHash!, kind = replay.Kind;
+        bool providerRight = providerAtHi == refereeHash, challengerRight = challengerAtHi == refereeHash;
         return (providerRight, challengerRight) switch
         {
-            (true, _) => Decide(DisputeVerdict.ChallengerWrong, provider.Account, [challenger.Account], step, opHi, op.Kind, op.OutputHash,
-                $"step {step}, operator {opHi} ({op.Kind}): the referee's output equals the provider's"),
-            (false, true) => Decide(DisputeVerdict.ProviderWrong, challenger.Account, [provider.Account], step, opHi, op.Kind, op.OutputHash,
-                $"step {step}, operator {opHi} ({op.Kind}): the referee's output equals the challenger's"),
-            _ => Decide(DisputeVerdict.BothWrong, null, [provider.Account, challenger.Account], step, opHi, op.Kind, op.OutputHash,
-                $"step {step}, operator {opHi} ({op.Kind}): the referee's output equals neither claim"),
+            (true, _) => Decide(DisputeVerdict.ChallengerWrong, provider.Account, [challenger.Account], step, opHi, kind, refereeHash,
+                $"step {step}, operator {opHi} ({kind}): the referee's output equals the provider's"),
+            (false, true) => Decide(DisputeVerdict.ProviderWrong, challenger.Account, [provider.Account], step, opHi, kind, refereeHash,
+                $"step {step}, operator {opHi} ({kind}): the referee's output equals the challenger's"),
+            _ => Decide(DisputeVerdict.BothWrong, null, [provider.Account, challenger.Account], step, opHi, kind, refereeHash,
+                $"step {step}, operator {opHi} ({kind}): the referee's output equals neither claim"),
         };
-
-        TrainingState? Revealed(IDisputeParty party)
-        {
-            TrainingState? s = party.RevealState(step - 1);
-            return s is not null && s.Step == step - 1 && s.RootHex() == stepInput ? s : null;
-        }
 
         (string? Provider, string? Challenger, DisputeOutcome? End) Ask(int round, int atStep, int atOperator)
         {

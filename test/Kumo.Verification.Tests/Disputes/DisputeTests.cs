@@ -70,7 +70,7 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
         var challenger = new ReplayingParty(_challengerKey, replayer, start, _time);
 
         // The validator's check of the segment (10, 30] disagrees with the provider's end root; the game narrows it.
-        string claimedEnd = provider.RevealState(30)!.RootHex();
+        string claimedEnd = provider.StateAfter(30)!.RootHex();
         SegmentResult recomputed = Trainer.TrainSegment(DigitsRun.Spec, DigitsRun.Digits64, options, start, 20);
         Assert.NotEqual(claimedEnd, recomputed.StepHashes[^1].RootHex);
 
@@ -202,7 +202,7 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>Answers the first few queries, then never again (and reveals nothing).</summary>
+    /// <summary>Answers the first few queries, then never again (and opens nothing).</summary>
     private sealed class OfflineAfter(IDisputeParty inner, int answers) : IDisputeParty
     {
         private int _answered;
@@ -211,7 +211,7 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
 
         public SignedEnvelope? Answer(DisputeQuery query) => _answered++ < answers ? inner.Answer(query) : null;
 
-        public TrainingState? RevealState(int step) => null;
+        public OperatorOpening? Open(int step, int op) => null;
     }
 
     /// <summary>Claims to be one account but signs with another key.</summary>
@@ -221,7 +221,7 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
 
         public SignedEnvelope? Answer(DisputeQuery query) => inner.Answer(query);
 
-        public TrainingState? RevealState(int step) => inner.RevealState(step);
+        public OperatorOpening? Open(int step, int op) => inner.Open(step, op);
     }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
