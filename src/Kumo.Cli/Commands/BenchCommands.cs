@@ -144,7 +144,49 @@ public static class BenchCommands
             return result.Deterministic ? ExitCodes.Success : ExitCodes.Failure;
         });
 
+        var repeats = new Option<int>("--repeats") { Description = "Timed runs of the step and of each operator (medians are reported)", DefaultValueFactory = _ => 21 };
+        var referee = new Command("referee", "What a dispute's referee spends: each operator of a training step recomputed alone from an opening, against one whole traced step")
+        {
+            repeats,
+        };
+        referee.SetAction(parse =>
+        {
+            bool json = parse.GetValue(CliContext.Json);
+            int runs = parse.GetValue(repeats);
+            if (runs < 1)
+            {
+                throw new CliException("--repeats must be at least 1", ExitCodes.Usage);
+            }
+
+            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
+            if (!File.Exists(Path.Combine(datasets, "digits.csv.gz")) || !File.Exists(Path.Combine(datasets, "licenses.txt")))
+            {
+                throw new CliException($"the data sets are not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
+            }
+
+            RefereeBenchmark.Result result = RefereeBenchmark.Run(datasets, runs, json ? null : s => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s)}[/]"));
+            if (json)
+            {
+                Console.Out.WriteLine(BenchJson.Line(result));
+            }
+            else
+            {
+                var table = new Table().Border(TableBorder.Rounded).AddColumns("model", "operators", "one step (anchor)", "mean operator", "largest operator", "largest fwd/bwd", "largest opening / state");
+                foreach (RefereeBenchmark.Model m in new[] { result.Mlp, result.Transformer })
+                {
+                    table.AddRow(Markup.Escape(m.Name), $"{m.Operators}", $"{m.StepSeconds * 1000:0.000} ms", $"{m.MeanRatio:0.000}×",
+                        $"{m.MaxRatio:0.000}× ({Markup.Escape(m.MaxKind)})", $"{m.ForwardBackwardMaxRatio:0.000}×", $"{m.LargestOpeningBytes:N0} / {m.StateBytes:N0} B");
+                }
+
+                AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine($"every replayed operator gives the traced hash: {(result.Exact ? "[green]yes[/]" : "[red]NO[/]")}");
+            }
+
+            return result.Exact ? ExitCodes.Success : ExitCodes.Failure;
+        });
+
         bench.Subcommands.Add(heartbeat);
+        bench.Subcommands.Add(referee);
         bench.Subcommands.Add(train);
         bench.Subcommands.Add(ledger);
         bench.Subcommands.Add(firstLog);
