@@ -1,8 +1,10 @@
 using Kumo.Tensor.Compute;
 using Kumo.Tensor.Data;
+using Kumo.Tensor.Formats;
 using Kumo.Tensor.Models;
 using Kumo.Tensor.Tests.Data;
 using Kumo.Tensor.Training;
+using Kumo.Tensor.Workloads;
 
 namespace Kumo.Tensor.Tests.Training;
 
@@ -109,6 +111,27 @@ public class OperatorReplayTests
         OperatorReplay replay = Trainer.ReplayOperator(spec, data, options, wiring, before.RootHex(), trace.Operators[0].InputHash, forged);
         Assert.Null(replay.OutputHash);
         Assert.Contains("do not hash to its root", replay.Problem);
+    }
+
+    [Fact]
+    public void An_opening_survives_its_file_and_a_damaged_file_is_refused()
+    {
+        (ModelSpec spec, TrainingData data, TrainOptions options) = Job(ModelSpec.MlpKind, TrainOptions.AdamWOptimizer);
+        TrainingState before = Trainer.InitialState(spec, data, options);
+        StepTrace trace = Trainer.TraceStep(spec, data, options, before);
+        OperatorOpening opening = Trainer.OpenOperator(spec, data, options, before, 12);
+
+        byte[] file = OpeningFile.Write(opening);
+        OperatorOpening read = OpeningFile.Read(file);
+        OperatorReplay replay = Trainer.ReplayOperator(spec, data, options, Trainer.Wiring(spec, data, options), before.RootHex(), trace.Operators[12].InputHash, read);
+        Assert.Equal(trace.Operators[12].OutputHash, replay.OutputHash);
+        Assert.Equal(opening.Results, read.Results);
+        Assert.Equal(opening.StateLeaves, read.StateLeaves);
+
+        Assert.Throws<SafeTensorsFormatException>(() => OpeningFile.Read(file[..(file.Length / 2)]));
+        byte[] checkpoint = WorkloadRunner.WriteCheckpoint(before, spec);
+        WorkloadException notOpening = Assert.Throws<WorkloadException>(() => OpeningFile.Read(checkpoint));
+        Assert.Contains("kumo.opening", notOpening.Message);
     }
 
     private static (ModelSpec, TrainingData, TrainOptions) Job(string kind, string optimizer)

@@ -87,6 +87,53 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_provider_whose_forward_matmul_is_wrong_loses_to_a_referee_that_recomputes_only_that_operator()
+    {
+        TrainOptions options = DigitsRun.Options(20);
+        var replayer = new TrainingReplayer(DigitsRun.Spec, DigitsRun.Digits64, options);
+        TrainingState start = Trainer.InitialState(DigitsRun.Spec, DigitsRun.Digits64, options);
+        var provider = new WrongFromOperator(_providerKey, replayer, start, _time, atStep: 6, fromOperator: 3);
+        var challenger = new ReplayingParty(_challengerKey, replayer, start, _time);
+        var referee = new CountingReplayer(replayer);
+
+        DisputeOutcome outcome = RefereedDispute.Run(new("d-op", new string('a', 64), 0, 0, start.RootHex(), 10),
+            provider, challenger, referee, DisputeRules.Default, _time);
+
+        Assert.Equal(DisputeVerdict.ProviderWrong, outcome.Verdict);
+        Assert.Equal((6, 3, "forward MatMul"), (outcome.Step!.Value, outcome.Operator!.Value, outcome.OperatorKind));
+        Assert.Equal(replayer.Trace(challenger.StateAfter(5)!).Operators[3].OutputHash, outcome.RefereeHash);
+
+        // The referee ran no step: it replayed one operator, once.
+        Assert.Equal((0, 1), (referee.Traces, referee.Replays));
+    }
+
+    [Fact]
+    public void The_referee_takes_the_challengers_opening_when_the_providers_is_forged_and_names_both_when_neither_holds()
+    {
+        TrainOptions options = DigitsRun.Options(20);
+        var replayer = new TrainingReplayer(DigitsRun.Spec, DigitsRun.Digits64, options);
+        TrainingState start = Trainer.InitialState(DigitsRun.Spec, DigitsRun.Digits64, options);
+        DisputeCase dispute = new("d-forged", new string('a', 64), 0, 0, start.RootHex(), 4);
+
+        // The cheating provider opens with a forged input tensor; the challenger's honest opening decides.
+        var cheat = new ForgesOpenings(new WrongFromOperator(_providerKey, replayer, start, _time, atStep: 2, fromOperator: 9));
+        var challenger = new ReplayingParty(_challengerKey, replayer, start, _time);
+        DisputeOutcome decided = RefereedDispute.Run(dispute, cheat, challenger, replayer, DisputeRules.Default, _time);
+        Assert.Equal((DisputeVerdict.ProviderWrong, 2, 9), (decided.Verdict, decided.Step!.Value, decided.Operator!.Value));
+
+        // Neither opening holds: the provider, obliged to open, loses, and the reason says what was wrong with each.
+        var forgedChallenger = new ForgesOpenings(new ReplayingParty(_challengerKey, replayer, start, _time));
+        DisputeOutcome unopened = RefereedDispute.Run(dispute with { DisputeId = "d-forged-2" },
+            new ForgesOpenings(new WrongFromOperator(_providerKey, replayer, start, _time, atStep: 2, fromOperator: 9)),
+            forgedChallenger, replayer, DisputeRules.Default, _time);
+        Assert.Equal(DisputeVerdict.ProviderTimedOut, unopened.Verdict);
+        Assert.Contains("the provider opened it wrongly", unopened.Reason);
+        Assert.Contains("the challenger opened it wrongly", unopened.Reason);
+        Assert.Contains("tensor '", unopened.Reason); // names the forged tensor
+        output.WriteLine(unopened.Reason);
+    }
+
+    [Fact]
     public void A_validator_that_falsely_accuses_an_honest_provider_loses_to_the_referee()
     {
         TrainOptions options = DigitsRun.Options(20);
@@ -199,6 +246,70 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
             TrainingState after = trace.After with { Weights = weights };
             OperatorRecord last = trace.Operators[^1] with { OutputHash = after.RootHex() };
             return trace with { Operators = [.. trace.Operators.SkipLast(1), last], After = after };
+        }
+    }
+
+    /// <summary>Computes operators from <paramref name="fromOperator"/> of one step wrongly (and the rest of the run from there).</summary>
+    private sealed class WrongFromOperator(AccountKey key, IStepReplayer replayer, TrainingState start, TimeProvider time, int atStep, int fromOperator)
+        : ReplayingParty(key, replayer, start, time)
+    {
+        private readonly IStepReplayer _replayer = replayer;
+
+        protected override StepTrace Execute(TrainingState before)
+        {
+            StepTrace trace = _replayer.Trace(before);
+            if (trace.Step != atStep)
+            {
+                return trace;
+            }
+
+            var weights = trace.After.Weights.ToList();
+            weights[^1] = weights[^1] with { Data = [.. weights[^1].Data.Select(v => v * 1.001f)] };
+            TrainingState after = trace.After with { Weights = weights };
+            OperatorRecord[] ops = [.. trace.Operators.Select(o => o.Index < fromOperator ? o
+                : o with { OutputHash = o.Index == trace.Operators.Count - 1 ? after.RootHex() : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(o.Index))) })];
+            return trace with { Operators = ops, After = after };
+        }
+    }
+
+    /// <summary>Opens operators with the first revealed tensor's first element changed.</summary>
+    private sealed class ForgesOpenings(ReplayingParty inner) : IDisputeParty
+    {
+        public AccountId Account => inner.Account;
+
+        public SignedEnvelope? Answer(DisputeQuery query) => inner.Answer(query);
+
+        public OperatorOpening? Open(int step, int op)
+        {
+            OperatorOpening opening = inner.Open(step, op)!;
+            Tensor.Models.NamedTensor first = opening.Tensors[0];
+            float[] data = [.. first.Data];
+            data[0] += 1f;
+            return opening with { Tensors = [first with { Data = data }, .. opening.Tensors.Skip(1)] };
+        }
+    }
+
+    /// <summary>The referee's replayer, counting what it is asked to do.</summary>
+    private sealed class CountingReplayer(IStepReplayer inner) : IStepReplayer
+    {
+        public int Traces { get; private set; }
+
+        public int Replays { get; private set; }
+
+        public int OperatorCount => inner.OperatorCount;
+
+        public StepTrace Trace(TrainingState before)
+        {
+            Traces++;
+            return inner.Trace(before);
+        }
+
+        public OperatorOpening Open(TrainingState before, int op) => inner.Open(before, op);
+
+        public OperatorReplay Replay(string stateRootHex, string operatorInputHex, OperatorOpening opening)
+        {
+            Replays++;
+            return inner.Replay(stateRootHex, operatorInputHex, opening);
         }
     }
 
