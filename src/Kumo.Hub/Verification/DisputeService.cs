@@ -21,8 +21,9 @@ namespace Kumo.Hub.Verification;
 /// the provider and the validator play the bisection game over their channels — both sign the state root at the
 /// midpoint step, agreement moves the agreed bound, disagreement the disputed one, down to one step; then the same over
 /// that step's operator hash chain down to one operator whose input both accept and whose output they dispute. The hub,
-/// as referee, then obtains the agreed state before that step (a party uploads it; it must hash to the agreed root),
-/// recomputes the step with the engine and compares that operator's output with both claims. Each round has
+/// as referee, then has a party open that operator (it uploads the operator's inputs with the hashes that authenticate
+/// them against what both agreed), recomputes that one operator with the engine (<see cref="Trainer.ReplayOperator"/>)
+/// and compares its output with both claims. Each round has
 /// <see cref="HubOptions.DisputeRoundTimeout"/>; a party that misses it loses. At most one game per segment
 /// (<see cref="DisputeRegistry"/>): a second challenge of a segment under dispute gets the first game's outcome; one
 /// decided against a challenger that timed out may be re-challenged by another validator.

@@ -18,7 +18,8 @@ namespace Kumo.Provider.Verification;
 /// This agent's side of refereed disputes (docs/PROOF-OF-LEARNING.md, "Disputes"): as the provider defending a segment it
 /// committed, or as the validator that rejected one. Each party recomputes from the agreed start checkpoint and answers
 /// the hub's bisection queries with signed claims — state roots after a step, then operator output hashes within the
-/// one disputed step — and, when the referee asks, uploads the full state after a step. Queries of one dispute are
+/// one disputed step — and, when the referee asks, uploads its opening of the disputed operator (that operator's inputs
+/// with the hashes that authenticate them, <see cref="OpeningFile"/>). Queries of one dispute are
 /// answered in order, off the channel's receive loop; a dispute is forgotten an hour after it opened.
 /// </summary>
 public sealed class DisputeResponder(HubChannel channel, HubClient hub, RequestSigner signer, AccountKey key, ContentCache cache,

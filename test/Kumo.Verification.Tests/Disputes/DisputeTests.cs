@@ -60,13 +60,13 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void A_provider_that_tampers_one_weight_at_one_step_of_a_real_mlp_run_is_pinned_to_that_step_and_its_optimizer_update()
+    public void A_provider_that_tampers_its_weights_at_one_step_of_a_real_mlp_run_is_pinned_to_that_step_and_its_optimizer_update()
     {
         TrainOptions options = DigitsRun.Options(20);
         var replayer = new TrainingReplayer(DigitsRun.Spec, DigitsRun.Digits64, options);
         TrainingState start = Trainer.TrainSegment(DigitsRun.Spec, DigitsRun.Digits64, options,
             Trainer.InitialState(DigitsRun.Spec, DigitsRun.Digits64, options), 10).End;
-        var provider = new TamperingParty(_providerKey, replayer, start, _time, atStep: 17);
+        var provider = new WrongFromOperator(_providerKey, replayer, start, _time, atStep: 17, fromOperator: replayer.OperatorCount - 1);
         var challenger = new ReplayingParty(_challengerKey, replayer, start, _time);
 
         // The validator's check of the segment (10, 30] disagrees with the provider's end root; the game narrows it.
@@ -140,7 +140,7 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
         var replayer = new TrainingReplayer(DigitsRun.Spec, DigitsRun.Digits64, options);
         TrainingState start = Trainer.InitialState(DigitsRun.Spec, DigitsRun.Digits64, options);
         var provider = new ReplayingParty(_providerKey, replayer, start, _time);
-        var accuser = new TamperingParty(_challengerKey, replayer, start, _time, atStep: 4);
+        var accuser = new WrongFromOperator(_challengerKey, replayer, start, _time, atStep: 4, fromOperator: replayer.OperatorCount - 1);
 
         DisputeOutcome outcome = RefereedDispute.Run(new("d-false", new string('a', 64), 0, 0, start.RootHex(), 10),
             provider, accuser, replayer, DisputeRules.Default, _time);
@@ -225,31 +225,10 @@ public sealed class DisputeTests(ITestOutputHelper output) : IDisposable
 
     private static DisputeOutcome Outcome(string id, DisputeVerdict verdict) => new(id, verdict, null, [], null, null, null, null, 0, [], "test");
 
-    /// <summary>Adds 1e-3 to one weight after the optimizer update of one step, and carries on from there.</summary>
-    private sealed class TamperingParty(AccountKey key, IStepReplayer replayer, TrainingState start, TimeProvider time, int atStep)
-        : ReplayingParty(key, replayer, start, time)
-    {
-        private readonly IStepReplayer _replayer = replayer;
-
-        protected override StepTrace Execute(TrainingState before)
-        {
-            StepTrace trace = _replayer.Trace(before);
-            if (trace.Step != atStep)
-            {
-                return trace;
-            }
-
-            var weights = trace.After.Weights.ToList();
-            float[] data = [.. weights[0].Data];
-            data[5] += 1e-3f;
-            weights[0] = weights[0] with { Data = data };
-            TrainingState after = trace.After with { Weights = weights };
-            OperatorRecord last = trace.Operators[^1] with { OutputHash = after.RootHex() };
-            return trace with { Operators = [.. trace.Operators.SkipLast(1), last], After = after };
-        }
-    }
-
-    /// <summary>Computes operators from <paramref name="fromOperator"/> of one step wrongly (and the rest of the run from there).</summary>
+    /// <summary>
+    /// Computes operators from <paramref name="fromOperator"/> of one step wrongly, the last of them (the optimizer
+    /// update) scaling one weight tensor by 1.001, and carries on from there.
+    /// </summary>
     private sealed class WrongFromOperator(AccountKey key, IStepReplayer replayer, TrainingState start, TimeProvider time, int atStep, int fromOperator)
         : ReplayingParty(key, replayer, start, time)
     {
