@@ -51,7 +51,15 @@ public static class OpeningFile
             throw new WorkloadException($"an opening file names its step, operator, results and leaves in {OpeningKey}");
         }
 
-        NamedTensor[] tensors = [.. parsed.Tensors.Values.Select(t => new NamedTensor(t.Name, [.. t.Shape.Select(d => checked((int)d))], t.ToFloat32Array()))];
+        NamedTensor[] tensors;
+        try
+        {
+            tensors = [.. parsed.Tensors.Values.Select(t => new NamedTensor(t.Name, [.. t.Shape.Select(d => checked((int)d))], t.ToFloat32Array()))];
+        }
+        catch (Exception e) when (e is OverflowException or InvalidOperationException or NotSupportedException)
+        {
+            throw new WorkloadException($"an opening's tensors are fp32 with dimensions below 2³¹: {e.Message}", e);
+        }
         return new OperatorOpening(header.Step, header.Operator, header.Results, header.StateLeaves, header.GradientLeaves, tensors);
     }
 

@@ -132,6 +132,11 @@ public class OperatorReplayTests
         byte[] checkpoint = WorkloadRunner.WriteCheckpoint(before, spec);
         WorkloadException notOpening = Assert.Throws<WorkloadException>(() => OpeningFile.Read(checkpoint));
         Assert.Contains("kumo.opening", notOpening.Message);
+
+        // The right metadata over a tensor that is not fp32.
+        SafeTensorsFile parsed = SafeTensorsFile.Parse(file);
+        byte[] ints = SafeTensorsWriter.ToBytes([new TensorEntry("forward.0", SafeTensorsDType.I32, [2], new byte[8])], parsed.Metadata);
+        Assert.Contains("fp32", Assert.Throws<WorkloadException>(() => OpeningFile.Read(ints)).Message);
     }
 
     private static (ModelSpec, TrainingData, TrainOptions) Job(string kind, string optimizer)
