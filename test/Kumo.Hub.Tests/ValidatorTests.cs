@@ -46,7 +46,7 @@ public class ValidatorTests
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _loop;
-        private readonly Dictionary<string, (IDisputeParty Party, ModelSpec Model)> _disputes = [];
+        private readonly Dictionary<string, IDisputeParty> _disputes = [];
         private readonly Behavior _behavior;
         private readonly Func<string, string>? _cheat;
         private int _tasks, _opened, _claims, _reports;
@@ -111,7 +111,7 @@ public class ValidatorTests
                         break;
                     case ChannelMessageTypes.DisputeQuery:
                         DisputeQueryRequest query = message.Body.Deserialize<DisputeQueryRequest>(KumoJson.Options)!;
-                        SignedEnvelope? claim = _disputes[query.DisputeId].Party.Answer(new DisputeQuery(query.DisputeId, query.Round, query.Step, query.Operator,
+                        SignedEnvelope? claim = _disputes[query.DisputeId].Answer(new DisputeQuery(query.DisputeId, query.Round, query.Step, query.Operator,
                             DateTimeOffset.FromUnixTimeMilliseconds(query.DeadlineMs)));
                         await Provider.SendAsync(ChannelMessageTypes.DisputeClaim, claim!);
                         if (++_claims == CrashAfterClaims)
@@ -123,7 +123,7 @@ public class ValidatorTests
                         break;
                     case ChannelMessageTypes.DisputeReveal:
                         DisputeRevealRequest reveal = message.Body.Deserialize<DisputeRevealRequest>(KumoJson.Options)!;
-                        IDisputeParty party = _disputes[reveal.DisputeId].Party;
+                        IDisputeParty party = _disputes[reveal.DisputeId];
                         string file = Path.Combine(cache, $"reveal-{reveal.Step}-{reveal.Operator}.safetensors");
                         await File.WriteAllBytesAsync(file, OpeningFile.Write(party.Open(reveal.Step, reveal.Operator)!));
                         string cid = (await hub.Client.UploadFileAsync(Provider.Signer, file)).Root.ToString();
@@ -152,7 +152,7 @@ public class ValidatorTests
             }
         }
 
-        private async Task<(IDisputeParty, ModelSpec)> PartyAsync(HubFixture hub, DisputeOpening opening, string cache)
+        private async Task<IDisputeParty> PartyAsync(HubFixture hub, DisputeOpening opening, string cache)
         {
             string specJson = opening.Role == "provider" && _cheat is not null ? _cheat(opening.Task.SpecJson) : opening.Task.SpecJson;
             SegmentCheckRequest segment = opening.Task.Segment!;
@@ -166,10 +166,9 @@ public class ValidatorTests
                 ? WorkloadRunner.ReadCheckpoint(await File.ReadAllBytesAsync(paths(cid)))
                 : Trainer.InitialState(model, data, options);
             var replayer = new TrainingReplayer(model, data, options);
-            IDisputeParty party = opening.Role == "challenger" && _behavior == Behavior.Accuser
+            return opening.Role == "challenger" && _behavior == Behavior.Accuser
                 ? new StandsByItsRoot(Provider.Signer.Key, replayer, start, segment.ToStep)
                 : new ReplayingParty(Provider.Signer.Key, replayer, start);
-            return (party, model);
         }
 
         private static async Task<Func<string, string>> FetchAsync(HubFixture hub, string specJson, string? checkpoint, string? output, string cache)

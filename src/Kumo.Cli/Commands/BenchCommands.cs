@@ -117,11 +117,7 @@ public static class BenchCommands
         train.SetAction(parse =>
         {
             bool json = parse.GetValue(CliContext.Json);
-            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
-            if (!File.Exists(Path.Combine(datasets, "digits.csv.gz")) || !File.Exists(Path.Combine(datasets, "licenses.txt")))
-            {
-                throw new CliException($"the data sets are not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
-            }
+            string datasets = Datasets();
 
             TrainBenchmark.Result result = TrainBenchmark.Run(datasets, json ? null : s => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s)}[/]"));
             if (json)
@@ -158,11 +154,7 @@ public static class BenchCommands
                 throw new CliException("--repeats must be at least 1", ExitCodes.Usage);
             }
 
-            string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
-            if (!File.Exists(Path.Combine(datasets, "digits.csv.gz")) || !File.Exists(Path.Combine(datasets, "licenses.txt")))
-            {
-                throw new CliException($"the data sets are not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
-            }
+            string datasets = Datasets();
 
             RefereeBenchmark.Result result = RefereeBenchmark.Run(datasets, runs, json ? null : s => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(s)}[/]"));
             if (json)
@@ -192,5 +184,14 @@ public static class BenchCommands
         bench.Subcommands.Add(firstLog);
         bench.Subcommands.Add(tensor);
         return bench;
+    }
+
+    /// <summary>The repository's .kumo/datasets, with the digits and the licence corpus in it (the training benchmarks' data).</summary>
+    private static string Datasets()
+    {
+        string datasets = Path.Combine(Environment.GetEnvironmentVariable("KUMO_REPO_ROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(), ".kumo", "datasets");
+        return File.Exists(Path.Combine(datasets, "digits.csv.gz")) && File.Exists(Path.Combine(datasets, "licenses.txt"))
+            ? datasets
+            : throw new CliException($"the data sets are not in {datasets}; run scripts/datasets.sh (./kumo does it for you)", ExitCodes.InvalidInput);
     }
 }

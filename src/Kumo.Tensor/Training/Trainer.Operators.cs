@@ -41,11 +41,11 @@ public static partial class Trainer
     /// </summary>
     public static OperatorOpening OpenOperator(ModelSpec spec, TrainingData data, TrainOptions options, TrainingState before, int index)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
         Session session = Resume(spec, data, options, before);
         var tracer = new StepTracer(session.Model.Parameters, before.RootHex(), keepGradientsBefore: index);
         session.Step(before.Step + 1, tracer);
         OperatorWiring wiring = tracer.Wiring(options.Optimizer);
-        ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, wiring.Count);
 
         var tensors = new List<NamedTensor>();
