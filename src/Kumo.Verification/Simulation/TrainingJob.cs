@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Kumo.Tensor.Compute;
 using Kumo.Tensor.Data;
 using Kumo.Tensor.Training;
+using Kumo.Verification.Disputes;
 
 namespace Kumo.Verification.Simulation;
 
@@ -40,6 +41,7 @@ public static class SegmentWork
     private static readonly ComputeOptions OneThread = new() { Threads = 1 };
     private static readonly ConcurrentDictionary<string, ConcurrentDictionary<string, TrainingState>> States = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, string> GenesisRoots = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, TrainingReplayer> Replayers = new(StringComparer.Ordinal);
 
     /// <summary>The root of the job's initial state (registered on first use).</summary>
     public static string Genesis(TrainingJob job)
@@ -169,12 +171,31 @@ public static class SegmentWork
     /// <summary>Whether some party committed to <paramref name="root"/> and kept the state (so it can be revealed).</summary>
     public static bool CanReveal(TrainingJob job, string root) => StateOf(job, root) is not null;
 
+    /// <summary>The state some party committed to under <paramref name="root"/> and kept, or null (it cannot be revealed).</summary>
+    public static TrainingState? State(TrainingJob job, string root)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return StateOf(job, root);
+    }
+
+    /// <summary>
+    /// The job's training step as the dispute game sees it (<see cref="TrainingReplayer"/>): traced operator by operator,
+    /// opened one operator at a time, and replayed one operator at a time by the referee. One per job, so the step's
+    /// wiring is derived once.
+    /// </summary>
+    public static TrainingReplayer Replayer(TrainingJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Replayers.GetOrAdd(Key(job), _ => new TrainingReplayer(job.Spec, job.Data, Options(job)));
+    }
+
     /// <summary>Drops every state kept for the job (the end of a trial).</summary>
     public static void Forget(TrainingJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
         States.TryRemove(Key(job), out _);
         GenesisRoots.TryRemove(Key(job), out _);
+        Replayers.TryRemove(Key(job), out _);
     }
 
     private static TrainingState? StateOf(TrainingJob job, string root) =>

@@ -46,15 +46,20 @@ public sealed record VerifySimulationResult
 
     public int MaxDisputeRounds { get; init; }
 
-    /// <summary>⌈log₂ T⌉ + ⌈log₂ ops⌉ with T the job's steps and ops = 1 (this referee re-executes whole steps).</summary>
+    /// <summary>
+    /// ⌈log₂ T⌉ + ⌈log₂ ops⌉ for the longest dispute measured: the larger of the trials' bound and the 10,000-step game's.
+    /// </summary>
     public int DisputeRoundBound { get; init; }
 
     public int Disputes { get; init; }
 
-    /// <summary>The most rounds a dispute of the trials took (whole-step referee over the job's steps).</summary>
+    /// <summary>
+    /// The most rounds a dispute of the trials took: the real game over the checked steps of a segment, down to one
+    /// operator of the job's real training step, which the referee recomputes.
+    /// </summary>
     public int TrialDisputeRounds { get; init; }
 
-    /// <summary>⌈log₂ T⌉ for the trials' jobs.</summary>
+    /// <summary>⌈log₂ k⌉ + ⌈log₂ ops⌉ for the trials' jobs: k steps per segment (the most a dispute spans), ops per step.</summary>
     public int TrialDisputeRoundBound { get; init; }
 
     /// <summary>Rounds of the refereed game over a 10,000-step segment with 64 operators per step (a cheat deep inside).</summary>

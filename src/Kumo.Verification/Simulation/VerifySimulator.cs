@@ -61,8 +61,6 @@ public sealed record VerifySimulationOptions
     public ISegmentVerifier SegmentVerifier { get; init; } = new SpotCheckSegmentVerifier();
 
     public IHardwareVerifier HardwareVerifier { get; init; } = new TimedGemmHardwareVerifier();
-
-    public IDisputeReferee Referee { get; init; } = new BisectionReferee();
 }
 
 /// <summary>
@@ -103,14 +101,17 @@ public static class VerifySimulator
             throw new ArgumentException($"a commit interval of {fixedInterval} steps does not divide segments of {options.StepsPerSegment}", nameof(options));
         }
 
-        double commitCost = SegmentWork.CommitCost(new TrainingJob("calibration", ModelSpec.Mlp(hidden: options.Hidden), digits, options.Segments,
-            options.StepsPerSegment, options.BatchSize, 3e-3f, options.Seed));
+        var calibration = new TrainingJob("calibration", ModelSpec.Mlp(hidden: options.Hidden), digits, options.Segments,
+            options.StepsPerSegment, options.BatchSize, 3e-3f, options.Seed);
+        double commitCost = SegmentWork.CommitCost(calibration);
+        int operatorsPerStep = SegmentWork.Replayer(calibration).OperatorCount;
+        SegmentWork.Forget(calibration);
         for (int t = 0; t < options.Trials; t++)
         {
             new Trial(digits, options, totals, t, machineGflops, commitCost).Run();
         }
 
-        int steps = options.Segments * options.StepsPerSegment;
+        int trialBound = RefereedDispute.MaxRounds(options.StepsPerSegment, operatorsPerStep); // a dispute spans at most a segment
         (int longRounds, int longBound) = LongDispute(options.Seed);
         return new VerifySimulationResult
         {
@@ -126,8 +127,8 @@ public static class VerifySimulator
             TrialDisputeRounds = totals.MaxRounds,
             DisputeRoundsT10000 = longRounds,
             DisputeRoundBoundT10000 = longBound,
-            DisputeRoundBound = Math.Max(longBound, (int)Math.Ceiling(Math.Log2(steps))),
-            TrialDisputeRoundBound = (int)Math.Ceiling(Math.Log2(steps)),
+            DisputeRoundBound = Math.Max(longBound, trialBound),
+            TrialDisputeRoundBound = trialBound,
             Disputes = totals.Disputes,
             Canaries = totals.Canaries,
             Q = options.Sampling.ProbationQ,
@@ -251,33 +252,6 @@ public static class VerifySimulator
         public string RootAt(int step) => step == 0 ? Start : StepRoots[(step / Every) - 1];
     }
 
-    /// <summary>A trace that runs the disputed steps (with per-step commitments) the first time it is asked.</summary>
-    private sealed class ExecutedTrace(TrainingJob job, int segment, string start, int steps, Trial trial, bool probation) : IStepTrace
-    {
-        private SegmentRun? _run;
-
-        public string RootAfterStep(int step)
-        {
-            if (step == 0)
-            {
-                return start;
-            }
-
-            if (_run is null)
-            {
-                _run = SegmentWork.Run(job, segment, start, steps, commitEvery: 1);
-                trial.CountVerification(steps, _run.Seconds, probation);
-            }
-
-            return _run.StepRoots[step - 1];
-        }
-    }
-
-    private sealed class ScriptedTrace(Func<int, string> root) : IStepTrace
-    {
-        public string RootAfterStep(int step) => root(step);
-    }
-
     private sealed class Trial
     {
         private const string TargetOfAccuser = "honest-new";
@@ -356,7 +330,7 @@ public static class VerifySimulator
             SegmentWork.Forget(_canaryJob);
         }
 
-        public void CountVerification(int steps, double seconds, bool? probation)
+        public void CountVerification(double steps, double seconds, bool? probation)
         {
             _totals.VerifySteps += steps;
             _totals.VerifySeconds += seconds;
@@ -535,17 +509,10 @@ public static class VerifySimulator
             // The dispute is over the steps the validator checked, from the state both sides agree on.
             _pool.Answer(a.Id, approves: false, _clock.GetUtcNow());
             int steps = check.StepsExecuted > 0 ? check.StepsExecuted : claim.Every;
-            IStepTrace challenger = new ExecutedTrace(claim.Trainer.Job, claim.Segment, claim.RootAt(check.FromStep), steps, this, claim.Probation);
-            if (accuse && check.Reproduced)
-            {
-                // A made-up trace that leaves the truth at a random step.
-                int from = 1 + _random.NextInt(steps);
-                string noise = Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(_random.NextUInt32())));
-                IStepTrace honest = challenger;
-                challenger = new ScriptedTrace(step => step < from ? honest.RootAfterStep(step) : $"{noise}{step}");
-            }
-
-            Dispute(claim, a.Validator, challenger, check.FromStep, steps);
+            Lie? lie = accuse && check.Reproduced
+                ? new Lie(1 + _random.NextInt(steps), _random.NextInt(SegmentWork.Replayer(claim.Trainer.Job).OperatorCount)) // a made-up trace
+                : null;
+            Dispute(claim, a.Validator, lie, check.FromStep, steps);
         }
 
         private void HandleCanary(ValidatorAssignment a)
@@ -586,29 +553,33 @@ public static class VerifySimulator
         }
 
         /// <summary>
-        /// A dispute over <paramref name="steps"/> steps of the claim after its step <paramref name="from"/>: the provider
-        /// answers with the roots it committed (it signed them before the check) and, for the steps in between, roots it
-        /// recomputes on demand from the state it committed at <paramref name="from"/>; the challenger with its own trace.
+        /// A dispute over <paramref name="steps"/> steps of the claim after its step <paramref name="from"/>, settled by the
+        /// real game (<see cref="SegmentDispute"/>): the provider stands by the roots it committed (it signed them before
+        /// the check) and recomputes the steps in between from the state it committed at <paramref name="from"/>; the
+        /// challenger traces the steps itself, honestly or along <paramref name="lie"/>.
         /// </summary>
-        private void Dispute(Claim claim, string validator, IStepTrace challenger, int from, int steps)
+        private void Dispute(Claim claim, string validator, Lie? lie, int from, int steps)
         {
             Trainer trainer = claim.Trainer;
-            IStepTrace? recomputed = null;
-            IStepTrace provider = new ScriptedTrace(step =>
-                (from + step) % claim.Every == 0 ? claim.RootAt(from + step)
-                : SegmentWork.CanReveal(trainer.Job, claim.RootAt(from))
-                    ? (recomputed ??= new ExecutedTrace(trainer.Job, claim.Segment, claim.RootAt(from), steps, this, claim.Probation)).RootAfterStep(step)
-                    : "unrevealed");
-            DisputeVerdict verdict = _options.Referee.Resolve(trainer.Job, claim.Segment, claim.RootAt(from), steps, provider, challenger);
-            CountVerification(verdict.StepsExecuted, verdict.Seconds, claim.Probation);
+            var committed = new Dictionary<int, string>();
+            for (int i = 1; i <= steps; i++)
+            {
+                if ((from + i) % claim.Every == 0)
+                {
+                    committed[i] = claim.RootAt(from + i);
+                }
+            }
+
+            SegmentDisputeResult result = SegmentDispute.Run(trainer.Job, claim.Segment, claim.RootAt(from), steps, committed, lie, _clock);
+            CountVerification(result.Steps, result.Seconds, claim.Probation);
             _totals.Disputes++;
-            _totals.MaxRounds = Math.Max(_totals.MaxRounds, verdict.Rounds);
-            if (verdict.Winner is DisputeWinner.Challenger or DisputeWinner.Neither)
+            _totals.MaxRounds = Math.Max(_totals.MaxRounds, result.Outcome.Rounds);
+            if (result.ProviderLoses)
             {
                 SlashProvider(trainer.Name);
             }
 
-            if (verdict.Winner is DisputeWinner.Provider or DisputeWinner.Neither)
+            if (result.ChallengerLoses)
             {
                 _pool.Slash(validator);
                 ValidatorSlashed(validator);

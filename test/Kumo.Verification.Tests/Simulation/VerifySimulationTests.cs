@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Kumo.Tensor.Data;
 using Kumo.Tensor.Randomness;
+using Kumo.Verification.Disputes;
 using Kumo.Verification.Simulation;
 
 namespace Kumo.Verification.Tests.Simulation;
@@ -63,10 +64,11 @@ public class VerifySimulationTests
         Assert.Equal(expected, SegmentWork.ChooseCommitInterval(commitCost, q, steps));
 
     [Fact]
-    public void Honest_work_reproduces_and_a_skipped_segment_loses_its_dispute()
+    public void Honest_work_reproduces_and_the_real_game_pins_a_skipped_segment_to_its_first_step_s_update()
     {
         ClassificationData digits = Digits.Load(DigitsPath());
         var job = new TrainingJob("t", Kumo.Tensor.Training.ModelSpec.Mlp(hidden: 16), digits, 4, 6, 8, 3e-3f, 42);
+        var clock = new SimulationClock(DateTimeOffset.UnixEpoch);
         try
         {
             SegmentRun run = SegmentWork.Run(job, 0, job.GenesisRoot, commitEvery: 1, keepStates: true);
@@ -78,20 +80,42 @@ public class VerifySimulationTests
             string[] skipped = [.. Enumerable.Repeat(job.GenesisRoot, 6)];
             Assert.False(new ReexecutingSegmentVerifier().Verify(job, 0, job.GenesisRoot, skipped, random).Reproduced);
 
-            var honest = new Trace(step => step == 0 ? job.GenesisRoot : run.StepRoots[step - 1]);
-            var skipper = new Trace(_ => job.GenesisRoot);
-            DisputeVerdict verdict = new BisectionReferee().Resolve(job, 0, job.GenesisRoot, 6, skipper, honest);
-            Assert.Equal(DisputeWinner.Challenger, verdict.Winner);
-            Assert.Equal(1, verdict.Step);
-            Assert.InRange(verdict.Rounds, 1, 3); // ≤ ⌈log₂ 6⌉
+            // The skipper re-committed its start after every step: the game pins step 1 and, inside it, the update that
+            // produced the state (the last operator), which the referee recomputes alone.
+            int operators = SegmentWork.Replayer(job).OperatorCount;
+            SegmentDisputeResult skip = SegmentDispute.Run(job, 0, job.GenesisRoot, 6, Roots(skipped), null, clock);
+            Assert.Equal(DisputeVerdict.ProviderWrong, skip.Outcome.Verdict);
+            Assert.True(skip.ProviderLoses && !skip.ChallengerLoses);
+            Assert.Equal((1, operators - 1), (skip.Outcome.Step!.Value, skip.Outcome.Operator!.Value));
+            Assert.StartsWith("optimizer", skip.Outcome.OperatorKind, StringComparison.Ordinal);
+            Assert.InRange(skip.Outcome.Rounds, 1, RefereedDispute.MaxRounds(6, operators));
+            Assert.Equal(1, skip.OperatorsReplayed);
 
-            var accuser = new Trace(step => step < 4 ? honest.RootAfterStep(step) : "made-up");
-            Assert.Equal(DisputeWinner.Provider, new BisectionReferee().Resolve(job, 0, job.GenesisRoot, 6, honest, accuser).Winner);
+            // A challenger that makes up operator 2 of step 4 of an honest run loses there.
+            SegmentDisputeResult accused = SegmentDispute.Run(job, 0, job.GenesisRoot, 6, Roots(run.StepRoots), new Lie(4, 2), clock);
+            Assert.Equal(DisputeVerdict.ChallengerWrong, accused.Outcome.Verdict);
+            Assert.Equal((4, 2), (accused.Outcome.Step!.Value, accused.Outcome.Operator!.Value));
+            Assert.True(accused.ChallengerLoses && !accused.ProviderLoses);
+
+            // Honest against honest: nothing to dispute, and the challenger who raised it pays.
+            Assert.Equal(DisputeVerdict.NoDisagreement, SegmentDispute.Run(job, 0, job.GenesisRoot, 6, Roots(run.StepRoots), null, clock).Outcome.Verdict);
+
+            // Fabricated states committed every second step: the dispute over one interval pins its second step.
+            IReadOnlyList<string> fabricated = SegmentWork.RandomSteps(job, run.StepRoots[1], new Philox(2, 0, 0), commitEvery: 2);
+            SegmentDisputeResult random2 = SegmentDispute.Run(job, 0, run.StepRoots[1], 2, new Dictionary<int, string> { [2] = fabricated[0] }, null, clock);
+            Assert.Equal(DisputeVerdict.ProviderWrong, random2.Outcome.Verdict);
+            Assert.Equal((4, operators - 1), (random2.Outcome.Step!.Value, random2.Outcome.Operator!.Value));
+
+            // A provider that cannot reveal the state both start from answers nothing and loses.
+            SegmentDisputeResult unbacked = SegmentDispute.Run(job, 0, new string('a', 64), 2, new Dictionary<int, string>(), null, clock);
+            Assert.Equal(DisputeVerdict.ProviderTimedOut, unbacked.Outcome.Verdict);
         }
         finally
         {
             SegmentWork.Forget(job);
         }
+
+        static Dictionary<int, string> Roots(IReadOnlyList<string> roots) => roots.Select((r, i) => (r, i)).ToDictionary(x => x.i + 1, x => x.r);
     }
 
     [Fact]
@@ -183,11 +207,6 @@ public class VerifySimulationTests
         HardwareCheck wrong = verifier.Verify(new ZeroProver(), new HardwareClaim("cpu", 0), 4);
         Assert.False(wrong.Correct);
         Assert.False(wrong.Passed);
-    }
-
-    private sealed class Trace(Func<int, string> root) : IStepTrace
-    {
-        public string RootAfterStep(int step) => root(step);
     }
 
     private sealed class ZeroProver : IGemmProver
