@@ -40,9 +40,12 @@ public class ExecReplicationTests
         return await reader.GetReputationAsync(provider.Id);
     }
 
-    /// <summary>Submits the simple exec job and has whichever provider the market chose complete it with <paramref name="cid"/>.</summary>
+    /// <summary>
+    /// Submits the simple exec job and has whichever provider the market chose complete it with <paramref name="cid"/>,
+    /// after running for <paramref name="billed"/> on the hub's clock (by default no time: the job costs nothing).
+    /// </summary>
     private static async Task<(string JobId, FakeProvider Primary)> RunJobAsync(HubFixture hub, RequestSigner tenant, IReadOnlyList<FakeProvider> providers,
-        Func<FakeProvider, string> cid)
+        Func<FakeProvider, string> cid, TimeSpan billed = default)
     {
         JobAccepted accepted = await hub.Client.SubmitJobAsync(tenant, Specs.Simple);
         JobView offered = await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.Leases.Count > 0, $"job {accepted.JobId} to be offered");
@@ -50,6 +53,13 @@ public class ExecReplicationTests
         LeaseOffer offer = await primary.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         Assert.Equal(offered.Leases[0].Id, offer.LeaseId);
         await primary.AcceptAsync(offer);
+        if (billed > TimeSpan.Zero)
+        {
+            await primary.StartedAsync(offer.LeaseId);
+            await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.Events.Any(e => e.Kind == "started"), $"job {accepted.JobId} to start");
+            hub.Clock.Advance(billed);
+        }
+
         await primary.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, new OutputFile("out/result.txt", cid(primary), 6));
         await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.State == JobState.Succeeded, $"job {accepted.JobId} to succeed");
         return (accepted.JobId, primary);
@@ -66,7 +76,7 @@ public class ExecReplicationTests
         FakeProvider provider = providers.Single(p => p.Id == replica.ProviderId);
         LeaseOffer offer = await provider.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
         Assert.Equal(replica.Id, offer.LeaseId);
-        Assert.Equal(0, offer.PricePerHourMicros); // replicas are unpaid
+        Assert.Equal(0, offer.PricePerHourMicros); // the job's escrow does not pay a replica
         Assert.True(offer.Submission.TryVerify(out string? why), why); // the tenant's own signed job: the agent's check passes
         await provider.AcceptAsync(offer);
         await provider.ResultAsync(offer.LeaseId, CloseReason.Completed, 0, new OutputFile("out/result.txt", cid(provider), 6));
@@ -93,8 +103,10 @@ public class ExecReplicationTests
         Assert.Equal(JobState.Succeeded, job.State);
         Assert.Equal([new OutputFile("out/result.txt", cid, 6)], job.Outputs); // the replica's outputs are not added to the job's
         Assert.Equal(2, job.Leases.Count);
-        Assert.Equal(["replicated", "accepted", "lease_closed", "verified"], job.Events.SkipWhile(e => e.Kind != "replicated").Select(e => e.Kind));
-        Assert.Contains("produced the same outputs", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Equal(["replicated", "accepted", "lease_closed", "verified", "validators_paid"], job.Events.SkipWhile(e => e.Kind != "replicated").Select(e => e.Kind));
+        Assert.Contains("produced the same outputs", job.Events[^2].Detail, StringComparison.Ordinal);
+        Assert.Contains($"{replicating.Id} nothing for replica lease {replica.Id}: its share, 100% of the 0 µKUMO the job paid", job.Events[^1].Detail,
+            StringComparison.Ordinal); // the job ran no billed time
         Assert.Equal(1, await TrustAsync(hub, one));
         Assert.Equal(1, await TrustAsync(hub, two));
         Assert.Equal(1, Replication(hub).Policy.ConsecutiveAgreements(primary.Id, CpuClass));
@@ -102,6 +114,46 @@ public class ExecReplicationTests
         // The replica is not billed: the ledger never follows it.
         Assert.Equal(LedgerPhases.Closed, (await LeasesAsync(hub, jobId)).Single(l => l.Id == replica.Id).LedgerPhase);
         Assert.Equal(0, await Replication(hub).RunOnceAsync(CancellationToken.None)); // nothing more to do
+    }
+
+    [Fact]
+    public async Task A_replica_whose_outputs_stood_is_paid_from_the_network_fee_pool_like_a_validator_and_the_ledger_audits_clean()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        FakeProvider[] providers = [one, two];
+        string cid = SomeCid("result");
+
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => cid, billed: TimeSpan.FromSeconds(50)); // the job's timeout is a minute
+        (LeaseRecord replica, FakeProvider replicating) = await RunReplicaAsync(hub, jobId, providers, _ => cid);
+        long before = (await hub.Client.GetAccountAsync(replicating.Id)).Balance, primaryBefore = (await hub.Client.GetAccountAsync(primary.Id)).Balance;
+        long pool = hub.Ledger.Read(s => s.Balance(Kumo.Ledger.LedgerAddress.FeePool)), jobPaid = hub.Ledger.Read(s => s.PaidFrom(jobId));
+        Assert.True(jobPaid > 0 && pool > 0);
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        // The replica re-ran the whole job, so it is due what the job paid; the pool holds this job's network fee, less than that.
+        long expected = Math.Min(pool, hub.Ledger.Read(s => (long)((Int128)jobPaid * s.Genesis.ValidationRewardBps / 10_000)));
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(["verified", "validators_paid"], job.Events.Select(e => e.Kind).TakeLast(2));
+        Assert.Equal($"from the network fee pool: {replicating.Id} {expected} µKUMO for replica lease {replica.Id} (it re-ran the whole job)", job.Events[^1].Detail);
+        var reward = Assert.Single(hub.Ledger.Read(s => s.ValidationRewards(jobId).ToList()));
+        Assert.Equal((replica.Id, replicating.Id, expected), (reward.TaskId, reward.Validator.Value, reward.Amount));
+        Assert.Equal(before + expected, (await hub.Client.GetAccountAsync(replicating.Id)).Balance);
+        Assert.Equal(primaryBefore, (await hub.Client.GetAccountAsync(primary.Id)).Balance); // its escrow paid it; the pool does not
+
+        // Paying again for the same replica is refused by the ledger (a hub that restarts mid-pass cannot pay twice).
+        var referee = hub.Services.GetRequiredService<Kumo.Hub.Ledger.RefereeService>();
+        LeaseRecord closed = (await LeasesAsync(hub, jobId)).Single(l => l.Id == replica.Id);
+        (long again, string? why) = await referee.RewardReplicaAsync(Envelope(closed.AcceptanceEnvelope!), Envelope(closed.ResultEnvelope!), jobId, CancellationToken.None);
+        Assert.Equal(0, again);
+        Assert.NotNull(why);
+        using var source = new Kumo.Hub.Storage.Sqlite.SqliteLedgerSource(Path.Combine(hub.Options.DataDirectory, "hub.db"));
+        Kumo.Ledger.Audit.AuditReport audit = new Kumo.Ledger.Audit.Auditor().Run(source);
+        Assert.True(audit.Ok, audit.ToString());
+
+        static Kumo.Signing.SignedEnvelope Envelope(string json) =>
+            System.Text.Json.JsonSerializer.Deserialize<Kumo.Signing.SignedEnvelope>(json, Kumo.Serialization.KumoJson.Options)!;
     }
 
     [Fact]
@@ -178,8 +230,10 @@ public class ExecReplicationTests
         JobView job = await hub.Client.GetJobAsync(jobId);
         Assert.Equal(JobState.Succeeded, job.State); // the tenant's job ended long ago; the verdict follows it
         Assert.Contains(job.Events, e => e.Kind == "replication_disagreed" && e.Detail.Contains(wrong, StringComparison.Ordinal));
-        JobEvent verdict = job.Events[^1];
+        JobEvent verdict = job.Events[^2];
         Assert.Equal("verification_failed", verdict.Kind);
+        Assert.Equal("validators_paid", job.Events[^1].Kind); // both replicas' outputs stood
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(job.Events[^1].Detail, "for replica lease").Count);
         Assert.Contains($"on {primary.Id} was outvoted", verdict.Detail, StringComparison.Ordinal);
         Assert.Contains($"out/result.txt = {honest}", verdict.Detail, StringComparison.Ordinal); // where the tenant finds the right outputs
 
@@ -211,9 +265,11 @@ public class ExecReplicationTests
         Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
 
         JobView job = await hub.Client.GetJobAsync(jobId);
-        Assert.Equal("verified", job.Events[^1].Kind);
-        Assert.Contains($"the replica lease", job.Events[^1].Detail, StringComparison.Ordinal);
-        Assert.Contains($"on {liar.Id} was outvoted", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Equal("verified", job.Events[^2].Kind);
+        Assert.Contains($"the replica lease", job.Events[^2].Detail, StringComparison.Ordinal);
+        Assert.Contains($"on {liar.Id} was outvoted", job.Events[^2].Detail, StringComparison.Ordinal);
+        Assert.Contains(tieBreaker.Id, job.Events[^1].Detail, StringComparison.Ordinal); // the tie-breaker's outputs stood; the liar's did not
+        Assert.DoesNotContain(liar.Id, job.Events[^1].Detail, StringComparison.Ordinal);
         Assert.Equal([new OutputFile("out/result.txt", honest, 6)], job.Outputs);
         Assert.Equal(1, await TrustAsync(hub, primary));
         Assert.Equal(1, await TrustAsync(hub, tieBreaker));

@@ -27,7 +27,14 @@ public class ExecReplicationTests(TwoProviderDevnet devnet) : IClassFixture<TwoP
         Assert.Equal(2, job.Leases.Count);
         Assert.All(job.Leases, l => Assert.Equal(CloseReason.Completed, l.CloseReason));
         Assert.NotEqual(job.Leases[0].ProviderId, job.Leases[1].ProviderId);
-        Assert.Equal(0, job.Leases[1].PricePerHourMicros); // the replica is unpaid
+        Assert.Equal(0, job.Leases[1].PricePerHourMicros); // the replica costs the tenant nothing
         Assert.Equal(["out/answer.txt"], job.Outputs.Select(o => o.Path)); // the job's outputs, once
+
+        // The replica's outputs stood: the referee pays it from the fee pool on the agent's own signed acceptance and result.
+        JobView paid = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId), j => j.Events.Any(e => e.Kind == "validators_paid"),
+            "the replica's reward", seconds: 60);
+        string reward = paid.Events.Single(e => e.Kind == "validators_paid").Detail;
+        Assert.Matches($@"^from the network fee pool: {job.Leases[1].ProviderId} (\d+ µKUMO|nothing) for replica lease {job.Leases[1].Id}", reward);
+        Assert.DoesNotContain("refused", reward, StringComparison.Ordinal);
     }
 }

@@ -20,9 +20,9 @@ public class ValidationRewardTests
         {
             H = new LedgerHarness(Genesis.Devnet(LedgerHarness.Start) with { Referee = Referee.AccountId.Value, ValidationRewardBps = rewardBps });
             H.Faucet(Tenant, 1000);
-            (Order, string lease) = H.OpenLease(Tenant, Provider, maxPerHour: 10, pricePerHour: 10 * K);
+            (Order, Lease) = H.OpenLease(Tenant, Provider, maxPerHour: 10, pricePerHour: 10 * K);
             H.Advance(TimeSpan.FromMinutes(30));
-            Assert.True(H.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody(lease, H.Now, "completed")).Applied);
+            Assert.True(H.Protocol(ProtocolTypes.LeaseClose, new LeaseCloseBody(Lease, H.Now, "completed")).Applied);
         }
 
         public LedgerHarness H { get; }
@@ -37,6 +37,9 @@ public class ValidationRewardTests
 
         public string Order { get; }
 
+        /// <summary>The job's own lease (the ledger follows it).</summary>
+        public string Lease { get; }
+
         /// <summary>What the job paid its provider: 30 minutes at 10 KUMO/h, less the network's fee and reserve.</summary>
         public long Paid => H.State.PaidFrom(Order);
 
@@ -46,6 +49,21 @@ public class ValidationRewardTests
         public ApplyResult Reward(AccountKey signer, AccountKey validator, string task, long amount, SignedEnvelope? report = null) =>
             H.Send(signer, LedgerMessageTypes.ValidationReward,
                 new ValidationRewardPayload(validator.AccountId.Value, Order, task, amount, report ?? Report(validator, task)));
+
+        /// <summary>
+        /// Pays <paramref name="replica"/> for an exec replica lease on its signed acceptance (of <paramref name="job"/>, at
+        /// <paramref name="price"/>) and its signed result (ended <paramref name="reason"/>), the result signed by
+        /// <paramref name="resultSigner"/> (the replica by default).
+        /// </summary>
+        public ApplyResult RewardReplica(AccountKey replica, string lease, long amount, string? job = null, long price = 0,
+            Kumo.Leases.CloseReason reason = Kumo.Leases.CloseReason.Completed, AccountKey? resultSigner = null)
+        {
+            SignedEnvelope acceptance = H.Sign(replica, MessageTypes.LeaseAccept, new LeaseAcceptance(lease, job ?? Order, new string('d', 64), price));
+            SignedEnvelope result = H.Sign(resultSigner ?? replica, MessageTypes.LeaseResult,
+                new LeaseResult(lease, reason, 0, "", [new OutputFile("out/result.txt", "bafy", 6)], 0, 1));
+            return H.Send(Referee, LedgerMessageTypes.ValidationReward,
+                new ValidationRewardPayload(replica.AccountId.Value, Order, lease, amount, result, acceptance));
+        }
 
         public void Dispose()
         {
@@ -139,5 +157,37 @@ public class ValidationRewardTests
 
         Assert.False(tooMuch.Applied);
         Assert.Equal(pool, s.H.State.Balance(LedgerAddress.FeePool));
+    }
+
+    [Fact]
+    public void An_exec_replica_is_paid_on_its_own_signed_acceptance_at_no_price_and_completed_result_of_that_lease()
+    {
+        using var s = new Setup();
+        long before = s.H.Balance(s.Validator);
+
+        ApplyResult paid = s.RewardReplica(s.Validator, "l-replica000001", 5);
+
+        Assert.True(paid.Applied, paid.Error);
+        Assert.Equal(before + 5, s.H.Balance(s.Validator));
+        Assert.Equal("l-replica000001", Assert.Single(s.H.State.ValidationRewards(s.Order)).TaskId);
+        Assert.Contains("already rewarded", s.RewardReplica(s.Validator, "l-replica000001", 1).Error, StringComparison.Ordinal);
+        s.H.Seal();
+        Assert.True(s.H.Audit().Ok); // the replay checks the acceptance's signature too
+    }
+
+    [Fact]
+    public void Replica_evidence_of_another_job_or_lease_at_a_price_not_completed_signed_by_another_or_of_a_ledger_lease_is_refused()
+    {
+        using var s = new Setup();
+        using AccountKey other = AccountKey.Create();
+
+        Assert.Contains("of job j-000000000000", s.RewardReplica(s.Validator, "l-replica000001", 1, job: "j-000000000000").Error, StringComparison.Ordinal);
+        Assert.Contains("was accepted at 100 µKUMO/h; a replica runs at no price", s.RewardReplica(s.Validator, "l-replica000002", 1, price: 100).Error,
+            StringComparison.Ordinal);
+        Assert.Contains("ended workload_failed, not completed", s.RewardReplica(s.Validator, "l-replica000003", 1, reason: Kumo.Leases.CloseReason.WorkloadFailed).Error,
+            StringComparison.Ordinal);
+        Assert.Contains("both signed by", s.RewardReplica(s.Validator, "l-replica000004", 1, resultSigner: other).Error, StringComparison.Ordinal);
+        Assert.Contains("is a lease the ledger pays from an escrow, not a replica", s.RewardReplica(s.Validator, s.Lease, 1).Error, StringComparison.Ordinal);
+        Assert.Empty(s.H.State.ValidationRewards(s.Order));
     }
 }

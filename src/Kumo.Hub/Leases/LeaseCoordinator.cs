@@ -152,7 +152,7 @@ public sealed class LeaseCoordinator(
             lease = lease with { Attempt = job.Attempt };
             await tx.InsertLeaseAsync(lease);
             await tx.AddJobEventAsync(new JobEventRecord(jobId, now, "replicated",
-                $"replica lease {lease.Id} offered to {providerName} ({providerId}), unpaid, to check the outputs of lease {primaryLeaseId}: {detail}"));
+                $"replica lease {lease.Id} offered to {providerName} ({providerId}) at no price to the job, to check the outputs of lease {primaryLeaseId}: {detail}"));
             await tx.CommitAsync();
         }
 

@@ -40,9 +40,28 @@ public sealed class RefereeService : IDisposable
     /// providers, within what the genesis lets a job's checks cost (<see cref="Genesis.ValidationRewardBps"/>) and what the
     /// pool holds. Returns the µKUMO paid, or 0 and why nothing was.
     /// </summary>
-    public async Task<(long Paid, string? Why)> RewardValidatorAsync(SignedEnvelope report, string orderId, double share, CancellationToken cancellationToken)
+    public Task<(long Paid, string? Why)> RewardValidatorAsync(SignedEnvelope report, string orderId, double share, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
+        return RewardAsync(report.Signer, report.PayloadAs<ValidationReport>().TaskId, report, null, orderId, share, cancellationToken);
+    }
+
+    /// <summary>
+    /// Pays the provider of an <c>exec</c> replica whose outputs agreed with the majority, like a validator: the replica
+    /// re-ran the whole job, so its due is what the job paid its providers, within the same cap and the pool. The
+    /// evidence is its own signed <paramref name="acceptance"/> of the replica lease (at no price) and its signed
+    /// <paramref name="result"/> of it.
+    /// </summary>
+    public Task<(long Paid, string? Why)> RewardReplicaAsync(SignedEnvelope acceptance, SignedEnvelope result, string orderId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(acceptance);
+        ArgumentNullException.ThrowIfNull(result);
+        return RewardAsync(result.Signer, result.PayloadAs<LeaseResult>().LeaseId, result, acceptance, orderId, 1.0, cancellationToken);
+    }
+
+    private async Task<(long Paid, string? Why)> RewardAsync(AccountId validator, string taskId, SignedEnvelope report, SignedEnvelope? acceptance,
+        string orderId, double share, CancellationToken cancellationToken)
+    {
         if (!PaysValidators)
         {
             return (0, "this network's genesis pays no validation rewards");
@@ -68,9 +87,8 @@ public sealed class RefereeService : IDisposable
             return (0, why);
         }
 
-        ValidationReport checkedTask = report.PayloadAs<ValidationReport>();
         SignedEnvelope reward = _signer.Value.Sign(LedgerMessageTypes.ValidationReward,
-            new ValidationRewardPayload(report.Signer.Value, orderId, checkedTask.TaskId, amount, report));
+            new ValidationRewardPayload(validator.Value, orderId, taskId, amount, report, acceptance));
         try
         {
             await _ledger.SubmitAsync(at => LedgerTx.FromSigned(reward, at), null, cancellationToken);
@@ -78,7 +96,7 @@ public sealed class RefereeService : IDisposable
         }
         catch (LedgerRefusedException e)
         {
-            _logger.LogWarning("validation reward for {Validator} on {Job} refused: {Error}", report.Signer, orderId, e.Message);
+            _logger.LogWarning("validation reward for {Validator} on {Job} refused: {Error}", validator, orderId, e.Message);
             return (0, e.Message);
         }
     }

@@ -133,7 +133,7 @@ public sealed partial class MarketService
             if (!_clearingsLoaded)
             {
                 _clearingsLoaded = true;
-                foreach (LeaseRecord lease in recent.Reverse().Where(l => l.ReplicaOf is null)) // replicas are unpaid: not a price
+                foreach (LeaseRecord lease in recent.Reverse().Where(l => l.ReplicaOf is null)) // replicas run at no price: not a market price
                 {
                     Allocation allocation = JsonSerializer.Deserialize<Allocation>(lease.AllocationJson, KumoJson.Options)!;
                     if (allocation.GpuUuids.Count > 0 && allocation.GpuModel is { } model)

@@ -22,12 +22,13 @@ namespace Kumo.Hub.Verification;
 /// Adaptive replication of <c>exec</c> jobs, live (docs/REPLICATION.md; the policy is <see cref="AdaptiveReplication"/>).
 /// When a single-node exec job has succeeded, the job's provider is drawn for replication with probability 1 until it
 /// has <see cref="AdaptiveReplication.TrustThreshold"/> consecutive agreeing results on the run's hardware class
-/// (<see cref="ExecHardwareClass"/>), 1/n after. A drawn job's same tenant-signed submission is offered as an unpaid
-/// replica lease (<see cref="LeaseCoordinator.OfferReplicaAsync"/>) to another connected provider of the class; the
+/// (<see cref="ExecHardwareClass"/>), 1/n after. A drawn job's same tenant-signed submission is offered as a replica
+/// lease at no price to the job (<see cref="LeaseCoordinator.OfferReplicaAsync"/>) to another connected provider of the class; the
 /// output manifests (path → CID, from each provider's signed result) are compared. Agreement: <c>verified</c>, both
 /// gain trust. Disagreement: a third provider of the class breaks the tie — the majority stands, the odd one out is
 /// marked wrong (<c>verification_failed</c> when it was the job's own provider), loses its trust and takes a reputation
-/// failure; the majority are not penalised. Nobody is slashed: a program may be non-deterministic, so being outvoted
+/// failure; the majority are not penalised, and each replica among them is paid from the network fee pool like a
+/// validator (<see cref="PayReplicasAsync"/>). Nobody is slashed: a program may be non-deterministic, so being outvoted
 /// is not proof of cheating. Without a provider of the class the check is <c>verification_skipped</c>; the job itself
 /// succeeded when its own lease did, so a check never holds it up (its outputs are provisional until verified).
 /// Progress lives in the store — replica leases name the lease they check, trust counters are in <c>exec_trust</c>,
@@ -39,6 +40,7 @@ public sealed class ExecReplicationService(
     ProviderSessions sessions,
     HardwareProofService hardware,
     ReputationKeeper reputation,
+    Ledger.RefereeService referee,
     HubSignals signals,
     HubOptions options,
     TimeProvider time,
@@ -237,6 +239,7 @@ public sealed class ExecReplicationService(
                 $"exec replication: {agreeing} produced the same outputs on {hardwareClass} (manifest {verdict.AcceptedCid}); " +
                 $"{primary.ProviderId} now has {_policy.ConsecutiveAgreements(primary.ProviderId, hardwareClass)} consecutive agreeing results", trust,
                 cancellationToken);
+            await PayReplicasAsync(job.Id, majority, cancellationToken);
             return true;
         }
 
@@ -256,7 +259,38 @@ public sealed class ExecReplicationService(
                 cancellationToken, wrong: odd.Lease.ProviderId);
         }
 
+        await PayReplicasAsync(job.Id, majority, cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// Pays each replica among <paramref name="majority"/> — a run whose outputs stood — from the network fee pool, as a
+    /// validator is paid (<see cref="Ledger.RefereeService.RewardReplicaAsync"/>), and records it as a
+    /// <c>validators_paid</c> event. An outvoted replica is paid nothing, and neither is the job's own provider (its
+    /// escrow paid it).
+    /// </summary>
+    private async Task PayReplicasAsync(string jobId, IEnumerable<Result> majority, CancellationToken cancellationToken)
+    {
+        if (!referee.PaysValidators)
+        {
+            return;
+        }
+
+        var lines = new List<string>();
+        foreach (LeaseRecord replica in majority.Select(r => r.Lease).Where(l => l.ReplicaOf is not null && l.AcceptanceEnvelope is not null))
+        {
+            SignedEnvelope acceptance = JsonSerializer.Deserialize<SignedEnvelope>(replica.AcceptanceEnvelope!, KumoJson.Options)!;
+            SignedEnvelope result = JsonSerializer.Deserialize<SignedEnvelope>(replica.ResultEnvelope!, KumoJson.Options)!;
+            (long paid, string? why) = await referee.RewardReplicaAsync(acceptance, result, jobId, cancellationToken);
+            lines.Add(paid > 0
+                ? $"{replica.ProviderId} {paid} µKUMO for replica lease {replica.Id} (it re-ran the whole job)"
+                : $"{replica.ProviderId} nothing for replica lease {replica.Id}: {why}");
+        }
+
+        if (lines.Count > 0)
+        {
+            await EventAsync(jobId, "validators_paid", "from the network fee pool: " + string.Join("; ", lines), cancellationToken);
+        }
     }
 
     /// <summary>

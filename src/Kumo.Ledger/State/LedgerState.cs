@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Kumo.Crypto;
 using Kumo.Jobs;
+using Kumo.Leases;
 using Kumo.Ledger.Transactions;
 using Kumo.Merkle;
 using Kumo.Protocol;
@@ -327,15 +328,22 @@ public sealed partial class LedgerState
             throw new LedgerRefusal($"validation reward: validator: {why}");
         }
 
-        if (p.Report is null || p.Report.Type != ValidationMessageTypes.Report || p.Report.Signer != validator)
+        if (p.Acceptance is not null)
         {
-            throw new LedgerRefusal($"validation reward: the evidence must be a validation report signed by {validator}");
+            CheckReplicaEvidence(p, validator);
         }
-
-        ValidationReport report = p.Report.PayloadAs<ValidationReport>();
-        if (report.JobId != p.OrderId || report.TaskId != p.TaskId)
+        else
         {
-            throw new LedgerRefusal($"validation reward: the report is of task {Shorten(report.TaskId)} of job {Shorten(report.JobId)}, not task {Shorten(p.TaskId)} of {Shorten(p.OrderId)}");
+            if (p.Report is null || p.Report.Type != ValidationMessageTypes.Report || p.Report.Signer != validator)
+            {
+                throw new LedgerRefusal($"validation reward: the evidence must be a validation report signed by {validator}");
+            }
+
+            ValidationReport report = p.Report.PayloadAs<ValidationReport>();
+            if (report.JobId != p.OrderId || report.TaskId != p.TaskId)
+            {
+                throw new LedgerRefusal($"validation reward: the report is of task {Shorten(report.TaskId)} of job {Shorten(report.JobId)}, not task {Shorten(p.TaskId)} of {Shorten(p.OrderId)}");
+            }
         }
 
         if (!_escrows.ContainsKey(p.OrderId))
@@ -368,6 +376,43 @@ public sealed partial class LedgerState
             _validationRewards[(record.OrderId, record.TaskId)] = record;
             _rewardedByOrder[record.OrderId] = RewardedFor(record.OrderId) + record.Amount;
         });
+    }
+
+    /// <summary>
+    /// The evidence of an <c>exec</c> replica's check: the provider's signed acceptance of lease <c>TaskId</c> of this
+    /// job at no price (a replica is not paid from the job's escrow) and its signed result of that lease, completed. The
+    /// lease must not be one the ledger follows: the job's own leases are paid from its escrow.
+    /// </summary>
+    private void CheckReplicaEvidence(ValidationRewardPayload p, AccountId validator)
+    {
+        SignedEnvelope accept = p.Acceptance!;
+        if (accept.Type != MessageTypes.LeaseAccept || accept.Signer != validator || p.Report is null || p.Report.Type != MessageTypes.LeaseResult
+            || p.Report.Signer != validator)
+        {
+            throw new LedgerRefusal($"validation reward: a replica's evidence must be a lease acceptance and a lease result, both signed by {validator}");
+        }
+
+        LeaseAcceptance acceptance = accept.PayloadAs<LeaseAcceptance>();
+        LeaseResult result = p.Report.PayloadAs<LeaseResult>();
+        if (acceptance.JobId != p.OrderId || acceptance.LeaseId != p.TaskId || result.LeaseId != p.TaskId)
+        {
+            throw new LedgerRefusal($"validation reward: the replica evidence is of lease {Shorten(acceptance.LeaseId)} (result: {Shorten(result.LeaseId)}) of job {Shorten(acceptance.JobId)}, not lease {Shorten(p.TaskId)} of {Shorten(p.OrderId)}");
+        }
+
+        if (acceptance.PricePerHourMicros != 0)
+        {
+            throw new LedgerRefusal($"validation reward: lease {Shorten(p.TaskId)} was accepted at {acceptance.PricePerHourMicros} µKUMO/h; a replica runs at no price");
+        }
+
+        if (result.Reason != CloseReason.Completed)
+        {
+            throw new LedgerRefusal($"validation reward: replica lease {Shorten(p.TaskId)} ended {JsonNamingPolicy.SnakeCaseLower.ConvertName(result.Reason.ToString())}, not completed");
+        }
+
+        if (_leases.ContainsKey(p.TaskId) || _closedLeases.Contains(p.TaskId))
+        {
+            throw new LedgerRefusal($"validation reward: lease {Shorten(p.TaskId)} is a lease the ledger pays from an escrow, not a replica");
+        }
     }
 
     /// <summary>A job submission locks max price × timeout from the tenant into the order's new escrow.</summary>

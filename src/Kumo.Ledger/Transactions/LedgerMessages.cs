@@ -88,7 +88,11 @@ public sealed record FaultSlashBody(string LeaseId);
 /// <summary>
 /// Signed by the genesis referee: pays <paramref name="Validator"/> <paramref name="Amount"/> µKUMO from the network fee
 /// pool for validation task <paramref name="TaskId"/> of job <paramref name="OrderId"/>, on the validator's own signed
-/// <paramref name="Report"/> of it (a <c>kumo.verify.report/v1</c> naming that task and job). Once per task; all of a
-/// job's rewards together at most <see cref="Genesis.ValidationRewardBps"/> of what the job paid its providers.
+/// <paramref name="Report"/> of it (a <c>kumo.verify.report/v1</c> naming that task and job). For an <c>exec</c> replica
+/// — a second run of the job on another provider, to compare outputs — the task is the replica lease, the report is that
+/// provider's signed result of it (<c>kumo.lease.result/v1</c>, completed) and <paramref name="Acceptance"/> its signed
+/// acceptance (<c>kumo.lease.accept/v1</c>: that lease, that job, at no price). Once per task; all of a job's rewards
+/// together at most <see cref="Genesis.ValidationRewardBps"/> of what the job paid its providers.
 /// </summary>
-public sealed record ValidationRewardPayload(string Validator, string OrderId, string TaskId, long Amount, SignedEnvelope Report);
+public sealed record ValidationRewardPayload(string Validator, string OrderId, string TaskId, long Amount, SignedEnvelope Report,
+    SignedEnvelope? Acceptance = null);

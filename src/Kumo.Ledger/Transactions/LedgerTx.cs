@@ -136,6 +136,10 @@ public sealed record LedgerTx
             else if (signed.Type == LedgerMessageTypes.ValidationReward && TryRead(signed, out ValidationRewardPayload? reward))
             {
                 yield return reward.Report;
+                if (reward.Acceptance is { } acceptance)
+                {
+                    yield return acceptance;
+                }
             }
         }
         else if (Protocol == ProtocolTypes.LeaseOpen && Body is { } body && TryRead(body, out LeaseOpenBody? open))
