@@ -91,6 +91,13 @@ public sealed record HubOptions
     /// </summary>
     public bool ReplicateExec { get; init; } = true;
 
+    /// <summary>
+    /// How long after a job's own run ended a replica (or tie-breaker) is waited for when no other provider of the class
+    /// has room: a busy moment is no reason to accept a new provider's outputs unchecked. After it, the check ends
+    /// skipped (or inconclusive, when two results already disagree).
+    /// </summary>
+    public TimeSpan ReplicaWait { get; init; } = TimeSpan.FromMinutes(30);
+
     /// <summary>How often the watchdog and scheduler look at the world even without a trigger.</summary>
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
 

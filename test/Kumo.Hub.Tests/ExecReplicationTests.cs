@@ -277,7 +277,7 @@ public class ExecReplicationTests
     }
 
     [Fact]
-    public async Task Without_another_provider_of_the_class_the_check_is_skipped_and_the_job_still_succeeds()
+    public async Task Without_another_provider_of_the_class_the_check_waits_for_one_then_is_skipped_and_the_job_still_succeeds()
     {
         await using HubFixture hub = await HubFixture.StartAsync();
         await using FakeProvider x64 = await FakeProvider.JoinAsync(hub, "x64");
@@ -285,13 +285,24 @@ public class ExecReplicationTests
         FakeProvider[] providers = [x64, arm];
 
         (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => SomeCid("result"));
-        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+        string cls = primary == x64 ? "x64" : "arm64";
 
+        // A busy moment is no reason to skip the check: it waits for a provider of the class, saying so once.
+        Assert.Equal(0, await Replication(hub).RunOnceAsync(CancellationToken.None));
+        hub.Clock.Advance(TimeSpan.FromMinutes(29));
+        Assert.Equal(0, await Replication(hub).RunOnceAsync(CancellationToken.None));
+        JobView waiting = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(JobState.Succeeded, waiting.State); // the job is not held up by its check
+        JobEvent noted = Assert.Single(waiting.Events, e => e.Kind == "replication_waiting");
+        Assert.Contains($"no other connected provider of {cls}/cpu has room for a replica yet; waiting up to 30 min", noted.Detail, StringComparison.Ordinal);
+
+        hub.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
         JobView job = await hub.Client.GetJobAsync(jobId);
         Assert.Equal(JobState.Succeeded, job.State);
         Assert.Single(job.Leases); // the other machine is of another class: not asked
         Assert.Equal("verification_skipped", job.Events[^1].Kind);
-        Assert.Contains($"no other connected provider of {(primary == x64 ? "x64" : "arm64")}/cpu", job.Events[^1].Detail, StringComparison.Ordinal);
+        Assert.Contains($"no other connected provider of {cls}/cpu had room within 30 min of the job's run", job.Events[^1].Detail, StringComparison.Ordinal);
         Assert.Equal(0, await TrustAsync(hub, primary));
     }
 }

@@ -189,14 +189,14 @@ public sealed class ExecReplicationService(
             }
 
             return await ReplicateAsync(job, primary, allocation, hardwareClass, [primary.ProviderId],
-                $"{hardwareClass}, p {p:0.00} ({n} consecutive agreeing results)", results, cancellationToken);
+                $"{hardwareClass}, p {p:0.00} ({n} consecutive agreeing results)", results, events, cancellationToken);
         }
 
         if (results.Count == 1)
         {
             // Every replica so far ended without a result (turned down, expired, failed): nothing is known yet.
             return await ReplicateAsync(job, primary, allocation, hardwareClass, [primary.ProviderId, .. replicas.Select(r => r.ProviderId)],
-                $"{hardwareClass}, again: the earlier replica(s) did not complete", results, cancellationToken, replicas.Count);
+                $"{hardwareClass}, again: the earlier replica(s) did not complete", results, events, cancellationToken, replicas.Count);
         }
 
         List<ExecOutput> outputs = [.. results.Select(r => new ExecOutput(r.Lease.ProviderId, r.Manifest))];
@@ -212,7 +212,7 @@ public sealed class ExecReplicationService(
                 }
 
                 return await ReplicateAsync(job, primary, allocation, hardwareClass, [.. all.Where(l => l.Id == primary.Id || l.ReplicaOf == primary.Id).Select(l => l.ProviderId)],
-                    $"{hardwareClass}, tie-breaker", results, cancellationToken, replicas.Count);
+                    $"{hardwareClass}, tie-breaker", results, events, cancellationToken, replicas.Count);
 
             case ReplicationOutcome.Inconclusive:
                 await ConcludeAsync(job.Id, "verification_inconclusive",
@@ -294,13 +294,28 @@ public sealed class ExecReplicationService(
     }
 
     /// <summary>
-    /// Offers a replica to a provider of the class not in <paramref name="exclude"/>; without one (or after
-    /// <see cref="MaxReplicaOffers"/>), the check ends skipped — or inconclusive when two results already disagree.
+    /// Offers a replica to a provider of the class not in <paramref name="exclude"/>. Without one, the check waits for
+    /// one (later passes ask again) until <see cref="HubOptions.ReplicaWait"/> after the job's own run ended, saying so
+    /// once with a <c>replication_waiting</c> event; then — or after <see cref="MaxReplicaOffers"/> offers — it ends
+    /// skipped, or inconclusive when two results already disagree.
     /// </summary>
     private async Task<bool> ReplicateAsync(JobRecord job, LeaseRecord primary, Allocation like, string hardwareClass, IReadOnlyList<string> exclude, string why,
-        List<Result> results, CancellationToken cancellationToken, int offered = 0)
+        List<Result> results, IReadOnlyList<JobEventRecord> events, CancellationToken cancellationToken, int offered = 0)
     {
         (ProviderRecord Provider, Allocation Allocation)? candidate = offered >= MaxReplicaOffers ? null : await CandidateAsync(like, hardwareClass, exclude, cancellationToken);
+        long waited = time.GetUtcNow().ToUnixTimeMilliseconds() - (primary.ClosedAt ?? 0);
+        if (candidate is null && offered < MaxReplicaOffers && waited < (long)options.ReplicaWait.TotalMilliseconds)
+        {
+            if (!events.Any(e => e.Kind == "replication_waiting"))
+            {
+                await EventAsync(job.Id, "replication_waiting",
+                    $"exec replication: no other connected provider of {hardwareClass} has room for a {(results.Count == 2 ? "tie-breaker" : "replica")} yet; " +
+                    $"waiting up to {options.ReplicaWait.TotalMinutes:0} min after the job's run for one", cancellationToken);
+            }
+
+            return false;
+        }
+
         if (candidate is { } chosen)
         {
             LeaseRecord? replica = await leases.OfferReplicaAsync(job.Id, primary.Id, chosen.Provider.Id, chosen.Provider.Name, chosen.Allocation,
@@ -313,7 +328,8 @@ public sealed class ExecReplicationService(
             return false;
         }
 
-        string none = offered >= MaxReplicaOffers ? $"{offered} replica offers made" : $"no other connected provider of {hardwareClass} has room";
+        string none = offered >= MaxReplicaOffers ? $"{offered} replica offers made"
+            : $"no other connected provider of {hardwareClass} had room within {options.ReplicaWait.TotalMinutes:0} min of the job's run";
         if (results.Count == 2)
         {
             List<ExecOutput> pair = [.. results.Select(r => new ExecOutput(r.Lease.ProviderId, r.Manifest))];
