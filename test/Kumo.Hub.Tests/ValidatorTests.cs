@@ -1,4 +1,5 @@
 using Kumo.Hub.Api;
+using Kumo.Hub.Storage;
 using Kumo.Hub.Tests.Support;
 using Kumo.Hub.Verification;
 using Kumo.Jobs;
@@ -424,10 +425,54 @@ public class ValidatorTests
         // Expelled for good: a fresh pool — what a hub restart leaves — still refuses it, on the ledger's record.
         ValidatorDispatch dispatch = hub.Services.GetRequiredService<ValidatorDispatch>();
         dispatch.SetCanaryRates(0, 0);
-        ApiProblem refused = Assert.Throws<ApiProblem>(() => dispatch.OnJoin(lazy.Id));
+        ApiProblem refused = await Assert.ThrowsAsync<ApiProblem>(() => dispatch.OnJoinAsync(lazy.Id, CancellationToken.None));
         Assert.Equal("validator_slashed", refused.Code);
         Assert.Contains("slashed as a validator (canary)", refused.Message, StringComparison.Ordinal);
         Assert.Null(dispatch.Standing(lazy.Id));
+        Assert.Equal("slashed", (await StoredStandingAsync(hub, lazy.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task A_validators_standing_is_kept_in_the_store_so_a_restarted_hub_neither_resets_its_probation_nor_forgets_a_drop()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        ValidatorDispatch dispatch = hub.Services.GetRequiredService<ValidatorDispatch>();
+        dispatch.SetCanaryRates(0, 0);
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
+        await TrainAsync(hub, trainer, Publish.Honestly);
+        await VerifyEverythingAsync(hub);
+
+        (int assignments, int missed, ValidatorStatus status) = dispatch.Standing(validator.Id)!.Value;
+        Assert.True(assignments >= 4, $"{assignments} assignments");
+        ValidatorStandingRecord saved = (await StoredStandingAsync(hub, validator.Id))!;
+        Assert.Equal((assignments, 0L, "active"), ((int)saved.Assignments, saved.Missed, saved.Status));
+        Assert.True(saved.Reputation > 0.5, $"each answer raised it: {saved.Reputation}"); // a newcomer starts at 0.5
+
+        // A fresh pool is what a restart leaves; the validator's next join takes its record back.
+        dispatch.SetCanaryRates(0, 0);
+        Assert.Null(dispatch.Standing(validator.Id));
+        await dispatch.OnJoinAsync(validator.Id, CancellationToken.None);
+        Assert.Equal((assignments, missed, status), dispatch.Standing(validator.Id)!.Value);
+        Assert.Equal(saved.Reputation, (await StoredStandingAsync(hub, validator.Id))!.Reputation);
+
+        // One dropped for missing deadlines stays dropped across the restart, though it is still bonded and connected.
+        await using (IHubTransaction tx = await hub.Services.GetRequiredService<IHubStore>().BeginAsync(CancellationToken.None))
+        {
+            await tx.UpsertValidatorStandingAsync(saved with { Reputation = 0.05, Missed = 3, Status = "dropped" });
+            await tx.CommitAsync();
+        }
+
+        dispatch.SetCanaryRates(0, 0);
+        await dispatch.OnJoinAsync(validator.Id, CancellationToken.None);
+        Assert.Equal((assignments, 3, ValidatorStatus.Dropped), dispatch.Standing(validator.Id)!.Value);
+        Assert.DoesNotContain(validator.Id, dispatch.Available());
+    }
+
+    private static async Task<ValidatorStandingRecord?> StoredStandingAsync(HubFixture hub, string validator)
+    {
+        await using IHubReader reader = await hub.Services.GetRequiredService<IHubStore>().OpenReaderAsync(CancellationToken.None);
+        return await reader.GetValidatorStandingAsync(validator);
     }
 
     [Theory]

@@ -201,7 +201,7 @@ public sealed class ControlChannel(
                 await hardware.OnMessageAsync(providerId, message.Type, ReadEnvelope(message), cancellationToken);
                 break;
             case ChannelMessageTypes.ValidatorJoin:
-                validation.OnJoin(providerId);
+                await validation.OnJoinAsync(providerId, cancellationToken);
                 break;
             case ChannelMessageTypes.ValidationReport:
                 validation.OnReport(providerId, ReadEnvelope(message));

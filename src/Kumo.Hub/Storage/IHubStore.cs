@@ -136,6 +136,9 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Every provider's standing with the checkers, as the last pass left it.</summary>
     Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync();
 
+    /// <summary>A validator's stored standing in the validator pool, or null if it never joined.</summary>
+    Task<ValidatorStandingRecord?> GetValidatorStandingAsync(string validatorId);
+
     /// <summary>Accepted leases since <paramref name="since"/> (clearing prices for statistics and plans), newest first.</summary>
     Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit);
 }
@@ -208,6 +211,8 @@ public interface IHubTransaction : IHubReader
     Task UpsertTrainingStandingAsync(TrainingStandingRecord standing);
 
     Task UpsertProviderCheckAsync(ProviderCheckRecord check);
+
+    Task UpsertValidatorStandingAsync(ValidatorStandingRecord standing);
 
     Task CommitAsync();
 }

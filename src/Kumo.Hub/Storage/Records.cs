@@ -151,6 +151,9 @@ public sealed record TrainingStandingRecord(string ProviderId, long Delivered, l
 /// <summary>A provider's standing with the checkers (<c>CheckerStanding</c> as JSON): health, reputation, pauses.</summary>
 public sealed record ProviderCheckRecord(string ProviderId, string StandingJson, long UpdatedAt);
 
+/// <summary>A validator's record in the validator pool (status: active, dropped or slashed), so a restarted hub keeps it.</summary>
+public sealed record ValidatorStandingRecord(string ValidatorId, double Reputation, long Assignments, long Missed, string Status, long UpdatedAt);
+
 /// <summary>Attributes an auditor signed for a provider (the latest statement per auditor).</summary>
 public sealed record AttestationRecord(string ProviderId, string Auditor, string AttributesJson, string Envelope, long At);
 

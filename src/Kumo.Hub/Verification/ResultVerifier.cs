@@ -644,7 +644,7 @@ public sealed class ResultVerifier(
 
             if (mine.Approves)
             {
-                if (validators.Expel(assignment.Validator))
+                if (await validators.ExpelAsync(assignment.Validator))
                 {
                     await SlashAsync(ValidatorFaults.FalseAccusation, AccountId.Parse(assignment.Validator), AccountId.Parse(provider),
                         $"job {job.Id}/{mine.Subject}/accused by {assignment.Validator}",
@@ -692,7 +692,7 @@ public sealed class ResultVerifier(
         await EventAsync(job.Id, "dispute", $"{subject}: {validator} challenged; {Names.Of(outcome.Verdict)}{where} after {outcome.Rounds} bisection round(s): {outcome.Reason}");
 
         bool challengerLost = outcome.Losers.Any(l => l.Value == validator);
-        if (challengerLost && validators.Expel(validator))
+        if (challengerLost && await validators.ExpelAsync(validator))
         {
             SignedEnvelope[] evidence = [report, .. outcome.Evidence.Where(e => e.Signer.Value == validator)];
             await SlashAsync(ValidatorFaults.LostDispute, AccountId.Parse(validator), outcome.Winner, $"job {job.Id}/{subject}/dispute {outcome.DisputeId}",
@@ -753,7 +753,7 @@ public sealed class ResultVerifier(
                     return;
                 }
 
-                if (!validators.Expel(assignment.Validator))
+                if (!await validators.ExpelAsync(assignment.Validator))
                 {
                     return; // already slashed for another wrong answer
                 }

@@ -5,6 +5,7 @@ using Kumo.Hub.Api;
 using Kumo.Hub.Auth;
 using Kumo.Hub.Control;
 using Kumo.Hub.Ledger;
+using Kumo.Hub.Storage;
 using Kumo.Protocol;
 using Kumo.Signing;
 using Kumo.Tensor.Randomness;
@@ -19,9 +20,12 @@ namespace Kumo.Hub.Verification;
 /// twice for the same piece of work (<see cref="ValidatorPool"/>) — sends them <see cref="ValidationTask"/>s over their
 /// channel, and waits for their signed <see cref="ValidationReport"/>s until <see cref="HubOptions.ValidationDeadline"/>.
 /// A task not answered in time is a miss (the validator loses reputation and is dropped below the pool's floor); a
-/// slashed validator leaves the pool. The pool lives in memory: after a hub restart validators join again on reconnect.
+/// slashed validator leaves the pool. Each validator's standing (reputation, assignments, misses, status) is kept in the
+/// hub's store after every change and taken back when it joins a restarted hub: probation is not served twice, and a
+/// dropped validator stays dropped. A slashed one is refused on the ledger's record.
 /// </summary>
 public sealed class ValidatorDispatch(
+    IHubStore store,
     ProviderSessions sessions,
     EnvelopeAuthenticator auth,
     LedgerService ledger,
@@ -56,10 +60,13 @@ public sealed class ValidatorDispatch(
         }
     }
 
-    /// <summary>A provider's offer to validate, on its authenticated channel.</summary>
-    public void OnJoin(string providerId)
+    /// <summary>
+    /// A provider's offer to validate, on its authenticated channel. A validator that joined before (this hub or an
+    /// earlier run of it) comes back with the standing the store kept.
+    /// </summary>
+    public async Task OnJoinAsync(string providerId, CancellationToken cancellationToken)
     {
-        // Expulsion is for good: the pool forgets it when the hub restarts, the ledger does not.
+        // Expulsion is for good: the ledger keeps the record.
         string[] misconduct = [.. ledger.Read(s => s.RefereedFaultKinds(AccountId.Parse(providerId))).Where(ValidatorFaults.All.Contains)];
         if (misconduct.Length > 0)
         {
@@ -74,11 +81,43 @@ public sealed class ValidatorDispatch(
 
         lock (_lock)
         {
+            if (_pool.IsRegistered(providerId))
+            {
+                return;
+            }
+        }
+
+        ValidatorStandingRecord? saved;
+        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
+        {
+            saved = await reader.GetValidatorStandingAsync(providerId);
+        }
+
+        bool joined = false;
+        lock (_lock)
+        {
             if (!_pool.IsRegistered(providerId))
             {
-                _pool.Register(providerId, bonded);
-                logger.LogInformation("validator {Validator} joined ({Bonded} µKUMO bonded)", providerId, bonded);
+                if (saved is not null && Enum.TryParse(saved.Status, ignoreCase: true, out ValidatorStatus status))
+                {
+                    _pool.Restore(providerId, bonded, new ValidatorStanding(saved.Reputation, (int)Math.Min(saved.Assignments, int.MaxValue),
+                        (int)Math.Min(saved.Missed, int.MaxValue), status));
+                    logger.LogInformation("validator {Validator} rejoined ({Status}, reputation {Reputation:0.00}, {Assignments} assignments before)",
+                        providerId, status, saved.Reputation, saved.Assignments);
+                }
+                else
+                {
+                    _pool.Register(providerId, bonded);
+                    logger.LogInformation("validator {Validator} joined ({Bonded} µKUMO bonded)", providerId, bonded);
+                }
+
+                joined = true;
             }
+        }
+
+        if (joined)
+        {
+            await SaveAsync(providerId, cancellationToken);
         }
     }
 
@@ -130,23 +169,30 @@ public sealed class ValidatorDispatch(
                 return null;
             }
 
-            SignedEnvelope report = await answer.Task.WaitAsync(options.ValidationDeadline, cancellationToken);
+            SignedEnvelope report;
+            try
+            {
+                report = await answer.Task.WaitAsync(options.ValidationDeadline, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                lock (_lock)
+                {
+                    _pool.Miss(assignment.Id);
+                }
+
+                logger.LogWarning("validator {Validator} did not answer task {Task} within {Deadline}", assignment.Validator, task.TaskId, options.ValidationDeadline);
+                await SaveAsync(assignment.Validator, CancellationToken.None);
+                return null;
+            }
+
             lock (_lock)
             {
                 _pool.Answer(assignment.Id, report.ReadPayload<ValidationReport>().Approves, time.GetUtcNow());
             }
 
+            await SaveAsync(assignment.Validator, CancellationToken.None);
             return report;
-        }
-        catch (TimeoutException)
-        {
-            lock (_lock)
-            {
-                _pool.Miss(assignment.Id);
-            }
-
-            logger.LogWarning("validator {Validator} did not answer task {Task} within {Deadline}", assignment.Validator, task.TaskId, options.ValidationDeadline);
-            return null;
         }
         finally
         {
@@ -170,17 +216,26 @@ public sealed class ValidatorDispatch(
     /// Removes a validator proven dishonest (a failed canary, a false accusation). True the first time: the caller
     /// then slashes it once, however many of its answers were wrong.
     /// </summary>
-    public bool Expel(string validator)
+    public async Task<bool> ExpelAsync(string validator)
     {
+        bool first, registered;
         lock (_lock)
         {
-            if (_pool.IsRegistered(validator) && _pool.Status(validator) != ValidatorStatus.Slashed)
+            registered = _pool.IsRegistered(validator);
+            if (registered && _pool.Status(validator) != ValidatorStatus.Slashed)
             {
                 _pool.Slash(validator);
             }
 
-            return _expelled.Add(validator);
+            first = _expelled.Add(validator);
         }
+
+        if (registered)
+        {
+            await SaveAsync(validator, CancellationToken.None);
+        }
+
+        return first;
     }
 
     /// <summary>A signed report from a validator's channel.</summary>
@@ -206,6 +261,26 @@ public sealed class ValidatorDispatch(
         }
 
         pending.Answer.TrySetResult(envelope);
+    }
+
+    /// <summary>Writes the validator's standing to the store (after every change to it).</summary>
+    private async Task SaveAsync(string validator, CancellationToken cancellationToken)
+    {
+        ValidatorStanding standing;
+        lock (_lock)
+        {
+            if (!_pool.IsRegistered(validator))
+            {
+                return;
+            }
+
+            standing = _pool.Standing(validator);
+        }
+
+        await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+        await tx.UpsertValidatorStandingAsync(new ValidatorStandingRecord(validator, standing.Reputation, standing.Assignments, standing.Missed,
+            Leases.Names.Of(standing.Status), time.GetUtcNow().ToUnixTimeMilliseconds()));
+        await tx.CommitAsync();
     }
 
     private long MinBond => Math.Max(1, ledger.Genesis.MinBondPerDevice);

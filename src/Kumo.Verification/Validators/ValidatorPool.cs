@@ -94,6 +94,31 @@ public sealed class ValidatorPool
         _order.Add(validator);
     }
 
+    /// <summary>
+    /// Registers a validator with the standing an earlier pool left it (<see cref="Standing"/>): its reputation,
+    /// assignments (so probation is not served twice), misses and status — a dropped one stays dropped.
+    /// </summary>
+    public void Restore(string validator, long bondMicros, ValidatorStanding standing)
+    {
+        ArgumentNullException.ThrowIfNull(standing);
+        Register(validator, bondMicros, standing.Assignments);
+        ValidatorState state = _validators[validator];
+        state.Reputation = Math.Clamp(standing.Reputation, 0, 1);
+        state.Missed = Math.Max(0, standing.Missed);
+        state.Status = standing.Status;
+        if (standing.Status == ValidatorStatus.Slashed)
+        {
+            state.Bond = 0;
+        }
+    }
+
+    /// <summary>What of a validator's record should outlive the pool that holds it (a hub keeps it in its store).</summary>
+    public ValidatorStanding Standing(string validator)
+    {
+        ValidatorState state = _validators[validator];
+        return new ValidatorStanding(state.Reputation, state.Assignments, state.Missed, state.Status);
+    }
+
     public double Reputation(string validator) => _validators[validator].Reputation;
 
     public ValidatorStatus Status(string validator) => _validators[validator].Status;
@@ -256,6 +281,9 @@ public sealed class ValidatorPool
         public ValidatorStatus Status { get; set; } = ValidatorStatus.Active;
     }
 }
+
+/// <summary>A validator's record in the pool: reputation, assignments handed to it (canaries included), deadlines missed, status.</summary>
+public sealed record ValidatorStanding(double Reputation, int Assignments, int Missed, ValidatorStatus Status);
 
 /// <summary>Where a validator stands.</summary>
 public enum ValidatorStatus

@@ -188,6 +188,11 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync() =>
         [.. await Query<ProviderCheckRecord>("SELECT provider_id AS ProviderId, standing_json AS StandingJson, updated_at AS UpdatedAt FROM provider_checks ORDER BY provider_id")];
 
+    public async Task<ValidatorStandingRecord?> GetValidatorStandingAsync(string validatorId) =>
+        (await Query<ValidatorStandingRecord>(
+            "SELECT validator_id AS ValidatorId, reputation AS Reputation, assignments AS Assignments, missed AS Missed, status AS Status, updated_at AS UpdatedAt FROM validator_standing WHERE validator_id = @validatorId",
+            new { validatorId })).FirstOrDefault();
+
     public async Task<IReadOnlyList<LeaseRecord>> ListLeasesAcceptedSinceAsync(long since, int limit) =>
         [.. (await Query<LeaseRow>(
             $"SELECT {LeaseColumns} FROM leases WHERE accepted_at >= @since ORDER BY accepted_at DESC LIMIT @limit",
@@ -377,6 +382,14 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         INSERT INTO provider_checks(provider_id, standing_json, updated_at) VALUES (@ProviderId, @StandingJson, @UpdatedAt)
         ON CONFLICT(provider_id) DO UPDATE SET standing_json = excluded.standing_json, updated_at = excluded.updated_at
         """, c);
+
+    public Task UpsertValidatorStandingAsync(ValidatorStandingRecord v) => Execute(
+        """
+        INSERT INTO validator_standing(validator_id, reputation, assignments, missed, status, updated_at)
+        VALUES (@ValidatorId, @Reputation, @Assignments, @Missed, @Status, @UpdatedAt)
+        ON CONFLICT(validator_id) DO UPDATE SET reputation = excluded.reputation, assignments = excluded.assignments,
+            missed = excluded.missed, status = excluded.status, updated_at = excluded.updated_at
+        """, v);
 
     public Task UpsertAttestationAsync(AttestationRecord a) => Execute(
         """

@@ -218,5 +218,15 @@ internal static class SqliteSchema
                 updated_at    INTEGER NOT NULL
             );
             """),
+        (7, "validator pool: per-validator standing (reputation, assignments, misses, status)", """
+            CREATE TABLE validator_standing (
+                validator_id TEXT PRIMARY KEY,
+                reputation   REAL NOT NULL,
+                assignments  INTEGER NOT NULL,
+                missed       INTEGER NOT NULL,
+                status       TEXT NOT NULL,
+                updated_at   INTEGER NOT NULL
+            );
+            """),
     ];
 }
