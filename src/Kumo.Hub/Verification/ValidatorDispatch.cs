@@ -35,6 +35,7 @@ public sealed class ValidatorDispatch(
 {
     private readonly object _lock = new();
     private readonly HashSet<string> _expelled = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _saving = new(1, 1);
     private ValidatorPool _pool = new(minBondMicros: 1, canaryRate: options.CanaryRate, deadline: options.ValidationDeadline);
     private readonly Philox _random = new(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), 0, 0);
     private readonly ConcurrentDictionary<string, (string Validator, ValidationTask Task, TaskCompletionSource<SignedEnvelope> Answer)> _pending = new(StringComparer.Ordinal);
@@ -263,24 +264,35 @@ public sealed class ValidatorDispatch(
         pending.Answer.TrySetResult(envelope);
     }
 
-    /// <summary>Writes the validator's standing to the store (after every change to it).</summary>
+    /// <summary>
+    /// Writes the validator's standing to the store (after every change to it). One save at a time, each reading the
+    /// standing when its turn comes: the last write is never older than the last change.
+    /// </summary>
     private async Task SaveAsync(string validator, CancellationToken cancellationToken)
     {
-        ValidatorStanding standing;
-        lock (_lock)
+        await _saving.WaitAsync(cancellationToken);
+        try
         {
-            if (!_pool.IsRegistered(validator))
+            ValidatorStanding standing;
+            lock (_lock)
             {
-                return;
+                if (!_pool.IsRegistered(validator))
+                {
+                    return;
+                }
+
+                standing = _pool.Standing(validator);
             }
 
-            standing = _pool.Standing(validator);
+            await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
+            await tx.UpsertValidatorStandingAsync(new ValidatorStandingRecord(validator, standing.Reputation, standing.Assignments, standing.Missed,
+                Leases.Names.Of(standing.Status), time.GetUtcNow().ToUnixTimeMilliseconds()));
+            await tx.CommitAsync();
         }
-
-        await using IHubTransaction tx = await store.BeginAsync(cancellationToken);
-        await tx.UpsertValidatorStandingAsync(new ValidatorStandingRecord(validator, standing.Reputation, standing.Assignments, standing.Missed,
-            Leases.Names.Of(standing.Status), time.GetUtcNow().ToUnixTimeMilliseconds()));
-        await tx.CommitAsync();
+        finally
+        {
+            _saving.Release();
+        }
     }
 
     private long MinBond => Math.Max(1, ledger.Genesis.MinBondPerDevice);
