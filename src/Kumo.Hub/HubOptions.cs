@@ -92,9 +92,10 @@ public sealed record HubOptions
     public bool ReplicateExec { get; init; } = true;
 
     /// <summary>
-    /// How long after a job's own run ended a replica (or tie-breaker) is waited for when no other provider of the class
-    /// has room: a busy moment is no reason to accept a new provider's outputs unchecked. After it, the check ends
-    /// skipped (or inconclusive, when two results already disagree).
+    /// How long after a job's own run ended a replica (or tie-breaker) is waited for when the class has other connected
+    /// providers but none has room (busy, or paused): a busy moment is no reason to accept a new provider's outputs
+    /// unchecked. After it, the check ends skipped (or inconclusive, when two results already disagree). Without any
+    /// other provider of the class there is nothing to wait for.
     /// </summary>
     public TimeSpan ReplicaWait { get; init; } = TimeSpan.FromMinutes(30);
 

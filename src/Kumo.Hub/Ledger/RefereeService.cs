@@ -73,12 +73,14 @@ public sealed class RefereeService : IDisposable
         (long amount, string? why) = _ledger.Read(state =>
         {
             long paid = state.PaidFrom(orderId);
-            long cap = (long)((Int128)paid * state.Genesis.ValidationRewardBps / 10_000) - state.RewardedFor(orderId);
+            long whole = (long)((Int128)paid * state.Genesis.ValidationRewardBps / 10_000), cap = whole - state.RewardedFor(orderId);
             long pool = state.Balance(LedgerAddress.FeePool);
             long due = (long)Math.Floor(paid * Math.Clamp(share, 0, 1));
             long amount = Math.Min(due, Math.Min(cap, pool));
+            var invariant = System.Globalization.CultureInfo.InvariantCulture;
             return amount > 0 ? (amount, (string?)null)
-                : due <= 0 ? (0L, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"its share, {share * 100:0.##}% of the {paid} µKUMO the job paid its providers, is under 1 µKUMO"))
+                : due <= 0 ? (0L, string.Create(invariant, $"its share, {share * 100:0.##}% of the {paid} µKUMO the job paid its providers, is under 1 µKUMO"))
+                : whole <= 0 ? (0L, string.Create(invariant, $"the job's cap, {state.Genesis.ValidationRewardBps / 100.0:0.##}% of the {paid} µKUMO it paid its providers, is under 1 µKUMO"))
                 : cap <= 0 ? (0L, "the job's checks were paid their cap already")
                 : (0L, "the network fee pool is empty");
         });

@@ -294,22 +294,24 @@ public sealed class ExecReplicationService(
     }
 
     /// <summary>
-    /// Offers a replica to a provider of the class not in <paramref name="exclude"/>. Without one, the check waits for
-    /// one (later passes ask again) until <see cref="HubOptions.ReplicaWait"/> after the job's own run ended, saying so
-    /// once with a <c>replication_waiting</c> event; then — or after <see cref="MaxReplicaOffers"/> offers — it ends
-    /// skipped, or inconclusive when two results already disagree.
+    /// Offers a replica to a provider of the class not in <paramref name="exclude"/> with room for it. When the class has
+    /// other providers but none has room now (busy or paused), the check waits (later passes ask again) until
+    /// <see cref="HubOptions.ReplicaWait"/> after the job's own run ended, saying so once with a
+    /// <c>replication_waiting</c> event. Without any other provider of the class, after the wait, or after
+    /// <see cref="MaxReplicaOffers"/> offers, it ends skipped — or inconclusive when two results already disagree.
     /// </summary>
     private async Task<bool> ReplicateAsync(JobRecord job, LeaseRecord primary, Allocation like, string hardwareClass, IReadOnlyList<string> exclude, string why,
         List<Result> results, IReadOnlyList<JobEventRecord> events, CancellationToken cancellationToken, int offered = 0)
     {
-        (ProviderRecord Provider, Allocation Allocation)? candidate = offered >= MaxReplicaOffers ? null : await CandidateAsync(like, hardwareClass, exclude, cancellationToken);
+        ((ProviderRecord Provider, Allocation Allocation)? candidate, bool anyOfClass) = offered >= MaxReplicaOffers ? (null, false)
+            : await CandidateAsync(like, hardwareClass, exclude, cancellationToken);
         long waited = time.GetUtcNow().ToUnixTimeMilliseconds() - (primary.ClosedAt ?? 0);
-        if (candidate is null && offered < MaxReplicaOffers && waited < (long)options.ReplicaWait.TotalMilliseconds)
+        if (candidate is null && anyOfClass && waited < (long)options.ReplicaWait.TotalMilliseconds)
         {
             if (!events.Any(e => e.Kind == "replication_waiting"))
             {
                 await EventAsync(job.Id, "replication_waiting",
-                    $"exec replication: no other connected provider of {hardwareClass} has room for a {(results.Count == 2 ? "tie-breaker" : "replica")} yet; " +
+                    $"exec replication: no other connected provider of {hardwareClass} has room for a {(results.Count == 2 ? "tie-breaker" : "replica")} now; " +
                     $"waiting up to {options.ReplicaWait.TotalMinutes:0} min after the job's run for one", cancellationToken);
             }
 
@@ -329,7 +331,8 @@ public sealed class ExecReplicationService(
         }
 
         string none = offered >= MaxReplicaOffers ? $"{offered} replica offers made"
-            : $"no other connected provider of {hardwareClass} had room within {options.ReplicaWait.TotalMinutes:0} min of the job's run";
+            : anyOfClass ? $"no other connected provider of {hardwareClass} had room within {options.ReplicaWait.TotalMinutes:0} min of the job's run"
+            : $"no other connected provider of {hardwareClass}";
         if (results.Count == 2)
         {
             List<ExecOutput> pair = [.. results.Select(r => new ExecOutput(r.Lease.ProviderId, r.Manifest))];
@@ -344,9 +347,13 @@ public sealed class ExecReplicationService(
         return true;
     }
 
-    /// <summary>A connected, online, unpaused provider of the class with room for the run, chosen at random; null when there is none.</summary>
-    private async Task<(ProviderRecord Provider, Allocation Allocation)?> CandidateAsync(Allocation like, string hardwareClass, IReadOnlyList<string> exclude,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// A connected, online, unpaused provider of the class with room for the run, chosen at random (null when there is
+    /// none), and whether any other connected, online provider of the class exists at all — busy or paused — so that
+    /// waiting for room can help.
+    /// </summary>
+    private async Task<((ProviderRecord Provider, Allocation Allocation)? Chosen, bool AnyOfClass)> CandidateAsync(Allocation like, string hardwareClass,
+        IReadOnlyList<string> exclude, CancellationToken cancellationToken)
     {
         IReadOnlyList<ProviderRecord> providers;
         ILookup<string, Allocation> held;
@@ -358,17 +365,23 @@ public sealed class ExecReplicationService(
         }
 
         List<(ProviderRecord, Allocation)> fitting = [];
-        foreach (ProviderRecord provider in providers.Where(p => !exclude.Contains(p.Id) && p.Status == ProviderStatus.Online
-            && sessions.IsConnected(p.Id) && !hardware.IsPaused(p.Id)))
+        bool anyOfClass = false;
+        foreach (ProviderRecord provider in providers.Where(p => !exclude.Contains(p.Id) && p.Status == ProviderStatus.Online && sessions.IsConnected(p.Id)))
         {
             HardwareInventory inventory = JsonSerializer.Deserialize<HardwareInventory>(provider.InventoryJson, KumoJson.Options)!;
-            if (ExecHardwareClass.Fit(inventory, [.. held[provider.Id]], like, hardwareClass) is { } allocation)
+            if (ExecHardwareClass.Fit(inventory, [], like, hardwareClass) is null)
+            {
+                continue; // another class, or too small for the run even when idle
+            }
+
+            anyOfClass = true;
+            if (!hardware.IsPaused(provider.Id) && ExecHardwareClass.Fit(inventory, [.. held[provider.Id]], like, hardwareClass) is { } allocation)
             {
                 fitting.Add((provider, allocation));
             }
         }
 
-        return fitting.Count == 0 ? null : fitting[RandomNumberGenerator.GetInt32(fitting.Count)];
+        return (fitting.Count == 0 ? null : fitting[RandomNumberGenerator.GetInt32(fitting.Count)], anyOfClass);
     }
 
     private async Task<HardwareInventory?> InventoryOfAsync(string providerId, CancellationToken cancellationToken)
