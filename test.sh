@@ -11,6 +11,7 @@ source "$ROOT/scripts/prereqs.sh"
 kumo_need_dotnet
 kumo_need_bwrap
 kumo_need_node
+kumo_need_cc
 
 fail() { echo "test.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 kumo_need_datasets || fail "could not fetch the data sets (scripts/datasets.sh)"

@@ -36,6 +36,11 @@ kumo_need_bwrap() {
   command -v prlimit >/dev/null 2>&1 || kumo_apt_install util-linux || exit 1
 }
 
+# The GPU backend's binding is tested against a CPU stand-in for libcuda/libcublas built from C (test/…/fake_cuda.c).
+kumo_need_cc() {
+  command -v cc >/dev/null 2>&1 || kumo_apt_install gcc libc6-dev || exit 1
+}
+
 kumo_need_node() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || kumo_apt_install nodejs npm || exit 1
 }

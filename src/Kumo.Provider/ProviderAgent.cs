@@ -43,6 +43,8 @@ public sealed class ProviderAgent : IAsyncDisposable
     private readonly BidResponder _bids;
     private readonly PeerProber _prober = new();
     private readonly Verification.HardwareProofResponder _hardware;
+    private readonly Verification.ProofDevices _proofDevices;
+    private readonly bool _ownsProofDevices;
     private readonly Verification.ValidatorWorker? _validator;
     private readonly Verification.DisputeResponder _disputes;
     private readonly Verification.RetainedStates _retained;
@@ -62,7 +64,9 @@ public sealed class ProviderAgent : IAsyncDisposable
         _signer = new RequestSigner(_key, time);
         _hub = new HubClient(options.HubUrl);
         _channel = new HubChannel(_signer);
-        _hardware = new Verification.HardwareProofResponder(_channel, time, _logger);
+        _ownsProofDevices = options.ProofDevices is null;
+        _proofDevices = options.ProofDevices ?? Verification.ProofDevices.For(options.Inventory);
+        _hardware = new Verification.HardwareProofResponder(_channel, options.Inventory, _proofDevices, time, _logger);
         var cache = new Verification.ContentCache(_hub, Path.Combine(options.DataDirectory, "validation-cache"));
         _validator = options.Validate ? new Verification.ValidatorWorker(_channel, cache, options.ValidatorBehavior, _logger) : null;
         _disputes = new Verification.DisputeResponder(_channel, _hub, _signer, _key, cache, options.ValidatorBehavior, time, _logger);
@@ -346,11 +350,11 @@ public sealed class ProviderAgent : IAsyncDisposable
             case ChannelMessageTypes.HardwareChallenge or ChannelMessageTypes.HardwareReveal:
                 // A challenge is a large matrix multiply: off the receive loop, so heartbeats and offers keep flowing.
                 ChannelMessage hw = message;
-                _ = Task.Run(() =>
+                _ = Task.Run(async () =>
                 {
                     if (hw.Type == ChannelMessageTypes.HardwareChallenge)
                     {
-                        _hardware.Answer(hw.Body.Deserialize<HardwareChallengeRequest>(KumoJson.Options)!);
+                        await _hardware.AnswerAsync(hw.Body.Deserialize<HardwareChallengeRequest>(KumoJson.Options)!);
                     }
                     else
                     {
@@ -562,6 +566,11 @@ public sealed class ProviderAgent : IAsyncDisposable
         {
             await _probes.DisposeAsync();
             _probes = null;
+        }
+
+        if (_ownsProofDevices)
+        {
+            _proofDevices.Dispose();
         }
 
         _hub.Dispose();

@@ -18,6 +18,12 @@ public sealed record ProviderAgentOptions
     /// <summary>What this machine offers (detected, plus any simulated GPUs on a devnet).</summary>
     public required HardwareInventory Inventory { get; init; }
 
+    /// <summary>
+    /// What computes the hardware proof of each device of <see cref="Inventory"/> (the caller keeps ownership); null: the
+    /// agent opens its own (<see cref="Verification.ProofDevices.For"/>).
+    /// </summary>
+    public Verification.ProofDevices? ProofDevices { get; init; }
+
     public ProviderPricing Pricing { get; init; } = ProviderPricing.Default;
 
     /// <summary>An external pricing program (JSON of the allocated resources on stdin, price on stdout); null for the linear scale.</summary>

@@ -1,3 +1,4 @@
+using Kumo.Hardware;
 using Kumo.Hub.Tests.Support;
 using Kumo.Protocol;
 using Kumo.Verification.Hardware;
@@ -67,6 +68,32 @@ public class HardwareProofTests
 
         ProofOutcome outcome = Assert.Single(hub.HardwareProofs.LatestOutcomes(provider.Id));
         Assert.Equal(ProofCodes.Deadline, outcome.Code);
+        Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
+        Assert.Null(hub.HardwareProofs.MeasuredTier(provider.Id));
+    }
+
+    [Fact]
+    public async Task A_real_gpu_is_challenged_at_its_claimed_speed_and_a_machine_that_cannot_answer_in_time_is_paused()
+    {
+        // The fake-GPU case: a machine registers a real (not simulated) T4 and has only a CPU to answer with.
+        await using HubFixture hub = await HubFixture.StartAsync();
+        GpuDevice t4 = FakeProvider.Gpu(0, "NVIDIA T4", 16, simulated: false);
+        await using FakeProvider provider = await FakeProvider.JoinAsync(hub, "claims-t4", FakeProvider.Inventory(4, 8L << 30, t4), autoBid: false);
+
+        Assert.Equal(1, await hub.ProveHardwareAsync());
+        HardwareChallengeRequest request = await provider.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        DeviceChallenge device = Assert.Single(request.Devices);
+        var claim = new DeviceClaim(t4.Uuid, true, t4.Model, t4.VramBytes, 0, Simulated: false);
+        Assert.Equal(t4.Uuid, device.DeviceId);
+        Assert.Equal(HardwareProofPolicy.Default.SizeFor(claim), device.N);
+        Assert.True(device.N >= 8192, $"n = {device.N}: a T4 gets a GPU-sized product (2n³ ≈ 8 TFLOP), not a devnet one");
+        Assert.True(device.DeadlineMs < 10_000, $"{device.DeadlineMs} ms: a 2-core CPU would need minutes for it");
+
+        hub.Clock.Advance(TimeSpan.FromMilliseconds(device.DeadlineMs + 1));
+        await hub.ProveHardwareAsync();
+        ProofOutcome outcome = Assert.Single(hub.HardwareProofs.LatestOutcomes(provider.Id));
+        Assert.Equal(ProofCodes.Deadline, outcome.Code);
+        Assert.False(outcome.Simulated);
         Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
         Assert.Null(hub.HardwareProofs.MeasuredTier(provider.Id));
     }

@@ -5,12 +5,14 @@ using Kumo.Protocol;
 using Kumo.Provider;
 using Kumo.Provider.Inventory;
 using Kumo.Provider.Sandbox;
+using Kumo.Provider.Verification;
+using Kumo.Verification.Hardware;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Kumo.Cli.Commands;
 
-/// <summary><c>kumo provider start|inventory|list</c>.</summary>
+/// <summary><c>kumo provider start|inventory|prove|list</c>.</summary>
 public static class ProviderCommands
 {
     public static Command Create()
@@ -53,7 +55,20 @@ public static class ProviderCommands
         start.SetAction(async (parse, ct) =>
         {
             string dataDirectory = Path.GetFullPath(parse.GetValue(data)!);
-            HardwareInventory inventory = await DetectInventoryAsync(dataDirectory, parse.GetValue(simulate), parse.GetValue(name)!, quiet: false, ct);
+            HardwareInventory detected = await DetectInventoryAsync(dataDirectory, parse.GetValue(simulate), parse.GetValue(name)!, quiet: false, ct);
+            // A real GPU this agent cannot prove would fail its first hardware challenge and pause the whole machine.
+            using ProofDevices proofDevices = ProofDevices.For(detected);
+            HardwareInventory inventory = proofDevices.Provable(detected, out IReadOnlyList<string> unprovable);
+            foreach (string warning in unprovable)
+            {
+                Console.Error.WriteLine($"kumo: warning: {warning}");
+            }
+
+            if (proofDevices.GpuBackend is { } backend)
+            {
+                Console.Out.WriteLine($"kumo: hardware proofs of this machine's GPUs run on {backend}");
+            }
+
             var pricing = new ProviderPricing(ToMicros(parse.GetValue(priceGpu)), ToMicros(parse.GetValue(priceCpu)), ToMicros(parse.GetValue(priceMemory)))
             {
                 PerGpuModel = ParseModelPrices(parse.GetValue(priceModel)),
@@ -95,6 +110,7 @@ public static class ProviderCommands
                 DataDirectory = dataDirectory,
                 Name = parse.GetValue(name)!,
                 Inventory = inventory,
+                ProofDevices = proofDevices,
                 Pricing = pricing,
                 PricingScript = pricingScript,
                 Region = parse.GetValue(region)!,
@@ -130,9 +146,16 @@ public static class ProviderCommands
             AnsiConsole.MarkupLine($"[bold]memory[/]  {Display.Bytes(inventory.MemoryBytes)}");
             AnsiConsole.MarkupLine($"[bold]disk[/]    {Display.Bytes(inventory.DiskBytes)} free");
             AnsiConsole.MarkupLine($"[bold]os[/]      {Markup.Escape(inventory.Os)} ({inventory.Architecture})");
+            using ProofDevices proofDevices = ProofDevices.For(inventory);
             foreach (GpuDevice gpu in inventory.Gpus)
             {
                 AnsiConsole.MarkupLine($"[bold]gpu {gpu.Index}[/]   {Markup.Escape(gpu.Model)}, {Display.Bytes(gpu.VramBytes)}, {Markup.Escape(gpu.Uuid)}{(gpu.Simulated ? " [yellow](simulated)[/]" : $", driver {gpu.DriverVersion}, CUDA {gpu.CudaVersion}")}");
+                if (!gpu.Simulated)
+                {
+                    AnsiConsole.MarkupLine(proofDevices.CanProve(gpu, out string why)
+                        ? $"          hardware proof on {Markup.Escape(proofDevices.GpuBackend ?? "")}"
+                        : $"          [red]not offered:[/] its hardware proof cannot run here ({Markup.Escape(why)})");
+                }
             }
 
             if (inventory.Gpus.Count == 0)
@@ -162,10 +185,83 @@ public static class ProviderCommands
 
         provider.Subcommands.Add(start);
         provider.Subcommands.Add(show);
+        provider.Subcommands.Add(Prove(data, simulate));
         provider.Subcommands.Add(list);
         provider.Subcommands.Add(MarketCommands.Attest());
         return provider;
     }
+
+    /// <summary>
+    /// <c>kumo provider prove</c>: the hub's hardware proof of every device, computed and checked here, so an operator
+    /// learns before joining whether the machine passes, how close it is to the deadline and which tier it would get.
+    /// </summary>
+    private static Command Prove(Option<string> data, Option<string?> simulate)
+    {
+        var prove = new Command("prove", "Rehearse the hub's hardware proof on this machine: compute each device's challenge as the agent would, check it as the hub would, and show the time against the deadline and the tier it earns (exit 1 if a device fails)");
+        prove.Options.Add(data);
+        prove.Options.Add(simulate);
+        prove.SetAction(async (parse, ct) =>
+        {
+            bool json = parse.GetValue(CliContext.Json);
+            HardwareInventory inventory = await DetectInventoryAsync(Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(simulate), Environment.MachineName, json, ct);
+            using ProofDevices devices = ProofDevices.For(inventory);
+            IReadOnlyList<LocalProofResult> results = json
+                ? await LocalProof.RunAsync(inventory, devices)
+                : await AnsiConsole.Status().StartAsync("rehearsing the hardware proof…", ctx => LocalProof.RunAsync(inventory, devices, progress: s => ctx.Status(Markup.Escape(s))));
+            bool passed = results.All(r => r.Outcome.Passed);
+            if (json)
+            {
+                Display.Json(new
+                {
+                    passed,
+                    gpu_backend = devices.GpuBackend,
+                    devices = results.Select(r => new
+                    {
+                        device_id = r.Claim.DeviceId,
+                        model = r.Claim.Model,
+                        gpu = r.Claim.IsGpu,
+                        simulated = r.Claim.Simulated,
+                        engine = r.Engine,
+                        n = r.Outcome.N,
+                        deadline_ms = r.DeadlineMs,
+                        elapsed_ms = r.Outcome.ElapsedMs,
+                        claimed_flops = ThroughputTable.ClaimedFlops(r.Claim),
+                        measured_flops = r.Outcome.MeasuredFlops,
+                        tier = r.Outcome.Tier,
+                        passed = r.Outcome.Passed,
+                        code = r.Outcome.Code,
+                        reason = r.Outcome.Reason,
+                    }),
+                });
+                return passed ? ExitCodes.Success : ExitCodes.Failure;
+            }
+
+            var table = new Table().AddColumns("device", "engine", "n", "deadline", "committed in", "measured", "tier", "result");
+            foreach (LocalProofResult r in results)
+            {
+                table.AddRow(
+                    Markup.Escape($"{r.Claim.Model}{(r.Claim.Simulated ? " (simulated)" : "")}"),
+                    Markup.Escape(r.Engine),
+                    r.Outcome.N.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    $"{r.DeadlineMs} ms",
+                    r.Outcome.Code == LocalProof.NotComputed ? "-" : $"{r.Outcome.ElapsedMs} ms",
+                    r.Outcome.Passed ? Markup.Escape(Flops(r.Outcome.MeasuredFlops)) : "-",
+                    r.Outcome.Tier.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    r.Outcome.Passed ? "[green]passed[/]" : $"[red]{Markup.Escape(r.Outcome.Code)}[/]: {Markup.Escape(r.Outcome.Reason)}");
+            }
+
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine(passed
+                ? "[green]this machine passes the hub's hardware proof[/] (allow for the round trip to the hub: the deadline includes 500 ms for it)"
+                : "[red]this machine would fail the hub's hardware proof and be paused[/]");
+            return passed ? ExitCodes.Success : ExitCodes.Failure;
+        });
+        return prove;
+    }
+
+    private static string Flops(double flops) => flops >= 1e12
+        ? $"{flops / 1e12:0.0} TFLOP/s"
+        : $"{flops / 1e9:0.0} GFLOP/s";
 
     internal static async Task<HardwareInventory> DetectInventoryAsync(string dataDirectory, string? simulatedGpus, string seed, bool quiet, CancellationToken ct)
     {

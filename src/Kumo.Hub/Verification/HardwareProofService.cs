@@ -62,7 +62,7 @@ public sealed class HardwareProofService(
     {
         lock (_lock)
         {
-            return _providers.TryGetValue(providerId, out ProviderProof? p) && p.LastPassed == true && !p.GpusUnproven ? p.Tier : null;
+            return _providers.TryGetValue(providerId, out ProviderProof? p) && p.LastPassed == true ? p.Tier : null;
         }
     }
 
@@ -101,11 +101,8 @@ public sealed class HardwareProofService(
         HardwareInventory inventory = JsonSerializer.Deserialize<HardwareInventory>(record.InventoryJson, KumoJson.Options)!;
         long now = Now;
         string challengeId = "hwc-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        // The agent multiplies on its CPU engine (no GPU backend yet): a real GPU cannot be proven at GPU speed, so
-        // such a machine proves its CPU and its GPUs stay as declared (no measured tier, never paused for them).
-        bool realGpus = inventory.Gpus.Any(g => !g.Simulated);
-        HardwareInventory provable = realGpus ? inventory with { Gpus = [] } : inventory;
-        var round = new ProofRound(challengeId, [.. DeviceClaim.FromInventory(provable).Select(claim =>
+        // Every claimed device, real GPUs included: a GPU nobody proved is how a CPU passes as one (docs/VERIFICATION.md).
+        var round = new ProofRound(challengeId, [.. DeviceClaim.FromInventory(inventory).Select(claim =>
             new HardwareProofSession(challengeId, claim, RandomSeed(), now, Policy))]);
         lock (_lock)
         {
@@ -117,7 +114,6 @@ public sealed class HardwareProofService(
 
             proof.Round = round;
             proof.FailedWhileAway = false;
-            proof.GpusUnproven = realGpus;
             proof.Statements.Clear();
         }
 
@@ -394,9 +390,6 @@ public sealed class HardwareProofService(
         public int Tier { get; set; }
 
         public long NextDueMs { get; set; }
-
-        /// <summary>The machine has real GPUs, which this round could not prove (it proved the CPU).</summary>
-        public bool GpusUnproven { get; set; }
 
         /// <summary>The provider's signed commitments and openings of the current round.</summary>
         public List<SignedEnvelope> Statements { get; } = [];

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Kumo.Hardware;
 using Kumo.Protocol;
 using Kumo.Provider.Control;
 using Kumo.Verification.Hardware;
@@ -7,34 +8,31 @@ using Microsoft.Extensions.Logging;
 namespace Kumo.Provider.Verification;
 
 /// <summary>
-/// Answers the hub's hardware challenges honestly: computes each device's product with the tensor engine, signs the
-/// row commitment as soon as it is ready, and opens what the hub reveals. Products are kept only until opened or
-/// until <see cref="KeepFor"/> has passed, whichever comes first.
+/// Answers the hub's hardware challenges honestly: computes each device's product on that device (<see cref="ProofDevices"/>:
+/// the CPU engine, or cuBLAS on a real GPU), signs the row commitment as soon as it is ready, and opens what the hub
+/// reveals. Products are kept only until opened or until <see cref="KeepFor"/> has passed, whichever comes first.
 /// </summary>
-public sealed class HardwareProofResponder(HubChannel channel, TimeProvider time, ILogger logger)
+public sealed class HardwareProofResponder(HubChannel channel, HardwareInventory inventory, ProofDevices devices, TimeProvider time, ILogger logger)
 {
     private readonly ConcurrentDictionary<(string Challenge, string Device), (HardwareProver Prover, long At)> _pending = new();
 
     /// <summary>How long a computed product waits for its reveal.</summary>
     public TimeSpan KeepFor { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Computes and commits every device of <paramref name="request"/>, one after another (run it off the receive loop).</summary>
-    public void Answer(HardwareChallengeRequest request)
+    /// <summary>
+    /// Computes and commits every device of <paramref name="request"/>: GPUs at once, each on itself, CPU-engine devices
+    /// one after another (run it off the receive loop).
+    /// </summary>
+    public Task AnswerAsync(HardwareChallengeRequest request)
     {
         Forget();
-        foreach (DeviceChallenge device in request.Devices)
-        {
-            try
+        return devices.ComputeAllAsync(inventory, request.ChallengeId, request.Devices,
+            (device, prover) =>
             {
-                HardwareProver prover = HardwareProver.Compute(request.ChallengeId, device);
                 _pending[(request.ChallengeId, device.DeviceId)] = (prover, time.GetUtcNow().ToUnixTimeMilliseconds());
                 channel.SendSigned(ChannelMessageTypes.HardwareCommit, HardwareProofMessageTypes.Commit, prover.Commitment);
-            }
-            catch (Exception e) when (e is ArgumentException or OutOfMemoryException)
-            {
-                logger.LogWarning("cannot answer hardware challenge {Challenge} for {Device}: {Error}", request.ChallengeId, device.DeviceId, e.Message);
-            }
-        }
+            },
+            (device, error) => logger.LogWarning("cannot answer hardware challenge {Challenge} for {Device}: {Error}", request.ChallengeId, device.DeviceId, error));
     }
 
     /// <summary>Opens the rows and products the hub asked for.</summary>

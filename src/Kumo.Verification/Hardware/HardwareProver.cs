@@ -4,8 +4,12 @@ using Kumo.Tensor.Compute;
 
 namespace Kumo.Verification.Hardware;
 
+/// <summary>C = A·B for n × n row-major fp32 matrices, on some device (the tensor engine's GEMM, or a GPU's).</summary>
+public delegate void SquareMultiply(float[] a, float[] b, float[] c, int n);
+
 /// <summary>
-/// The provider's side of one device's challenge: computes C = A·B with the tensor engine's GEMM, commits to its rows
+/// The provider's side of one device's challenge: computes C = A·B (the tensor engine's GEMM unless the caller passes a
+/// device's own multiply), commits to its rows
 /// (Merkle root over each row's little-endian bytes), and keeps C until the hub reveals what to open.
 /// </summary>
 public sealed class HardwareProver
@@ -33,8 +37,12 @@ public sealed class HardwareProver
     /// <summary>The commitment to sign and send.</summary>
     public HardwareCommitment Commitment => new(ChallengeId, DeviceId, N, Convert.ToHexStringLower(Root));
 
-    /// <summary>Does the work of <paramref name="challenge"/>. Throws <see cref="ArgumentException"/> for a malformed challenge.</summary>
-    public static HardwareProver Compute(string challengeId, DeviceChallenge challenge, ComputeOptions? options = null)
+    /// <summary>Does the work of <paramref name="challenge"/> on the CPU engine. Throws <see cref="ArgumentException"/> for a malformed challenge.</summary>
+    public static HardwareProver Compute(string challengeId, DeviceChallenge challenge, ComputeOptions? options = null) =>
+        Compute(challengeId, challenge, (a, b, c, n) => Gemm.Multiply(a, b, c, n, n, n, options));
+
+    /// <summary>Does the work of <paramref name="challenge"/> with <paramref name="multiply"/>. Throws <see cref="ArgumentException"/> for a malformed challenge.</summary>
+    public static HardwareProver Compute(string challengeId, DeviceChallenge challenge, SquareMultiply multiply)
     {
         if (!WireEncoding.TryParseSeed(challenge.Seed, out ulong seed))
         {
@@ -50,7 +58,7 @@ public sealed class HardwareProver
         float[] a = ChallengeMatrices.Matrix(seed, n, b: false);
         float[] b = ChallengeMatrices.Matrix(seed, n, b: true);
         float[] c = new float[(long)n * n];
-        Gemm.Multiply(a, b, c, n, n, n, options);
+        multiply(a, b, c, n);
         return new HardwareProver(challengeId, challenge.DeviceId, n, c, CommitRows(c, n));
     }
 
