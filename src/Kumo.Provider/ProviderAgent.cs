@@ -98,6 +98,9 @@ public sealed class ProviderAgent : IAsyncDisposable
     {
         RemoveStaleLeaseDirectories();
         StartProbeListener();
+        // The first challenge comes on joining and is timed: load CUDA contexts and kernels and compile the proof's
+        // code paths now, not against the deadline.
+        await Task.Run(() => _proofDevices.WarmUp(_options.Inventory, _logger), cancellationToken);
         TimeSpan delay = TimeSpan.FromMilliseconds(250);
         bool registered = false;
         while (!cancellationToken.IsCancellationRequested)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Kumo.Cli.Devnet;
 using Kumo.Client;
 using Kumo.Crypto;
@@ -15,28 +14,6 @@ public class LedgerCrashTests
 {
     private const long K = Amounts.MicrosPerKumo;
 
-    private static async Task<(KumoProcess Hub, HubClient Client)> StartHubAsync(string directory, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        string urlFile = Path.Combine(directory, "hub.url");
-        File.Delete(urlFile);
-        KumoProcess hub = KumoProcess.Start("hub", ["hub", "start", "--data", directory, "--listen", "http://127.0.0.1:0", "--devnet"],
-            Path.Combine(directory, "hub.log"), environment);
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(urlFile))
-        {
-            if (hub.HasExited || clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                throw new InvalidOperationException("the hub did not start:\n" + hub.Tail(20));
-            }
-
-            await Task.Delay(50);
-        }
-
-        var client = HubClient.Create(await File.ReadAllTextAsync(urlFile));
-        await client.GetHealthAsync();
-        return (hub, client);
-    }
-
     [Fact]
     public async Task A_hub_killed_while_writing_a_block_restarts_at_the_last_committed_block_and_audits_clean()
     {
@@ -47,7 +24,7 @@ public class LedgerCrashTests
         AccountId bob = AccountKey.Create().AccountId;
 
         // Block 1: the faucet. Blocks 2-4: one transfer each (each waits for its block). Block 5 dies mid-write.
-        (KumoProcess hub, HubClient client) = await StartHubAsync(directory, new Dictionary<string, string> { [LedgerService.CrashDuringBlockVariable] = "5" });
+        (KumoProcess hub, HubClient client) = await HubProcess.StartAsync(directory, new Dictionary<string, string> { [LedgerService.CrashDuringBlockVariable] = "5" });
         await using (hub)
         using (client)
         {
@@ -77,7 +54,7 @@ public class LedgerCrashTests
         Assert.Contains("audit ok", audit.Stdout, StringComparison.Ordinal);
 
         // Restarted without the fault, the hub is at block 4: the unconfirmed transfer never happened, and can be sent again.
-        (hub, client) = await StartHubAsync(directory);
+        (hub, client) = await HubProcess.StartAsync(directory);
         await using (hub)
         using (client)
         {

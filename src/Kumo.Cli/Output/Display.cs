@@ -110,7 +110,7 @@ public static class Display
     public static void Providers(IReadOnlyList<ProviderView> providers)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("name", "id", "status", "region", "cpu", "memory", "gpus", "free", "leases", "reputation", "checks", "validator", "network");
+            .AddColumns("name", "id", "status", "region", "cpu", "memory", "gpus", "free", "leases", "reputation", "proof", "checks", "validator", "network");
         foreach (ProviderView p in providers)
         {
             string gpus = p.Inventory.Gpus.Count == 0 ? "-" : string.Join(", ",
@@ -126,6 +126,12 @@ public static class Display
                 $"{p.Free.CpuMillicores / 1000.0:0.#}c/{Bytes(p.Free.MemoryBytes)}/{p.Free.Gpus}g",
                 p.ActiveLeases.ToString(CultureInfo.InvariantCulture),
                 p.Reputation.ToString("0.00", CultureInfo.InvariantCulture),
+                p.HardwareProof switch
+                {
+                    null => "[grey]-[/]",
+                    "passed" => $"[green]tier {p.MeasuredTier}[/]",
+                    var code => $"[red]{Markup.Escape(code)}[/]",
+                },
                 p.Health switch { null => "[grey]-[/]", "active" => "[green]active[/]", "slashed" => "[red]slashed[/]", var h => $"[yellow]{Markup.Escape(h)}[/]" },
                 p.Validator switch { null => "[grey]-[/]", "active" => "[green]active[/]", "slashed" => "[red]slashed[/]", var v => $"[yellow]{Markup.Escape(v)}[/]" },
                 p.MeasuredBandwidthMbps is { } mbps

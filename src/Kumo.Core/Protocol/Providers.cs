@@ -131,6 +131,15 @@ public sealed record ProviderView(
     /// </summary>
     public string? Health { get; init; }
 
+    /// <summary>
+    /// The latest hardware proof of its devices (docs/VERIFICATION.md): "passed", or the failing device's code
+    /// ("deadline", "freivalds", …); null before the first one settles.
+    /// </summary>
+    public string? HardwareProof { get; init; }
+
+    /// <summary>The performance tier the latest passing hardware proof measured (TFLOP/s × 100 of its slowest device); null when none passed.</summary>
+    public int? MeasuredTier { get; init; }
+
     /// <summary>Its standing as a validator: "active", "dropped" (missed too many deadlines) or "slashed"; null when it does not validate.</summary>
     public string? Validator { get; init; }
 }

@@ -21,6 +21,7 @@ public sealed class ProviderService(
     Market.NetworkMeasurements network,
     Verification.ProviderCheckService checks,
     Verification.ValidatorDispatch validators,
+    Verification.HardwareProofService hardware,
     ILogger<ProviderService> logger)
 {
     /// <summary>Registers or updates a provider from its signed <see cref="ProviderRegistration"/>.</summary>
@@ -143,6 +144,10 @@ public sealed class ProviderService(
             MeasuredPeers = network.PeersMeasured(view.Id.Value, now),
             Health = health is null ? null : health.Away ? "away" : Leases.Names.Of(health.Health),
             Validator = validators.Standing(view.Id.Value) is { } standing ? Leases.Names.Of(standing.Status) : null,
+            HardwareProof = hardware.LatestOutcomes(view.Id.Value) is { Count: > 0 } outcomes
+                ? outcomes.FirstOrDefault(o => !o.Passed)?.Code ?? Kumo.Verification.Hardware.ProofCodes.Passed
+                : null,
+            MeasuredTier = hardware.MeasuredTier(view.Id.Value),
         };
     }
 

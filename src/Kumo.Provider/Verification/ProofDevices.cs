@@ -3,6 +3,7 @@ using Kumo.Protocol;
 using Kumo.Tensor.Compute;
 using Kumo.Tensor.Compute.Cuda;
 using Kumo.Verification.Hardware;
+using Microsoft.Extensions.Logging;
 
 namespace Kumo.Provider.Verification;
 
@@ -172,6 +173,31 @@ public sealed class ProofDevices : IDisposable
             }
         }));
         await Task.WhenAll(work);
+    }
+
+    /// <summary>
+    /// Runs a 64 × 64 challenge on every engine of <paramref name="inventory"/> once: the CPU engine's code is compiled
+    /// and each GPU's context, cuBLAS handle and kernels are loaded before the first (timed) challenge. A GPU that fails
+    /// here is logged; its real challenge will fail the same way and say so to the hub.
+    /// </summary>
+    public void WarmUp(HardwareInventory inventory, ILogger? logger = null)
+    {
+        var warm = new DeviceChallenge(DeviceClaim.CpuDeviceId, WireEncoding.Seed(1), 64, 0);
+        HardwareProver.Compute("warm-up", warm, CpuEngine).Open(new HardwareReveal("warm-up", warm.DeviceId, WireEncoding.Seed(2), 1, [0]));
+        foreach (GpuDevice gpu in inventory.Gpus.Where(g => !g.Simulated))
+        {
+            if (MultiplierFor(inventory, gpu.Uuid, out _) is { } multiply)
+            {
+                try
+                {
+                    HardwareProver.Compute("warm-up", warm with { DeviceId = gpu.Uuid }, multiply);
+                }
+                catch (CudaException e)
+                {
+                    logger?.LogWarning("GPU {Uuid} failed its warm-up multiply: {Error}", gpu.Uuid, e.Message);
+                }
+            }
+        }
     }
 
     public void Dispose() => _cuda?.Dispose();

@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using Kumo.Cli.Devnet;
+using Kumo.Client;
+
+namespace Kumo.IntegrationTests.Support;
+
+/// <summary>A devnet hub started as its own `kumo hub start` process on a free loopback port.</summary>
+internal static class HubProcess
+{
+    /// <summary>Starts the hub on <paramref name="directory"/> and waits until it answers.</summary>
+    public static async Task<(KumoProcess Hub, HubClient Client)> StartAsync(string directory, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        Directory.CreateDirectory(directory);
+        string urlFile = Path.Combine(directory, "hub.url");
+        File.Delete(urlFile);
+        KumoProcess hub = KumoProcess.Start("hub", ["hub", "start", "--data", directory, "--listen", "http://127.0.0.1:0", "--devnet"],
+            Path.Combine(directory, "hub.log"), environment);
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(urlFile))
+        {
+            if (hub.HasExited || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException("the hub did not start:\n" + hub.Tail(20));
+            }
+
+            await Task.Delay(50);
+        }
+
+        var client = HubClient.Create(await File.ReadAllTextAsync(urlFile));
+        await client.GetHealthAsync();
+        return (hub, client);
+    }
+}
