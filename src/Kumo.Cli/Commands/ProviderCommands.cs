@@ -198,16 +198,32 @@ public static class ProviderCommands
     private static Command Prove(Option<string> data, Option<string?> simulate)
     {
         var prove = new Command("prove", "Rehearse the hub's hardware proof on this machine: compute each device's challenge as the agent would, check it as the hub would, and show the time against the deadline and the tier it earns (exit 1 if a device fails)");
+        var size = new Option<int?>("--size")
+        {
+            Description = "Challenge every device with n × n matrices instead of the size the hub would pick (a multiple of 64, 64–32768): to measure the hub's check and this machine at other sizes; the deadline follows n",
+        };
         prove.Options.Add(data);
         prove.Options.Add(simulate);
+        prove.Options.Add(size);
         prove.SetAction(async (parse, ct) =>
         {
             bool json = parse.GetValue(CliContext.Json);
+            HardwareProofPolicy policy = HardwareProofPolicy.Default;
+            if (parse.GetValue(size) is { } n)
+            {
+                if (n is < 64 or > 32768 || n % 64 != 0)
+                {
+                    throw new CliException($"--size {n}: must be a multiple of 64 from 64 to 32768", ExitCodes.Usage);
+                }
+
+                policy = policy with { MinN = n, MaxN = n, SimulatedMaxN = n, TargetSeconds = 1e6, MemoryFraction = 1e6 };
+            }
+
             HardwareInventory inventory = await DetectInventoryAsync(Path.GetFullPath(parse.GetValue(data)!), parse.GetValue(simulate), Environment.MachineName, json, ct);
             using ProofDevices devices = ProofDevices.For(inventory);
             IReadOnlyList<LocalProofResult> results = json
-                ? await LocalProof.RunAsync(inventory, devices)
-                : await AnsiConsole.Status().StartAsync("rehearsing the hardware proof…", ctx => LocalProof.RunAsync(inventory, devices, progress: s => ctx.Status(Markup.Escape(s))));
+                ? await LocalProof.RunAsync(inventory, devices, policy)
+                : await AnsiConsole.Status().StartAsync("rehearsing the hardware proof…", ctx => LocalProof.RunAsync(inventory, devices, policy, s => ctx.Status(Markup.Escape(s))));
             bool passed = results.All(r => r.Outcome.Passed);
             if (json)
             {
@@ -228,6 +244,7 @@ public static class ProviderCommands
                         claimed_flops = ThroughputTable.ClaimedFlops(r.Claim),
                         measured_flops = r.Outcome.MeasuredFlops,
                         tier = r.Outcome.Tier,
+                        hub_check_ms = r.CheckMs,
                         passed = r.Outcome.Passed,
                         code = r.Outcome.Code,
                         reason = r.Outcome.Reason,
@@ -236,7 +253,7 @@ public static class ProviderCommands
                 return passed ? ExitCodes.Success : ExitCodes.Failure;
             }
 
-            var table = new Table().AddColumns("device", "engine", "n", "deadline", "committed in", "measured", "tier", "result");
+            var table = new Table().AddColumns("device", "engine", "n", "deadline", "committed in", "measured", "tier", "hub's check", "result");
             foreach (LocalProofResult r in results)
             {
                 table.AddRow(
@@ -247,6 +264,7 @@ public static class ProviderCommands
                     r.Outcome.Code == LocalProof.NotComputed ? "-" : $"{r.Outcome.ElapsedMs} ms",
                     r.Outcome.Passed ? Markup.Escape(Flops(r.Outcome.MeasuredFlops)) : "-",
                     r.Outcome.Tier.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    r.CheckMs > 0 ? $"{r.CheckMs} ms" : "-",
                     r.Outcome.Passed ? "[green]passed[/]" : $"[red]{Markup.Escape(r.Outcome.Code)}[/]: {Markup.Escape(r.Outcome.Reason)}");
             }
 

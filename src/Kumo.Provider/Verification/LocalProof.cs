@@ -6,8 +6,11 @@ using Kumo.Verification.Hardware;
 
 namespace Kumo.Provider.Verification;
 
-/// <summary>One device's rehearsed proof: what the hub would ask, how long this machine took, and the hub's verdict.</summary>
-public sealed record LocalProofResult(DeviceClaim Claim, string Engine, long DeadlineMs, ProofOutcome Outcome);
+/// <summary>
+/// One device's rehearsed proof: what the hub would ask, how long this machine took, the hub's verdict, and how long
+/// the hub's O(n²) check of the opening took here (<paramref name="CheckMs"/>, 0 when there was nothing to check).
+/// </summary>
+public sealed record LocalProofResult(DeviceClaim Claim, string Engine, long DeadlineMs, ProofOutcome Outcome, long CheckMs);
 
 /// <summary>
 /// The hub's hardware proof, played on this machine before joining (<c>kumo provider prove</c>): the hub's own
@@ -54,19 +57,30 @@ public static class LocalProof
         {
             string engine = Engine(inventory, devices, session.Claim);
             ProofOutcome outcome;
+            long checkMs = 0;
             if (committed.TryGetValue(session.Claim.DeviceId, out var done))
             {
                 progress?.Invoke($"checking {session.Claim.Model} as the hub would (Freivalds, {session.N} rows)…");
                 HardwareReveal? reveal = session.Commit(done.Prover.Commitment, done.AtMs,
                     BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), session.DrawRows(RandomNumberGenerator.GetInt32));
-                outcome = reveal is null ? session.Outcome! : session.Verify(done.Prover.Open(reveal));
+                if (reveal is null)
+                {
+                    outcome = session.Outcome!;
+                }
+                else
+                {
+                    HardwareOpening opening = done.Prover.Open(reveal);
+                    var check = Stopwatch.StartNew();
+                    outcome = session.Verify(opening);
+                    checkMs = check.ElapsedMilliseconds;
+                }
             }
             else
             {
                 outcome = session.Fail(NotComputed, failed.GetValueOrDefault(session.Claim.DeviceId, "no commitment was produced"));
             }
 
-            results.Add(new LocalProofResult(session.Claim, engine, (long)session.Deadline.TotalMilliseconds, outcome));
+            results.Add(new LocalProofResult(session.Claim, engine, (long)session.Deadline.TotalMilliseconds, outcome, checkMs));
         }
 
         return results;

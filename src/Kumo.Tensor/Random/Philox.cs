@@ -85,6 +85,62 @@ public sealed class Philox
         };
     }
 
+    /// <summary>
+    /// The next <paramref name="words"/>.Length words of this stream: exactly what as many <see cref="NextUInt32"/> calls
+    /// return, without a call per word (whole blocks are written straight into the span).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public void FillUInt32(Span<uint> words)
+    {
+        int i = 0;
+        while (i < words.Length && _used < 4)
+        {
+            words[i++] = NextUInt32();
+        }
+
+        if (i == words.Length)
+        {
+            return;
+        }
+
+        int blocks = (words.Length - i) / 4;
+        if (_block + (ulong)blocks > (ulong)uint.MaxValue + 1)
+        {
+            throw new InvalidOperationException("this (job, step, stream) is exhausted: 2^34 words; use another stream");
+        }
+
+        Span<uint> whole = words.Slice(i, blocks * 4);
+        for (int b = 0; b < whole.Length; b += 4)
+        {
+            // Block(), written out with locals: the same ten rounds, several times faster than through the tuple.
+            uint c0 = (uint)_block, c1 = _stream, c2 = _step0, c3 = _step1, k0 = _key0, k1 = _key1;
+            for (int round = 0; round < 10; round++)
+            {
+                ulong p0 = (ulong)M0 * c0, p1 = (ulong)M1 * c2;
+                uint n0 = (uint)(p1 >> 32) ^ c1 ^ k0, n2 = (uint)(p0 >> 32) ^ c3 ^ k1;
+                c1 = (uint)p1;
+                c3 = (uint)p0;
+                c0 = n0;
+                c2 = n2;
+                k0 += W0;
+                k1 += W1;
+            }
+
+            whole[b] = c0;
+            whole[b + 1] = c1;
+            whole[b + 2] = c2;
+            whole[b + 3] = c3;
+            _block++;
+        }
+
+        i += whole.Length;
+
+        while (i < words.Length)
+        {
+            words[i++] = NextUInt32();
+        }
+    }
+
     /// <summary>Uniform in [0, 1): the top 24 bits of one word times 2^-24 (exact).</summary>
     public float NextFloat() => (NextUInt32() >> 8) * (1f / 16777216f);
 

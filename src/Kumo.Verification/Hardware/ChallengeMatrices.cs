@@ -50,16 +50,37 @@ public static class ChallengeMatrices
         return r;
     }
 
+    /// <summary>Byte b → the two entries it makes ((b &amp; 15) − 8, then (b &gt;&gt; 4) − 8) as the bits of two floats, low first.</summary>
+    private static readonly ulong[] PairOfEntries = [.. Enumerable.Range(0, 256).Select(b =>
+        (uint)BitConverter.SingleToInt32Bits((b & 0xF) - 8) | ((ulong)(uint)BitConverter.SingleToInt32Bits((b >> 4) - 8) << 32))];
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void FillRow(Philox philox, Span<float> row)
     {
-        for (int j = 0; j < row.Length; j += 8)
+        int words = (row.Length + 7) / 8;
+        uint[]? rented = words > 1024 ? System.Buffers.ArrayPool<uint>.Shared.Rent(words) : null;
+        Span<uint> bits = rented is null ? stackalloc uint[words] : rented.AsSpan(0, words);
+        philox.FillUInt32(bits);
+        int whole = row.Length / 8;
+        Span<ulong> pairs = System.Runtime.InteropServices.MemoryMarshal.Cast<float, ulong>(row[..(whole * 8)]);
+        ulong[] table = PairOfEntries;
+        for (int w = 0; w < whole; w++)
         {
-            uint word = philox.NextUInt32();
-            int count = Math.Min(8, row.Length - j);
-            for (int t = 0; t < count; t++)
-            {
-                row[j + t] = (int)((word >> (4 * t)) & 0xF) - 8;
-            }
+            uint word = bits[w];
+            pairs[4 * w] = table[word & 0xFF];
+            pairs[(4 * w) + 1] = table[(word >> 8) & 0xFF];
+            pairs[(4 * w) + 2] = table[(word >> 16) & 0xFF];
+            pairs[(4 * w) + 3] = table[word >> 24];
+        }
+
+        for (int j = whole * 8, t = 0; j < row.Length; j++, t++)
+        {
+            row[j] = (int)((bits[whole] >> (4 * t)) & 0xF) - 8;
+        }
+
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<uint>.Shared.Return(rented);
         }
     }
 }

@@ -240,57 +240,93 @@ public sealed class HardwareProofSession
             }
         }
 
-        // One pass over B: Br for every vector, and the opened rows of A·B.
+        // One pass over B: Br for every vector, and the opened rows of A·B. B's rows are split among the cores; each
+        // part sums its own share of the opened rows, and the parts are added at the end (exact: all integers < 2^24).
         float[][] aRows = [.. reveal.Rows.Select(i =>
         {
             float[] a = new float[N];
             ChallengeMatrices.RowOfA(_seed, i, a);
             return a;
         })];
-        float[][] cRows = [.. reveal.Rows.Select(_ => new float[N])];
         var br = new double[reveal.Rounds][];
         for (int t = 0; t < reveal.Rounds; t++)
         {
             br[t] = new double[N];
         }
 
-        float[] bRow = new float[N];
-        for (int k = 0; k < N; k++)
+        int parts = Math.Clamp(Environment.ProcessorCount, 1, Math.Max(1, N / 64));
+        var partial = new float[parts][][];
+        Parallel.For(0, parts, part =>
         {
-            ChallengeMatrices.RowOfB(_seed, k, bRow);
-            for (int t = 0; t < reveal.Rounds; t++)
+            float[][] sums = [.. aRows.Select(_ => new float[N])];
+            float[] bRow = new float[N];
+            Span<double> dots = stackalloc double[reveal.Rounds];
+            for (int k = Slice(part, parts, N); k < Slice(part + 1, parts, N); k++)
             {
-                br[t][k] = HardwareProver.Dot(bRow, vectors[t]);
+                ChallengeMatrices.RowOfB(_seed, k, bRow);
+                HardwareProver.Dots(bRow, vectors, dots);
+                for (int t = 0; t < reveal.Rounds; t++)
+                {
+                    br[t][k] = dots[t];
+                }
+
+                for (int s = 0; s < aRows.Length; s++)
+                {
+                    Axpy(aRows[s][k], bRow, sums[s]);
+                }
             }
 
-            for (int s = 0; s < aRows.Length; s++)
-            {
-                Axpy(aRows[s][k], bRow, cRows[s]);
-            }
-        }
+            partial[part] = sums;
+        });
 
         for (int s = 0; s < rows.Length; s++)
         {
+            float[] c = partial[0][s];
+            for (int part = 1; part < parts; part++)
+            {
+                Axpy(1, partial[part][s], c);
+            }
+
             for (int j = 0; j < N; j++)
             {
-                if (rows[s][j] != cRows[s][j])
+                if (rows[s][j] != c[j])
                 {
-                    return Failed(ProofCodes.RowMismatch, $"C[{reveal.Rows[s]}, {j}] is {rows[s][j]}, A·B gives {cRows[s][j]}");
+                    return Failed(ProofCodes.RowMismatch, $"C[{reveal.Rows[s]}, {j}] is {rows[s][j]}, A·B gives {c[j]}");
                 }
             }
         }
 
-        // Freivalds: A(Br) = Cr, exactly, for every vector.
-        float[] aRow = new float[N];
-        for (int i = 0; i < N; i++)
+        // Freivalds: A(Br) = Cr, exactly, for every vector; A's rows split among the cores, the first wrong row reported.
+        int firstWrong = int.MaxValue;
+        Parallel.For(0, parts, part =>
         {
-            ChallengeMatrices.RowOfA(_seed, i, aRow);
+            float[] aRow = new float[N];
+            Span<double> y = stackalloc double[reveal.Rounds];
+            for (int i = Slice(part, parts, N); i < Slice(part + 1, parts, N) && i < Volatile.Read(ref firstWrong); i++)
+            {
+                ChallengeMatrices.RowOfA(_seed, i, aRow);
+                HardwareProver.Dots(aRow, br, y);
+                for (int t = 0; t < reveal.Rounds; t++)
+                {
+                    if (y[t] != products[t][i])
+                    {
+                        InterlockedMin(ref firstWrong, i);
+                        return;
+                    }
+                }
+            }
+        });
+
+        if (firstWrong != int.MaxValue)
+        {
+            float[] aRow = new float[N];
+            ChallengeMatrices.RowOfA(_seed, firstWrong, aRow);
             for (int t = 0; t < reveal.Rounds; t++)
             {
                 double y = HardwareProver.Dot(aRow, br[t]);
-                if (y != products[t][i])
+                if (y != products[t][firstWrong])
                 {
-                    return Failed(ProofCodes.Freivalds, $"(Cr)[{i}] for vector {t} is {products[t][i]}, A(Br) gives {y}: C is not A·B");
+                    return Failed(ProofCodes.Freivalds, $"(Cr)[{firstWrong}] for vector {t} is {products[t][firstWrong]}, A(Br) gives {y}: C is not A·B");
                 }
             }
         }
@@ -302,7 +338,26 @@ public sealed class HardwareProofSession
             N, elapsed, measured, PerformanceTiers.FromFlops(measured), Claim.Simulated);
     }
 
+    /// <summary>The first index of part <paramref name="part"/> of <paramref name="parts"/> contiguous parts of [0, n).</summary>
+    private static int Slice(int part, int parts, int n) => (int)((long)n * part / parts);
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int current = Volatile.Read(ref target);
+        while (value < current)
+        {
+            int seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
     /// <summary>y += a·x. Exact: every value is an integer below 2^24.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         if (a == 0)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Kumo.Merkle;
 using Kumo.Protocol;
 using Kumo.Tensor.Compute;
@@ -99,15 +100,71 @@ public sealed class HardwareProver
         return new HardwareOpening(ChallengeId, DeviceId, Convert.ToHexStringLower(Root), products, rows);
     }
 
-    /// <summary>Σ row[j]·r[j] in double: exact, since every term and partial sum is an integer below 2^53.</summary>
+    /// <summary>
+    /// Σ row[j]·r[j] in double. Exact in any order: every term and every partial sum is an integer below 2^53 (entries of
+    /// C are below 2^21 and those of r below 2^16; for the hub's Br, entries of A are at most 8 and Br's below 2^34).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static double Dot(ReadOnlySpan<float> row, ReadOnlySpan<double> r)
     {
+        int j = 0;
         double sum = 0;
-        for (int j = 0; j < row.Length; j++)
+        int width = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated && row.Length >= width)
+        {
+            Vector<double> acc = Vector<double>.Zero;
+            int half = Vector<double>.Count;
+            for (; j <= row.Length - width; j += width)
+            {
+                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+                acc += (low * new Vector<double>(r[j..])) + (high * new Vector<double>(r[(j + half)..]));
+            }
+
+            sum = Vector.Sum(acc);
+        }
+
+        for (; j < row.Length; j++)
         {
             sum += row[j] * r[j];
         }
 
         return sum;
+    }
+
+    /// <summary><see cref="Dot"/> of one row with several vectors in one pass over the row.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static void Dots(ReadOnlySpan<float> row, double[][] vectors, Span<double> results)
+    {
+        int count = vectors.Length;
+        int j = 0;
+        int width = Vector<float>.Count;
+        results.Clear();
+        if (Vector.IsHardwareAccelerated && row.Length >= width && count <= 8)
+        {
+            Span<Vector<double>> acc = stackalloc Vector<double>[count];
+            int half = Vector<double>.Count;
+            for (; j <= row.Length - width; j += width)
+            {
+                Vector.Widen(new Vector<float>(row[j..]), out Vector<double> low, out Vector<double> high);
+                for (int t = 0; t < count; t++)
+                {
+                    double[] v = vectors[t];
+                    acc[t] += (low * new Vector<double>(v.AsSpan(j))) + (high * new Vector<double>(v.AsSpan(j + half)));
+                }
+            }
+
+            for (int t = 0; t < count; t++)
+            {
+                results[t] = Vector.Sum(acc[t]);
+            }
+        }
+
+        for (; j < row.Length; j++)
+        {
+            for (int t = 0; t < count; t++)
+            {
+                results[t] += row[j] * vectors[t][j];
+            }
+        }
     }
 }

@@ -4,6 +4,33 @@ namespace Kumo.Tensor.Tests.Randomness;
 
 public class PhiloxTests
 {
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(0, 1)]
+    [InlineData(1, 3)]
+    [InlineData(3, 4)]
+    [InlineData(2, 9)]
+    [InlineData(4, 1000)]
+    [InlineData(7, 1027)]
+    public void Bulk_words_are_exactly_the_word_by_word_stream_from_any_position(int skip, int count)
+    {
+        var one = new Philox(0x1234_5678_9abc_def0, 77, 3);
+        var bulk = new Philox(0x1234_5678_9abc_def0, 77, 3);
+        for (int i = 0; i < skip; i++)
+        {
+            one.NextUInt32();
+            bulk.NextUInt32();
+        }
+
+        uint[] expected = [.. Enumerable.Range(0, count).Select(_ => one.NextUInt32())];
+        uint[] words = new uint[count];
+        bulk.FillUInt32(words);
+
+        Assert.Equal(expected, words);
+        Assert.Equal(one.Position, bulk.Position);
+        Assert.Equal(one.NextUInt32(), bulk.NextUInt32()); // and it carries on from the same place
+    }
+
     // Random123's published known-answer vectors for philox4x32-10 (tests/kat_vectors): counter, key, output.
     [Theory]
     [InlineData(0u, 0u, 0u, 0u, 0u, 0u, 0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u)]
