@@ -17,19 +17,11 @@ public sealed class ProofDevices : IDisposable
     private static readonly SquareMultiply CpuEngine = (a, b, c, n) => Gemm.Multiply(a, b, c, n, n, n);
 
     private readonly CudaGemm? _cuda;
-    private readonly Dictionary<string, CudaDevice> _byUuid = new(StringComparer.OrdinalIgnoreCase);
 
     private ProofDevices(CudaGemm? cuda, string cudaReason)
     {
         _cuda = cuda;
         CudaReason = cudaReason;
-        if (cuda is not null)
-        {
-            foreach (CudaDevice device in cuda.Devices)
-            {
-                _byUuid[device.Uuid] = device;
-            }
-        }
     }
 
     /// <summary>The CPU engine only (no real GPU to prove).</summary>
@@ -58,7 +50,7 @@ public sealed class ProofDevices : IDisposable
     /// <summary>True when this device's challenge can be computed here; otherwise <paramref name="reason"/> says why not.</summary>
     public bool CanProve(GpuDevice gpu, out string reason)
     {
-        if (gpu.Simulated || _byUuid.ContainsKey(gpu.Uuid))
+        if (gpu.Simulated || _cuda?.Find(gpu.Uuid) is not null)
         {
             reason = "";
             return true;
@@ -66,7 +58,7 @@ public sealed class ProofDevices : IDisposable
 
         reason = _cuda is null
             ? $"no GPU backend: {CudaReason}"
-            : $"the CUDA driver does not see {gpu.Uuid} (it sees {string.Join(", ", _byUuid.Keys)}; check CUDA_VISIBLE_DEVICES)";
+            : $"the CUDA driver does not see {gpu.Uuid} (it sees {string.Join(", ", _cuda.Devices.Select(d => d.Uuid))}; check CUDA_VISIBLE_DEVICES)";
         return false;
     }
 
@@ -115,7 +107,7 @@ public sealed class ProofDevices : IDisposable
             return CpuEngine;
         }
 
-        if (_cuda is not null && _byUuid.TryGetValue(gpu.Uuid, out CudaDevice? device))
+        if (_cuda?.Find(gpu.Uuid) is { } device)
         {
             CudaGemm cuda = _cuda;
             return (a, b, c, n) => cuda.Multiply(device, a, b, c, n);

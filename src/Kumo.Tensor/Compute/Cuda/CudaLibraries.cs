@@ -118,7 +118,6 @@ internal static class CudaLibraries
         yield return "/usr/local/cuda/lib64";
         yield return "/usr/local/cuda/targets/x86_64-linux/lib";
         yield return "/usr/local/cuda/targets/sbsa-linux/lib";
-        yield return "/usr/lib/x86_64-linux-gnu";
         yield return "/opt/conda/lib";
         string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         string[] roots = ["/usr/lib", "/usr/local/lib", "/opt/conda/lib", Path.Combine(home, ".local", "lib")];
