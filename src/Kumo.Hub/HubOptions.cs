@@ -109,6 +109,13 @@ public sealed record HubOptions
     public TimeSpan HardwareProofInterval { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// How soon a provider whose round failed is challenged again (at most <see cref="HardwareProofInterval"/>). Until a
+    /// round passes it gets no work, so this is the least time a slow moment costs an honest machine. A failure costs
+    /// the hub nothing to re-test until the provider commits, so a devnet can retry much sooner.
+    /// </summary>
+    public TimeSpan HardwareProofRetry { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// The checkers (docs/CHECKERS.md): a liveness probe every minute and a capacity re-test every day, 3 missed probes
     /// pause, a pause of more than 24 h while owing abandoned work or 2 failed re-tests in a row slash. Providers start
     /// at a checker reputation of 1. The hub looks every <see cref="SweepInterval"/> for whatever is due (tests, whose

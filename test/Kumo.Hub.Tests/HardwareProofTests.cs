@@ -244,4 +244,123 @@ public class HardwareProofTests
         Assert.Equal("unknown_challenge", (await provider.ExpectAsync<ChannelError>(ChannelMessageTypes.Error)).Code);
         Assert.False(hub.HardwareProofs.IsPaused(provider.Id));
     }
+
+    /// <summary>Answers the challenge the provider has been sent, honestly, and waits for the round to pass.</summary>
+    private static async Task AnswerAsync(HubFixture hub, FakeProvider provider)
+    {
+        HardwareChallengeRequest request = await provider.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        var provers = request.Devices.Select(d => HardwareProver.Compute(request.ChallengeId, d)).ToList();
+        foreach (HardwareProver prover in provers)
+        {
+            await CommitAsync(provider, prover.Commitment);
+        }
+
+        foreach (HardwareProver prover in provers)
+        {
+            HardwareReveal reveal = await provider.ExpectAsync<HardwareReveal>(ChannelMessageTypes.HardwareReveal);
+            await OpenAsync(provider, provers.Single(p => p.Commitment.DeviceId == reveal.DeviceId).Open(reveal));
+        }
+
+        await Eventually.UntilAsync(() => Task.FromResult(hub.HardwareProofs.Describe(provider.Id)), d => d == ProofCodes.Passed, $"{provider.Name}'s round to pass");
+    }
+
+    private static async Task<Kumo.Hub.Storage.ProviderRecord> RecordAsync(HubFixture hub, FakeProvider provider)
+    {
+        await using Kumo.Hub.Storage.IHubReader reader = await hub.Services.GetRequiredService<Kumo.Hub.Storage.IHubStore>().OpenReaderAsync(CancellationToken.None);
+        return (await reader.GetProviderAsync(provider.Id))!;
+    }
+
+    /// <summary>Periodic proofs on (the hub's default), without the background passes: the test runs them.</summary>
+    private static Task<HubFixture> ProvingHubAsync() => HubFixture.StartAsync(o => o with { HardwareProofInterval = TimeSpan.FromHours(1) });
+
+    [Fact]
+    public async Task A_new_provider_gets_no_work_until_it_passes_and_one_that_registers_other_devices_is_challenged_again_at_once()
+    {
+        await using HubFixture hub = await ProvingHubAsync();
+        await using FakeProvider provider = await JoinAsync(hub);
+        Assert.False(hub.HardwareProofs.MayWork(await RecordAsync(hub, provider))); // joined, not proven yet
+
+        Assert.Equal(1, await hub.ProveHardwareAsync());
+        await AnswerAsync(hub, provider);
+        Assert.True(hub.HardwareProofs.MayWork(await RecordAsync(hub, provider)));
+        int? tier = hub.HardwareProofs.MeasuredTier(provider.Id);
+        Assert.NotNull(tier);
+        Assert.Equal(0, await hub.ProveHardwareAsync()); // proven: not due again
+
+        // The same account now claims a second H100. The first round said nothing about it.
+        await hub.Client.RegisterProviderAsync(provider.Signer, provider.Registration with
+        {
+            Inventory = FakeProvider.Inventory(4, 8L << 30, FakeProvider.Gpu(0, "NVIDIA H100 80GB HBM3", 80), FakeProvider.Gpu(1, "NVIDIA H100 80GB HBM3", 80)),
+        });
+        Assert.False(hub.HardwareProofs.MayWork(await RecordAsync(hub, provider)));
+        Assert.Null(hub.HardwareProofs.MeasuredTier(provider.Id));
+        Assert.Equal("claims_changed", hub.HardwareProofs.Describe(provider.Id));
+        Assert.Equal("claims_changed", (await hub.Client.ListProvidersAsync()).Single(p => p.Id.Value == provider.Id).HardwareProof);
+
+        Assert.Equal(1, await hub.ProveHardwareAsync()); // at once, not in an hour
+        await AnswerAsync(hub, provider);
+        Assert.True(hub.HardwareProofs.MayWork(await RecordAsync(hub, provider)));
+        Assert.Equal(2, hub.HardwareProofs.LatestOutcomes(provider.Id).Count);
+    }
+
+    [Fact]
+    public async Task A_restarted_hub_keeps_each_verdict_and_tier_and_challenges_nobody_early()
+    {
+        HubFixture first = await ProvingHubAsync();
+        FakeProvider honest = await JoinAsync(first);
+        FakeProvider silent = await FakeProvider.JoinAsync(first, "silent", FakeProvider.Inventory(4, 8L << 30, FakeProvider.Gpu(0, "NVIDIA A100 80GB PCIe", 80)), autoBid: false);
+        Assert.Equal(2, await first.ProveHardwareAsync());
+        await AnswerAsync(first, honest);
+        HardwareChallengeRequest unanswered = await silent.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        first.Clock.Advance(TimeSpan.FromMilliseconds(unanswered.Devices[0].DeadlineMs + 1));
+        await first.ProveHardwareAsync();
+        Assert.True(first.HardwareProofs.IsPaused(silent.Id));
+        int? tier = first.HardwareProofs.MeasuredTier(honest.Id);
+        await first.HardwareProofs.SaveAsync(CancellationToken.None);
+        honest.Crash(); // the agents' channels drop with the hub
+        silent.Crash();
+
+        await using HubFixture hub = await first.RestartAsync();
+        await using FakeProvider honestBack = await FakeProvider.ReconnectAsync(hub, honest);
+        await using FakeProvider silentBack = await FakeProvider.ReconnectAsync(hub, silent);
+        await honestBack.HeartbeatAsync();
+        await silentBack.HeartbeatAsync();
+        await honest.DisposeAsync();
+        await silent.DisposeAsync();
+
+        Assert.Equal(0, await hub.ProveHardwareAsync()); // neither is due: the restart proves nobody again
+        Assert.Equal(tier, hub.HardwareProofs.MeasuredTier(honest.Id));
+        Assert.True(hub.HardwareProofs.MayWork(await RecordAsync(hub, honest)));
+        Assert.True(hub.HardwareProofs.IsPaused(silent.Id)); // a failure stays a failure
+        Assert.False(hub.HardwareProofs.MayWork(await RecordAsync(hub, silent)));
+        Assert.Equal(ProofCodes.Deadline, Assert.Single(hub.HardwareProofs.LatestOutcomes(silent.Id)).Code);
+
+        hub.Clock.Advance(TimeSpan.FromMinutes(5)); // the failure's retry delay, kept across the restart
+        Assert.Equal(1, await hub.ProveHardwareAsync());
+        Assert.Single((await silentBack.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge)).Devices);
+    }
+
+    [Fact]
+    public async Task A_round_the_restart_cut_short_is_asked_again_at_once_and_its_answers_to_the_old_hub_are_refused()
+    {
+        HubFixture first = await ProvingHubAsync();
+        FakeProvider provider = await JoinAsync(first);
+        Assert.Equal(1, await first.ProveHardwareAsync());
+        await AnswerAsync(first, provider);
+        Assert.True(await first.HardwareProofs.ChallengeAsync(provider.Id, CancellationToken.None)); // a capacity re-test: open when the hub stops
+        HardwareChallengeRequest request = await provider.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        HardwareProver prover = HardwareProver.Compute(request.ChallengeId, Assert.Single(request.Devices));
+        provider.Crash();
+
+        await using HubFixture hub = await first.RestartAsync();
+        await using FakeProvider back = await FakeProvider.ReconnectAsync(hub, provider);
+        await back.HeartbeatAsync();
+        await provider.DisposeAsync();
+
+        await CommitAsync(back, prover.Commitment); // to a round the new hub never issued
+        Assert.Equal("unknown_challenge", (await back.ExpectAsync<ChannelError>(ChannelMessageTypes.Error)).Code);
+        Assert.True(hub.HardwareProofs.MayWork(await RecordAsync(hub, back))); // its earlier pass stands meanwhile
+        Assert.Equal(1, await hub.ProveHardwareAsync()); // asked again now, not in an hour
+        await AnswerAsync(hub, back);
+    }
 }

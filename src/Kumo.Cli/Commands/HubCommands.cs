@@ -23,6 +23,8 @@ public static class HubCommands
         var devnet = new Option<bool>("--devnet") { Description = "For a new data directory: devnet rules (faucet, 30 s unbonding, 5 s settlement)" };
         var blockInterval = Durations.Option("--block-interval", "Ledger transactions are sealed into a block at least this often", TimeSpan.FromMilliseconds(200));
         var probeInterval = Durations.Option("--probe-interval", "How often providers measure latency and bandwidth to each other (0: never)", TimeSpan.FromMinutes(1));
+        var proofRetry = Durations.Option("--proof-retry", "How soon a provider whose hardware proof failed is challenged again (it gets no work until one passes)",
+            TimeSpan.FromMinutes(5));
         start.Options.Add(data);
         start.Options.Add(listen);
         start.Options.Add(heartbeatInterval);
@@ -32,6 +34,7 @@ public static class HubCommands
         start.Options.Add(devnet);
         start.Options.Add(blockInterval);
         start.Options.Add(probeInterval);
+        start.Options.Add(proofRetry);
         start.Options.Add(ParentWatch.ParentPid);
         start.SetAction(async (parse, ct) =>
         {
@@ -44,6 +47,7 @@ public static class HubCommands
                 OfferTimeout = parse.GetValue(offerTimeout),
                 BlockInterval = parse.GetValue(blockInterval),
                 ProbeInterval = parse.GetValue(probeInterval),
+                HardwareProofRetry = parse.GetValue(proofRetry),
                 Genesis = ReadGenesis(parse.GetValue(genesisFile), parse.GetValue(devnet)),
             };
             if (options.HeartbeatTimeout <= options.HeartbeatInterval)

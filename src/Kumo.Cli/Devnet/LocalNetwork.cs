@@ -114,7 +114,7 @@ public sealed class LocalNetwork : IAsyncDisposable
         [
             "hub", "start", "--data", hubDirectory, "--listen", "http://127.0.0.1:0",
             "--heartbeat-interval", Seconds(options.HeartbeatInterval), "--heartbeat-timeout", Seconds(options.HeartbeatTimeout),
-            "--offer-timeout", Seconds(options.OfferTimeout), "--probe-interval", "5s", "--parent-pid", pid, "--devnet",
+            "--offer-timeout", Seconds(options.OfferTimeout), "--probe-interval", "5s", "--proof-retry", "10s", "--parent-pid", pid, "--devnet",
         ], Path.Combine(hubDirectory, "hub.log"));
 
         LocalNetwork? network = null;

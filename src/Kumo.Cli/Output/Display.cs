@@ -128,8 +128,9 @@ public static class Display
                 p.Reputation.ToString("0.00", CultureInfo.InvariantCulture),
                 p.HardwareProof switch
                 {
-                    null => "[grey]-[/]",
+                    null => "[grey]pending[/]", // no round settled yet: no work until one passes
                     "passed" => $"[green]tier {p.MeasuredTier}[/]",
+                    "claims_changed" => "[yellow]claims changed[/]", // re-registered other devices: proven again first
                     var code => $"[red]{Markup.Escape(code)}[/]",
                 },
                 p.Health switch { null => "[grey]-[/]", "active" => "[green]active[/]", "slashed" => "[red]slashed[/]", var h => $"[yellow]{Markup.Escape(h)}[/]" },

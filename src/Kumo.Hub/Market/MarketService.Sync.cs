@@ -52,6 +52,7 @@ public sealed partial class MarketService
         {
             foreach (ProviderRecord record in providers)
             {
+                bool proven = hardware.MayWork(record); // first: it notes the claims this registration makes
                 int? measuredTier = hardware.MeasuredTier(record.Id);
                 string source = record.RegistrationEnvelope + "|" + string.Join("|", attested[record.Id].Select(a => a.Auditor + a.AttributesJson)) + "|" + measuredTier;
                 MarketProvider? known = _book.Get(record.Id);
@@ -98,9 +99,10 @@ public sealed partial class MarketService
                     }
                 }
 
-                // A provider whose latest hardware proof failed, or that the checkers paused, gets no work until it recovers.
+                // A provider not proven for the devices it registers (new, changed, or its latest proof failed), or that the
+                // checkers paused, gets no work until that changes.
                 _book.SetOnline(record.Id, record.Status == ProviderStatus.Online && sessions.IsConnected(record.Id)
-                    && !hardware.IsPaused(record.Id) && !checks.IsPaused(record.Id));
+                    && proven && !checks.IsPaused(record.Id));
                 MarketProvider current = _book.Get(record.Id)!;
                 long bonded = ledger.Read(s => s.Bonded(Crypto.AccountId.Parse(record.Id)));
                 _book.SetBonded(record.Id, bonded >= minBond * Math.Max(1, current.Gpus.Count));

@@ -144,9 +144,7 @@ public sealed class ProviderService(
             MeasuredPeers = network.PeersMeasured(view.Id.Value, now),
             Health = health is null ? null : health.Away ? "away" : Leases.Names.Of(health.Health),
             Validator = validators.Standing(view.Id.Value) is { } standing ? Leases.Names.Of(standing.Status) : null,
-            HardwareProof = hardware.LatestOutcomes(view.Id.Value) is { Count: > 0 } outcomes
-                ? outcomes.FirstOrDefault(o => !o.Passed)?.Code ?? Kumo.Verification.Hardware.ProofCodes.Passed
-                : null,
+            HardwareProof = hardware.Describe(view.Id.Value),
             MeasuredTier = hardware.MeasuredTier(view.Id.Value),
         };
     }

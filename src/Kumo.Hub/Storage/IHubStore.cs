@@ -136,6 +136,9 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Every provider's standing with the checkers, as the last pass left it.</summary>
     Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync();
 
+    /// <summary>Every provider's stored hardware-proof standing.</summary>
+    Task<IReadOnlyList<HardwareProofRecord>> ListHardwareProofsAsync();
+
     /// <summary>A validator's stored standing in the validator pool, or null if it never joined.</summary>
     Task<ValidatorStandingRecord?> GetValidatorStandingAsync(string validatorId);
 
@@ -213,6 +216,8 @@ public interface IHubTransaction : IHubReader
     Task UpsertProviderCheckAsync(ProviderCheckRecord check);
 
     Task UpsertValidatorStandingAsync(ValidatorStandingRecord standing);
+
+    Task UpsertHardwareProofAsync(HardwareProofRecord proof);
 
     Task CommitAsync();
 }

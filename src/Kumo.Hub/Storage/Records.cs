@@ -151,6 +151,12 @@ public sealed record TrainingStandingRecord(string ProviderId, long Delivered, l
 /// <summary>A provider's standing with the checkers (<c>CheckerStanding</c> as JSON): health, reputation, pauses.</summary>
 public sealed record ProviderCheckRecord(string ProviderId, string StandingJson, long UpdatedAt);
 
+/// <summary>
+/// A provider's hardware-proof standing (<c>HardwareProofService</c>'s stored state as JSON): the claims its latest
+/// round proved, the verdict, the measured tier, when it is due again, and whether a round was open.
+/// </summary>
+public sealed record HardwareProofRecord(string ProviderId, string ProofJson, long UpdatedAt);
+
 /// <summary>A validator's record in the validator pool (status: active, dropped or slashed), so a restarted hub keeps it.</summary>
 public sealed record ValidatorStandingRecord(string ValidatorId, double Reputation, long Assignments, long Missed, string Status, long UpdatedAt);
 

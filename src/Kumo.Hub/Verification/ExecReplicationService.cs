@@ -375,7 +375,7 @@ public sealed class ExecReplicationService(
             }
 
             anyOfClass = true;
-            if (!hardware.IsPaused(provider.Id) && ExecHardwareClass.Fit(inventory, [.. held[provider.Id]], like, hardwareClass) is { } allocation)
+            if (hardware.MayWork(provider) && ExecHardwareClass.Fit(inventory, [.. held[provider.Id]], like, hardwareClass) is { } allocation)
             {
                 fitting.Add((provider, allocation));
             }

@@ -18,13 +18,19 @@ namespace Kumo.Hub.Verification;
 /// Proves that providers have the devices they registered (docs/VERIFICATION.md, "Hardware proof"). Each connected
 /// provider is challenged when it is first seen and again at random around <see cref="HubOptions.HardwareProofInterval"/>;
 /// a provider whose last proof failed is paused (<see cref="IsPaused"/>) and one that passed has a measured tier
-/// (<see cref="MeasuredTier"/>). Results live in memory: after a hub restart every provider is proven again.
+/// (<see cref="MeasuredTier"/>). A proof holds for the claims it tested (<see cref="DeviceClaim.Fingerprint"/>): a
+/// provider that re-registers other devices is challenged again at once, and while periodic proofs are on
+/// (<see cref="HubOptions.HardwareProofInterval"/>) the market offers work only to a provider whose current claims
+/// passed (<see cref="MayWork"/>). Each provider's standing is written to the store (<c>hardware_proofs</c>) moments
+/// after it changes and read back at start, so a restarted hub keeps a failure a failure, keeps each tier, and proves
+/// nobody early — except a provider whose round the restart cut short, which is challenged at once.
 /// </summary>
 public sealed class HardwareProofService(
     IHubStore store,
     ProviderSessions sessions,
     EnvelopeAuthenticator auth,
     Ledger.RefereeService referee,
+    HubSignals signals,
     HubOptions options,
     TimeProvider time,
     ILogger<HardwareProofService> logger) : BackgroundService
@@ -35,6 +41,15 @@ public sealed class HardwareProofService(
 
     private readonly object _lock = new();
     private readonly Dictionary<string, ProviderProof> _providers = new(StringComparer.Ordinal);
+
+    /// <summary>The claims each provider's latest registration makes, by its inventory JSON (parsed once per change).</summary>
+    private readonly Dictionary<string, (string InventoryJson, string Key)> _claims = new(StringComparer.Ordinal);
+
+    /// <summary>Providers whose standing changed since it was last written.</summary>
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _saving = new(1, 1);
+    private readonly SemaphoreSlim _loading = new(1, 1);
+    private volatile bool _loaded;
 
     /// <summary>
     /// Raised when a provider's round settles (passed or failed), under the service's lock: a handler must be quick and
@@ -56,13 +71,52 @@ public sealed class HardwareProofService(
 
     /// <summary>
     /// The performance tier the latest passing proof measured (TFLOP/s × 100 of the slowest device), or null when the
-    /// provider has not passed one.
+    /// provider has not passed one, or has since registered devices that proof did not test.
     /// </summary>
     public int? MeasuredTier(string providerId)
     {
         lock (_lock)
         {
-            return _providers.TryGetValue(providerId, out ProviderProof? p) && p.LastPassed == true ? p.Tier : null;
+            return _providers.TryGetValue(providerId, out ProviderProof? p) && p.LastPassed == true && ProvesCurrentClaims(providerId, p) ? p.Tier : null;
+        }
+    }
+
+    /// <summary>
+    /// Whether the market may place work on <paramref name="provider"/>: never after a failed proof; with periodic proofs
+    /// on, only once a round has passed for the devices it registers now (a provider that just joined, or re-registered
+    /// other devices, waits for its challenge, typically a few seconds). With periodic proofs off (tests that drive the
+    /// service by hand), anything not failed.
+    /// </summary>
+    public bool MayWork(ProviderRecord provider)
+    {
+        string key = ClaimsKey(provider);
+        lock (_lock)
+        {
+            _providers.TryGetValue(provider.Id, out ProviderProof? p);
+            if (p?.LastPassed == false)
+            {
+                return false;
+            }
+
+            return !ProofRequired || (p?.LastPassed == true && p.ClaimsKey == key);
+        }
+    }
+
+    /// <summary>
+    /// What <c>kumo provider list</c> shows: <c>passed</c>, the failing code, <c>claims_changed</c> (it passed, then
+    /// registered devices that round did not test), or null before its first round.
+    /// </summary>
+    public string? Describe(string providerId)
+    {
+        lock (_lock)
+        {
+            if (!_providers.TryGetValue(providerId, out ProviderProof? p) || p.LastPassed is null)
+            {
+                return null;
+            }
+
+            return p.LastOutcomes.FirstOrDefault(o => !o.Passed)?.Code
+                ?? (ProvesCurrentClaims(providerId, p) ? ProofCodes.Passed : "claims_changed");
         }
     }
 
@@ -87,6 +141,7 @@ public sealed class HardwareProofService(
     /// <summary>Challenges every device of a provider now. False when it is unknown, not connected, or already being challenged.</summary>
     public async Task<bool> ChallengeAsync(string providerId, CancellationToken cancellationToken)
     {
+        await LoadAsync(cancellationToken);
         ProviderRecord? record;
         await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
         {
@@ -102,7 +157,8 @@ public sealed class HardwareProofService(
         long now = Now;
         string challengeId = "hwc-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         // Every claimed device, real GPUs included: a GPU nobody proved is how a CPU passes as one (docs/VERIFICATION.md).
-        var round = new ProofRound(challengeId, [.. DeviceClaim.FromInventory(inventory).Select(claim =>
+        IReadOnlyList<DeviceClaim> claims = DeviceClaim.FromInventory(inventory);
+        var round = new ProofRound(challengeId, DeviceClaim.Fingerprint(claims), [.. claims.Select(claim =>
             new HardwareProofSession(challengeId, claim, RandomSeed(), now, Policy))]);
         lock (_lock)
         {
@@ -115,7 +171,10 @@ public sealed class HardwareProofService(
             proof.Round = round;
             proof.FailedWhileAway = false;
             proof.Statements.Clear();
+            _dirty.Add(providerId); // a round is open: a hub that restarts before it settles challenges again at once
         }
+
+        await SaveAsync(cancellationToken);
 
         var request = new HardwareChallengeRequest(challengeId, [.. round.Devices.Select(d => d.Challenge)]);
         if (!await sessions.TrySendAsync(providerId, ChannelMessageTypes.HardwareChallenge, request, cancellationToken))
@@ -139,6 +198,7 @@ public sealed class HardwareProofService(
     /// </summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
+        await LoadAsync(cancellationToken);
         long now = Now;
         var due = new List<string>();
         IReadOnlyList<ProviderRecord> providers;
@@ -169,8 +229,11 @@ public sealed class HardwareProofService(
             {
                 // A round that failed while the provider was gone (it could not answer) is tried again as soon as it is
                 // back, not after the retry delay: until then it is paused, and the market offers it nothing.
+                // So is a provider that registered other devices than its latest round tested: until it passes for
+                // them, the market offers it nothing (MayWork).
                 if (provider.Status == ProviderStatus.Online && sessions.IsConnected(provider.Id)
-                    && (!_providers.TryGetValue(provider.Id, out ProviderProof? p) || (p.Round is null && (p.NextDueMs <= now || p.FailedWhileAway))))
+                    && (!_providers.TryGetValue(provider.Id, out ProviderProof? p)
+                        || (p.Round is null && (p.NextDueMs <= now || p.FailedWhileAway || p.ClaimsKey != ClaimsKeyLocked(provider)))))
                 {
                     due.Add(provider.Id);
                 }
@@ -186,7 +249,119 @@ public sealed class HardwareProofService(
             }
         }
 
+        await SaveAsync(cancellationToken); // whatever settled since the last write and failed to be written then
         return challenged;
+    }
+
+    /// <summary>
+    /// Writes every provider's standing that changed since it was last written (the service also writes on its own,
+    /// moments after a round opens or settles). A write that fails is tried again on the next pass.
+    /// </summary>
+    public async Task SaveAsync(CancellationToken cancellationToken)
+    {
+        await _saving.WaitAsync(cancellationToken);
+        try
+        {
+            List<HardwareProofRecord> changed;
+            lock (_lock)
+            {
+                if (_dirty.Count == 0)
+                {
+                    return;
+                }
+
+                long now = Now;
+                changed = [.. _dirty.Select(id => new HardwareProofRecord(id, JsonSerializer.Serialize(_providers[id].ToStored(), KumoJson.Options), now))];
+                _dirty.Clear();
+            }
+
+            try
+            {
+                await store.WriteBatchedAsync(async tx =>
+                {
+                    foreach (HardwareProofRecord record in changed)
+                    {
+                        await tx.UpsertHardwareProofAsync(record);
+                    }
+
+                    return true;
+                }, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                lock (_lock)
+                {
+                    _dirty.UnionWith(changed.Select(r => r.ProviderId));
+                }
+
+                logger.LogWarning("could not store the hardware-proof standing of {Count} provider(s); will retry: {Error}", changed.Count, e.Message);
+            }
+        }
+        finally
+        {
+            _saving.Release();
+        }
+    }
+
+    /// <summary>Reads the stored standings back, once, before the first pass or challenge.</summary>
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        if (_loaded)
+        {
+            return;
+        }
+
+        await _loading.WaitAsync(cancellationToken);
+        try
+        {
+            if (_loaded)
+            {
+                return;
+            }
+
+            IReadOnlyList<HardwareProofRecord> saved;
+            await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
+            {
+                saved = await reader.ListHardwareProofsAsync();
+            }
+
+            int interrupted = 0;
+            lock (_lock)
+            {
+                foreach (HardwareProofRecord record in saved)
+                {
+                    if (_providers.ContainsKey(record.ProviderId)
+                        || JsonSerializer.Deserialize<StoredProof>(record.ProofJson, KumoJson.Options) is not { } stored)
+                    {
+                        continue;
+                    }
+
+                    ProviderProof proof = ProviderProof.FromStored(stored);
+                    if (stored.OpenChallenge is not null)
+                    {
+                        // The hub stopped while this round was open: its answer can no longer be checked, so ask again now.
+                        // Its earlier verdict stands until then (a failure stays a failure).
+                        proof.NextDueMs = 0;
+                        interrupted++;
+                    }
+
+                    _providers[record.ProviderId] = proof;
+                }
+
+                _loaded = true;
+            }
+
+            if (saved.Count > 0)
+            {
+                logger.LogInformation("hardware proofs: {Count} provider standing(s) restored from the store, {Interrupted} round(s) cut short by the restart to ask again",
+                    saved.Count, interrupted);
+                signals.WakeScheduler(); // the market may now offer work to the providers proven before the restart
+            }
+        }
+        finally
+        {
+            _loading.Release();
+        }
     }
 
     /// <summary>A signed <see cref="HardwareCommitment"/> or <see cref="HardwareOpening"/> from a provider's channel.</summary>
@@ -213,6 +388,34 @@ public sealed class HardwareProofService(
             await OnOpenAsync(providerId, envelope.ReadPayload<HardwareOpening>());
         }
     }
+
+    private bool ProofRequired => options.HardwareProofInterval > TimeSpan.Zero;
+
+    /// <summary>The fingerprint of the devices <paramref name="provider"/> registers now.</summary>
+    private string ClaimsKey(ProviderRecord provider)
+    {
+        lock (_lock)
+        {
+            return ClaimsKeyLocked(provider);
+        }
+    }
+
+    private string ClaimsKeyLocked(ProviderRecord provider)
+    {
+        if (_claims.TryGetValue(provider.Id, out var known) && string.Equals(known.InventoryJson, provider.InventoryJson, StringComparison.Ordinal))
+        {
+            return known.Key;
+        }
+
+        HardwareInventory inventory = JsonSerializer.Deserialize<HardwareInventory>(provider.InventoryJson, KumoJson.Options)!;
+        string key = DeviceClaim.Fingerprint(DeviceClaim.FromInventory(inventory));
+        _claims[provider.Id] = (provider.InventoryJson, key);
+        return key;
+    }
+
+    /// <summary>Whether the provider's latest round tested the claims it was last seen registering (true when not seen yet).</summary>
+    private bool ProvesCurrentClaims(string providerId, ProviderProof proof) =>
+        !_claims.TryGetValue(providerId, out var current) || current.Key == proof.ClaimsKey;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         PeriodicPass.RunAsync(options.HardwareProofInterval > TimeSpan.Zero ? options.SweepInterval : TimeSpan.Zero, time, RunOnceAsync, logger, "a hardware proof pass", runAtStart: true, stoppingToken);
@@ -305,6 +508,8 @@ public sealed class HardwareProofService(
         List<ProofOutcome> outcomes = [.. round.Devices.Select(d => d.Outcome!)];
         bool passed = outcomes.All(o => o.Passed);
         proof.Round = null;
+        proof.ClaimsKey = round.ClaimsKey;
+        proof.SettledAtMs = Now;
         proof.LastPassed = passed;
         proof.FailedWhileAway = !passed && !sessions.IsConnected(providerId);
         proof.LastOutcomes = outcomes;
@@ -313,8 +518,21 @@ public sealed class HardwareProofService(
         ProofOutcome? firstFailed = outcomes.FirstOrDefault(o => !o.Passed);
         bool slashing = firstFailed is not null && ProvablyWrong.Contains(firstFailed.Code) && proof.Statements.Count > 0;
         Settled?.Invoke(new HardwareProofSettled(providerId, round.ChallengeId, passed, outcomes, [.. proof.Statements], slashing));
+        _dirty.Add(providerId);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await SaveAsync(CancellationToken.None);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+            {
+                logger.LogDebug("hardware proof standing of {Provider} not stored now: {Error}", providerId, e.Message); // the store is closing
+            }
+        });
         if (passed)
         {
+            signals.WakeScheduler(); // it may be the proof that lets the market offer this provider work
             logger.LogInformation("hardware proof {Challenge} of {Provider} passed: tier {Tier}{Simulated}", round.ChallengeId, providerId, proof.Tier,
                 outcomes.Any(o => o.Simulated) ? " (simulated devices)" : "");
         }
@@ -357,7 +575,7 @@ public sealed class HardwareProofService(
             return long.MaxValue / 2;
         }
 
-        double delay = passed ? interval * (0.5 + Random.Shared.NextDouble()) : Math.Min(interval, TimeSpan.FromMinutes(5).TotalMilliseconds);
+        double delay = passed ? interval * (0.5 + Random.Shared.NextDouble()) : Math.Min(interval, options.HardwareProofRetry.TotalMilliseconds);
         return (long)delay;
     }
 
@@ -380,6 +598,11 @@ public sealed class HardwareProofService(
     {
         public ProofRound? Round { get; set; }
 
+        /// <summary>The claims the latest settled round tested (<see cref="DeviceClaim.Fingerprint"/>).</summary>
+        public string? ClaimsKey { get; set; }
+
+        public long? SettledAtMs { get; set; }
+
         /// <summary>The last round failed while the provider was not connected: it is challenged again when it returns.</summary>
         public bool FailedWhileAway { get; set; }
 
@@ -393,7 +616,28 @@ public sealed class HardwareProofService(
 
         /// <summary>The provider's signed commitments and openings of the current round.</summary>
         public List<SignedEnvelope> Statements { get; } = [];
+
+        public StoredProof ToStored() => new(ClaimsKey, LastPassed, Tier, LastOutcomes, NextDueMs, FailedWhileAway, Round?.ChallengeId, SettledAtMs);
+
+        public static ProviderProof FromStored(StoredProof s) => new()
+        {
+            ClaimsKey = s.ClaimsKey,
+            LastPassed = s.Passed,
+            Tier = s.Tier,
+            LastOutcomes = s.Outcomes,
+            NextDueMs = s.NextDueMs,
+            FailedWhileAway = s.FailedWhileAway,
+            SettledAtMs = s.SettledAtMs,
+        };
     }
 
-    private sealed record ProofRound(string ChallengeId, IReadOnlyList<HardwareProofSession> Devices);
+    /// <summary>
+    /// What the store keeps of a provider's standing (<see cref="HardwareProofRecord.ProofJson"/>): the claims its latest
+    /// settled round tested, its verdict (null before any) and tier, its outcomes, when the next round is due, and
+    /// <c>OpenChallenge</c>, the round open when it was written (set: the hub stopped before that round settled).
+    /// </summary>
+    private sealed record StoredProof(string? ClaimsKey, bool? Passed, int Tier, IReadOnlyList<ProofOutcome> Outcomes, long NextDueMs,
+        bool FailedWhileAway, string? OpenChallenge, long? SettledAtMs);
+
+    private sealed record ProofRound(string ChallengeId, string ClaimsKey, IReadOnlyList<HardwareProofSession> Devices);
 }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Kumo.Hardware;
 
 namespace Kumo.Verification.Hardware;
@@ -21,4 +23,27 @@ public sealed record DeviceClaim(string DeviceId, bool IsGpu, string Model, long
         inventory.Gpus.Count > 0
             ? [.. inventory.Gpus.Select(g => new DeviceClaim(g.Uuid, true, g.Model, g.VramBytes, 0, g.Simulated))]
             : [new DeviceClaim(CpuDeviceId, false, inventory.Cpu.Model, inventory.MemoryBytes, Math.Max(1, inventory.Cpu.LogicalCores), false)];
+
+    /// <summary>
+    /// A fingerprint of what a set of claims asserts (every field, in order), 64 hex digits: a proof holds for the
+    /// claims it was run against, and a re-registration that changes any of them (one more GPU, another model, more
+    /// memory) is unproven until the next round.
+    /// </summary>
+    public static string Fingerprint(IEnumerable<DeviceClaim> claims)
+    {
+        var text = new StringBuilder();
+        foreach (DeviceClaim c in claims)
+        {
+            // Length-prefixed fields: no model name can make two different lists print the same.
+            foreach (string field in new[] { c.DeviceId, c.IsGpu ? "gpu" : "cpu", c.Model, c.MemoryBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                c.Cores.ToString(System.Globalization.CultureInfo.InvariantCulture), c.Simulated ? "simulated" : "real" })
+            {
+                text.Append(field.Length).Append(':').Append(field);
+            }
+
+            text.Append(';');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
 }

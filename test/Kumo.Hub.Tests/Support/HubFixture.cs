@@ -14,6 +14,7 @@ namespace Kumo.Hub.Tests.Support;
 public sealed class HubFixture : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _handedOver;
 
     private HubFixture(WebApplication app, HubOptions options, ManualClock clock, string url)
     {
@@ -55,7 +56,24 @@ public sealed class HubFixture : IAsyncDisposable
             Genesis = Kumo.Ledger.Genesis.Devnet(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000) with { MinBondPerDevice = 0 },
         };
         options = configure?.Invoke(options) ?? options;
-        var clock = ManualClock.StartingNow();
+        return await StartOnAsync(options, ManualClock.StartingNow());
+    }
+
+    /// <summary>
+    /// A hub restart: stops this hub (its data directory stays) and starts a new one on the same options and data, its
+    /// clock where this one's was. Dispose the new one; this one is spent (its dispose does nothing more).
+    /// </summary>
+    public async Task<HubFixture> RestartAsync()
+    {
+        _handedOver = true;
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        return await StartOnAsync(Options, new ManualClock(Clock.GetUtcNow()));
+    }
+
+    private static async Task<HubFixture> StartOnAsync(HubOptions options, ManualClock clock)
+    {
         WebApplication app = HubHost.Build(options, clock, l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
         await HubHost.StartAsync(app);
         string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -98,6 +116,11 @@ public sealed class HubFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_handedOver)
+        {
+            return;
+        }
+
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

@@ -13,7 +13,7 @@ internal static class HubProcess
         Directory.CreateDirectory(directory);
         string urlFile = Path.Combine(directory, "hub.url");
         File.Delete(urlFile);
-        KumoProcess hub = KumoProcess.Start("hub", ["hub", "start", "--data", directory, "--listen", "http://127.0.0.1:0", "--devnet"],
+        KumoProcess hub = KumoProcess.Start("hub", ["hub", "start", "--data", directory, "--listen", "http://127.0.0.1:0", "--devnet", "--proof-retry", "10s"],
             Path.Combine(directory, "hub.log"), environment);
         var clock = Stopwatch.StartNew();
         while (!File.Exists(urlFile))

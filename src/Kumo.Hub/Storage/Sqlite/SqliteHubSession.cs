@@ -188,6 +188,9 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync() =>
         [.. await Query<ProviderCheckRecord>("SELECT provider_id AS ProviderId, standing_json AS StandingJson, updated_at AS UpdatedAt FROM provider_checks ORDER BY provider_id")];
 
+    public async Task<IReadOnlyList<HardwareProofRecord>> ListHardwareProofsAsync() =>
+        [.. await Query<HardwareProofRecord>("SELECT provider_id AS ProviderId, proof_json AS ProofJson, updated_at AS UpdatedAt FROM hardware_proofs ORDER BY provider_id")];
+
     public async Task<ValidatorStandingRecord?> GetValidatorStandingAsync(string validatorId) =>
         (await Query<ValidatorStandingRecord>(
             "SELECT validator_id AS ValidatorId, reputation AS Reputation, assignments AS Assignments, missed AS Missed, status AS Status, updated_at AS UpdatedAt FROM validator_standing WHERE validator_id = @validatorId",
@@ -382,6 +385,12 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         INSERT INTO provider_checks(provider_id, standing_json, updated_at) VALUES (@ProviderId, @StandingJson, @UpdatedAt)
         ON CONFLICT(provider_id) DO UPDATE SET standing_json = excluded.standing_json, updated_at = excluded.updated_at
         """, c);
+
+    public Task UpsertHardwareProofAsync(HardwareProofRecord h) => Execute(
+        """
+        INSERT INTO hardware_proofs(provider_id, proof_json, updated_at) VALUES (@ProviderId, @ProofJson, @UpdatedAt)
+        ON CONFLICT(provider_id) DO UPDATE SET proof_json = excluded.proof_json, updated_at = excluded.updated_at
+        """, h);
 
     public Task UpsertValidatorStandingAsync(ValidatorStandingRecord v) => Execute(
         """

@@ -228,5 +228,12 @@ internal static class SqliteSchema
                 updated_at   INTEGER NOT NULL
             );
             """),
+        (8, "hardware proofs: each provider's latest round (claims proved, verdict, tier, when due again)", """
+            CREATE TABLE hardware_proofs (
+                provider_id TEXT PRIMARY KEY,
+                proof_json  TEXT NOT NULL,
+                updated_at  INTEGER NOT NULL
+            );
+            """),
     ];
 }
