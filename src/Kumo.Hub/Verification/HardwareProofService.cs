@@ -174,8 +174,6 @@ public sealed class HardwareProofService(
             _dirty.Add(providerId); // a round is open: a hub that restarts before it settles challenges again at once
         }
 
-        await SaveAsync(cancellationToken);
-
         var request = new HardwareChallengeRequest(challengeId, [.. round.Devices.Select(d => d.Challenge)]);
         if (!await sessions.TrySendAsync(providerId, ChannelMessageTypes.HardwareChallenge, request, cancellationToken))
         {
@@ -189,6 +187,7 @@ public sealed class HardwareProofService(
 
         logger.LogInformation("hardware challenge {Challenge} to {Provider}: {Devices}", challengeId, providerId,
             string.Join(", ", round.Devices.Select(d => $"{d.Claim.Model} n={d.N} within {d.Deadline.TotalMilliseconds:0} ms")));
+        await SaveAsync(cancellationToken); // after sending: the deadline runs from the challenge, not from a disk write
         return true;
     }
 
