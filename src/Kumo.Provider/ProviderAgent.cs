@@ -365,6 +365,9 @@ public sealed class ProviderAgent : IAsyncDisposable
                     }
                 });
                 break;
+            case ChannelMessageTypes.HardwareResult:
+                Verification.HardwareProofResponder.Report(message.Body.Deserialize<HardwareProofResult>(KumoJson.Options)!, _logger);
+                break;
             case ChannelMessageTypes.ValidationTask when _validator is not null:
                 ValidationTask task = message.Body.Deserialize<ValidationTask>(KumoJson.Options)!;
                 _ = Task.Run(() => _validator.HandleAsync(task, CancellationToken.None));

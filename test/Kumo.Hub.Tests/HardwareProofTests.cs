@@ -54,6 +54,11 @@ public class HardwareProofTests
         Assert.False(hub.HardwareProofs.IsPaused(provider.Id));
         Assert.True(hub.HardwareProofs.MeasuredTier(provider.Id) > 0);
         Assert.Equal(0, await hub.ProveHardwareAsync()); // proven: not due again before the interval
+
+        HardwareProofResult told = await provider.ExpectAsync<HardwareProofResult>(ChannelMessageTypes.HardwareResult); // the operator's verdict
+        Assert.True(told.Passed);
+        Assert.Equal(hub.HardwareProofs.MeasuredTier(provider.Id), told.Tier);
+        Assert.Equal(ProofCodes.Passed, Assert.Single(told.Devices).Code);
     }
 
     [Fact]
@@ -70,6 +75,10 @@ public class HardwareProofTests
         Assert.Equal(ProofCodes.Deadline, outcome.Code);
         Assert.True(hub.HardwareProofs.IsPaused(provider.Id));
         Assert.Null(hub.HardwareProofs.MeasuredTier(provider.Id));
+
+        HardwareProofResult told = await provider.ExpectAsync<HardwareProofResult>(ChannelMessageTypes.HardwareResult);
+        Assert.False(told.Passed);
+        Assert.Equal(ProofCodes.Deadline, Assert.Single(told.Devices).Code);
     }
 
     [Fact]

@@ -61,6 +61,10 @@ public class GpuProofTests
                 Assert.True(gpu.MeasuredTier >= 1);
                 Assert.Contains("hardware proofs of this machine's GPUs run on CUDA driver 12.4", withCuda.Tail(200), StringComparison.Ordinal);
                 Assert.Contains("Fake GPU 0 n=256", hub.Tail(400), StringComparison.Ordinal);
+                // The hub tells the agent its verdict, so the operator reads why the machine does (or does not) get work.
+                await Eventually.Until(() => Task.FromResult(withCuda.Tail(300)),
+                    log => log.Contains(" passed: " + Uuid + " n=256 in ", StringComparison.Ordinal) && log.Contains("the hub offers this machine work", StringComparison.Ordinal),
+                    "the agent to log the hub's verdict", seconds: 15);
 
                 ProviderView cpu = providers.Single(p => p.Name == "without-cuda");
                 Assert.Empty(cpu.Inventory.Gpus);

@@ -24,6 +24,7 @@ public static class ChannelMessageTypes
     public const string NetProbe = "net.probe";
     public const string HardwareChallenge = "hw.challenge";
     public const string HardwareReveal = "hw.reveal";
+    public const string HardwareResult = "hw.result";
     public const string ValidationTask = "verify.task";
     public const string DisputeOpen = "dispute.open";
     public const string DisputeQuery = "dispute.query";

@@ -37,6 +37,21 @@ public sealed record HardwareCommitment(string ChallengeId, string DeviceId, int
 public sealed record HardwareReveal(string ChallengeId, string DeviceId, string VectorSeed, int Rounds, IReadOnlyList<int> Rows);
 
 /// <summary>
+/// The hub's verdict on a settled round (<see cref="ChannelMessageTypes.HardwareResult"/>), so the machine's operator
+/// learns why it gets no work: passed (and the measured tier), or the first failing device and why, and when the hub
+/// asks again. Informational: nothing the agent does depends on it.
+/// </summary>
+/// <param name="ChallengeId">The round.</param>
+/// <param name="Passed">Every device passed.</param>
+/// <param name="Tier">The measured performance tier (TFLOP/s × 100 of the slowest device); 0 when failed.</param>
+/// <param name="Devices">Each challenged device's outcome.</param>
+/// <param name="NextInMs">About when the next round comes (a failure's retry; a pass's next random round).</param>
+public sealed record HardwareProofResult(string ChallengeId, bool Passed, int Tier, IReadOnlyList<HardwareDeviceResult> Devices, long NextInMs);
+
+/// <summary>One device's outcome in a <see cref="HardwareProofResult"/>: its code (<c>passed</c>, <c>deadline</c>, …) and how long it took to commit.</summary>
+public sealed record HardwareDeviceResult(string DeviceId, bool Passed, string Code, string Reason, int N, long ElapsedMs);
+
+/// <summary>
 /// Signed by the provider (<see cref="HardwareProofMessageTypes.Open"/>): C·r for each revealed vector (base64 of
 /// little-endian float64, n each), and the revealed rows of C with their Merkle proofs against
 /// <see cref="RowRoot"/> (which must be the committed root).

@@ -518,10 +518,14 @@ public sealed class HardwareProofService(
         bool slashing = firstFailed is not null && ProvablyWrong.Contains(firstFailed.Code) && proof.Statements.Count > 0;
         Settled?.Invoke(new HardwareProofSettled(providerId, round.ChallengeId, passed, outcomes, [.. proof.Statements], slashing));
         _dirty.Add(providerId);
+        var verdict = new HardwareProofResult(round.ChallengeId, passed, proof.Tier,
+            [.. outcomes.Select(o => new HardwareDeviceResult(o.DeviceId, o.Passed, o.Code, o.Reason, o.N, o.ElapsedMs))], Math.Max(0, proof.NextDueMs - Now));
         _ = Task.Run(async () =>
         {
             try
             {
+                // The operator's answer to "why no work?"; a provider that is gone learns it from kumo provider list.
+                await sessions.TrySendAsync(providerId, ChannelMessageTypes.HardwareResult, verdict, CancellationToken.None);
                 await SaveAsync(CancellationToken.None);
             }
             catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)

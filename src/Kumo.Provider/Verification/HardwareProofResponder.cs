@@ -35,6 +35,29 @@ public sealed class HardwareProofResponder(HubChannel channel, HardwareInventory
             (device, error) => logger.LogWarning("cannot answer hardware challenge {Challenge} for {Device}: {Error}", request.ChallengeId, device.DeviceId, error));
     }
 
+    /// <summary>
+    /// Logs the hub's verdict on a round for the machine's operator: a pass with its tier, or the failing device, why,
+    /// and that the market offers this machine nothing until a later round passes.
+    /// </summary>
+    public static void Report(HardwareProofResult result, ILogger logger)
+    {
+        string next = About(TimeSpan.FromMilliseconds(result.NextInMs));
+        if (result.Passed)
+        {
+            logger.LogInformation("hardware proof {Challenge} passed: {Devices}; measured tier {Tier}; the hub offers this machine work (next round in about {Next})",
+                result.ChallengeId, string.Join(", ", result.Devices.Select(d => $"{d.DeviceId} n={d.N} in {d.ElapsedMs} ms")), result.Tier, next);
+            return;
+        }
+
+        HardwareDeviceResult failed = result.Devices.FirstOrDefault(d => !d.Passed) ?? new HardwareDeviceResult("?", false, "unknown", "", 0, 0);
+        logger.LogWarning("hardware proof {Challenge} FAILED on {Device}: {Code}: {Reason}. The hub offers this machine no work until a round passes " +
+            "(next in about {Next}); `kumo provider prove` rehearses the proof here", result.ChallengeId, failed.DeviceId, failed.Code, failed.Reason, next);
+    }
+
+    private static string About(TimeSpan t) => t.TotalSeconds < 90 ? $"{t.TotalSeconds:0} s"
+        : t.TotalMinutes < 90 ? $"{t.TotalMinutes:0} min"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.TotalHours:0.#} h");
+
     /// <summary>Opens the rows and products the hub asked for.</summary>
     public void Open(HardwareReveal reveal)
     {
