@@ -247,6 +247,45 @@ public class ResultVerifierTests
     }
 
     [Fact]
+    public async Task A_check_run_again_after_a_restart_uses_the_draw_made_before_it_and_counts_no_segment_twice()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trusted");
+        IHubStore store = hub.Services.GetRequiredService<IHubStore>();
+        string jobId = await TrainAsync(hub, provider, Publish.Honestly);
+        await using (IHubTransaction tx = await store.BeginAsync(CancellationToken.None))
+        {
+            // What a hub that stopped mid-check leaves: the provider is trusted by now (q would be 0.05), but this job's
+            // check had already drawn every segment (q 1) and counted its 4 segments.
+            await tx.UpsertTrainingStandingAsync(new TrainingStandingRecord(provider.Id, 64, 0));
+            await tx.InsertVerificationDrawAsync(new VerificationDrawRecord(jobId, "00000000000000ab", 1.0, 0));
+            await tx.CommitAsync();
+        }
+
+        await hub.Services.GetRequiredService<ResultVerifier>().RunOnceAsync(CancellationToken.None); // the default sampling
+
+        JobEvent verified = Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
+        Assert.Contains("segment(s) 0, 1, 2, 3 of 4 (q 1.00)", verified.Detail, StringComparison.Ordinal); // the earlier draw, not a new roll
+        await using IHubReader reader = await store.OpenReaderAsync(CancellationToken.None);
+        Assert.Equal(64, (await reader.ListTrainingStandingAsync()).Single(t => t.ProviderId == provider.Id).Delivered); // not 68
+        Assert.Equal("00000000000000ab", (await reader.GetVerificationDrawAsync(jobId))!.Seed);
+    }
+
+    [Fact]
+    public async Task A_first_check_stores_its_draw_before_it_samples()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trainer");
+        string jobId = await TrainAsync(hub, provider, Publish.Honestly);
+        await hub.Services.GetRequiredService<ResultVerifier>().RunOnceAsync(CancellationToken.None);
+
+        await using IHubReader reader = await hub.Services.GetRequiredService<IHubStore>().OpenReaderAsync(CancellationToken.None);
+        VerificationDrawRecord draw = (await reader.GetVerificationDrawAsync(jobId))!;
+        Assert.Matches("^[0-9a-f]{16}$", draw.Seed);
+        Assert.Equal(0.74, draw.Q, 2); // a new provider: probation's rate
+    }
+
+    [Fact]
     public async Task Step_roots_that_contradict_the_commitments_fail_verification_and_the_provider_is_slashed()
     {
         await using HubFixture hub = await HubFixture.StartAsync();

@@ -136,6 +136,9 @@ public interface IHubReader : IAsyncDisposable
     /// <summary>Every provider's standing with the checkers, as the last pass left it.</summary>
     Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync();
 
+    /// <summary>The draw a job's verification sampled with, or null before its first check.</summary>
+    Task<VerificationDrawRecord?> GetVerificationDrawAsync(string jobId);
+
     /// <summary>Every provider's stored hardware-proof standing.</summary>
     Task<IReadOnlyList<HardwareProofRecord>> ListHardwareProofsAsync();
 
@@ -218,6 +221,9 @@ public interface IHubTransaction : IHubReader
     Task UpsertValidatorStandingAsync(ValidatorStandingRecord standing);
 
     Task UpsertHardwareProofAsync(HardwareProofRecord proof);
+
+    /// <summary>Stores a job's draw unless it has one (the first draw stands); read it back to learn which.</summary>
+    Task InsertVerificationDrawAsync(VerificationDrawRecord draw);
 
     Task CommitAsync();
 }

@@ -157,6 +157,13 @@ public sealed record ProviderCheckRecord(string ProviderId, string StandingJson,
 /// </summary>
 public sealed record HardwareProofRecord(string ProviderId, string ProofJson, long UpdatedAt);
 
+/// <summary>
+/// The randomness a job's verification sampled with (<see cref="Seed"/>, 16 hex digits) and the sampling rate it used,
+/// drawn once after the provider's result: a hub that restarts mid-check draws nothing new, so it checks the same
+/// segments or rows again instead of giving the provider another roll of the dice.
+/// </summary>
+public sealed record VerificationDrawRecord(string JobId, string Seed, double Q, long At);
+
 /// <summary>A validator's record in the validator pool (status: active, dropped or slashed), so a restarted hub keeps it.</summary>
 public sealed record ValidatorStandingRecord(string ValidatorId, double Reputation, long Assignments, long Missed, string Status, long UpdatedAt);
 

@@ -265,9 +265,10 @@ public sealed class ResultVerifier(
         }
 
         string provider = lease.ProviderId;
-        var random = new Philox(BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), 0, 0); // drawn now, after the provider committed
-        double q = Sampling.Probability(provider);
-        List<int> sample = [.. Enumerable.Range(0, commitments.Count).Where(_ => Sampling.ShouldVerify(provider, random))];
+        // Drawn now, after the provider committed, and kept: a restart mid-check samples the same segments and intervals.
+        (ulong seed, double q, bool firstDraw) = await DrawAsync(job.Id, Sampling.Probability(provider), cancellationToken);
+        var random = new Philox(seed, 0, 0);
+        List<int> sample = [.. Enumerable.Range(0, commitments.Count).Where(_ => random.NextFloat() < q)];
 
         // The checkpoints the sample starts from, and the last one (its engine version says whether the network can judge
         // the run at all). Only what the job published can be judged: a checkpoint its outputs left out, or one made by
@@ -343,9 +344,9 @@ public sealed class ResultVerifier(
             }
         }
 
-        for (int i = 0; i < commitments.Count; i++)
+        for (int i = 0; firstDraw && i < commitments.Count; i++)
         {
-            Sampling.RecordDelivered(provider);
+            Sampling.RecordDelivered(provider); // once per job: a check run again after a restart counts nothing twice
         }
 
         // With step roots, each sampled segment is spot-checked on one of its commit intervals, drawn uniformly: the
@@ -500,7 +501,8 @@ public sealed class ResultVerifier(
             return;
         }
 
-        IReadOnlyList<int> indices = Kumo.Verification.Inference.InferenceSpotCheck.Sample(Math.Max(1, total), InferenceQ, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        (ulong seed, double q, _) = await DrawAsync(job.Id, InferenceQ, cancellationToken);
+        IReadOnlyList<int> indices = Kumo.Verification.Inference.InferenceSpotCheck.Sample(Math.Max(1, total), q, seed);
         ValidationTask task = NewTask(job, null, new InferenceCheckRequest((generatedCid ?? predictionsCid)!, unit, indices));
         Judgement judgement = await JudgeAsync(job, lease.ProviderId, $"{job.Id}/inference", task, cancellationToken);
         await PayValidatorsAsync(job, [(judgement, indices.Count / (double)Math.Max(1, total))], cancellationToken);
@@ -838,6 +840,27 @@ public sealed class ResultVerifier(
 
     private async Task<byte[]> ReadAsync(string cid, CancellationToken cancellationToken) =>
         await File.ReadAllBytesAsync((await content.OpenAsync(cid, cancellationToken)).Path, cancellationToken);
+
+    /// <summary>
+    /// The job's sampling draw: the one stored by an earlier check of it (a hub that restarted mid-check), or a new one
+    /// (<paramref name="q"/> and fresh randomness), stored before anything is sampled. <c>First</c> is false when an
+    /// earlier check drew it.
+    /// </summary>
+    private async Task<(ulong Seed, double Q, bool First)> DrawAsync(string jobId, double q, CancellationToken cancellationToken)
+    {
+        string mine = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        VerificationDrawRecord draw = await store.WriteBatchedAsync(async tx =>
+        {
+            await tx.InsertVerificationDrawAsync(new VerificationDrawRecord(jobId, mine, q, time.GetUtcNow().ToUnixTimeMilliseconds()));
+            return (await tx.GetVerificationDrawAsync(jobId))!;
+        }, cancellationToken);
+        if (draw.Seed != mine)
+        {
+            logger.LogInformation("job {Job}: checking with the draw an earlier check made (q {Q:0.00}): the same work as before the restart", jobId, draw.Q);
+        }
+
+        return (Convert.ToUInt64(draw.Seed, 16), draw.Q, draw.Seed == mine);
+    }
 
     private async Task EventAsync(string jobId, string kind, string detail)
     {

@@ -188,6 +188,9 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public async Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync() =>
         [.. await Query<ProviderCheckRecord>("SELECT provider_id AS ProviderId, standing_json AS StandingJson, updated_at AS UpdatedAt FROM provider_checks ORDER BY provider_id")];
 
+    public async Task<VerificationDrawRecord?> GetVerificationDrawAsync(string jobId) =>
+        (await Query<VerificationDrawRecord>("SELECT job_id AS JobId, seed AS Seed, q AS Q, at AS At FROM verification_draws WHERE job_id = @jobId", new { jobId })).FirstOrDefault();
+
     public async Task<IReadOnlyList<HardwareProofRecord>> ListHardwareProofsAsync() =>
         [.. await Query<HardwareProofRecord>("SELECT provider_id AS ProviderId, proof_json AS ProofJson, updated_at AS UpdatedAt FROM hardware_proofs ORDER BY provider_id")];
 
@@ -385,6 +388,9 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         INSERT INTO provider_checks(provider_id, standing_json, updated_at) VALUES (@ProviderId, @StandingJson, @UpdatedAt)
         ON CONFLICT(provider_id) DO UPDATE SET standing_json = excluded.standing_json, updated_at = excluded.updated_at
         """, c);
+
+    public Task InsertVerificationDrawAsync(VerificationDrawRecord d) => Execute(
+        "INSERT INTO verification_draws(job_id, seed, q, at) VALUES (@JobId, @Seed, @Q, @At) ON CONFLICT(job_id) DO NOTHING", d);
 
     public Task UpsertHardwareProofAsync(HardwareProofRecord h) => Execute(
         """

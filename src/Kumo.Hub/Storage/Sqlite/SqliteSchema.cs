@@ -235,5 +235,13 @@ internal static class SqliteSchema
                 updated_at  INTEGER NOT NULL
             );
             """),
+        (9, "verification draws: the randomness a job's check sampled with, kept so a restart checks the same work", """
+            CREATE TABLE verification_draws (
+                job_id TEXT PRIMARY KEY,
+                seed   TEXT NOT NULL,
+                q      REAL NOT NULL,
+                at     INTEGER NOT NULL
+            );
+            """),
     ];
 }
