@@ -332,6 +332,46 @@ public class ExecReplicationTests
     }
 
     [Fact]
+    public async Task A_trusted_providers_job_drawn_for_a_replica_stays_drawn_while_it_waits_and_is_not_rolled_again()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one", FakeProvider.Inventory(cores: 1));
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two", FakeProvider.Inventory(cores: 1));
+        FakeProvider[] providers = [one, two];
+        await using (IHubTransaction tx = await hub.Services.GetRequiredService<IHubStore>().BeginAsync(CancellationToken.None))
+        {
+            // Both trusted on the class (10 agreements): their jobs are replicated with probability 1/10.
+            await tx.UpsertExecTrustAsync(new ExecTrustRecord(one.Id, CpuClass, 10, 0));
+            await tx.UpsertExecTrustAsync(new ExecTrustRecord(two.Id, CpuClass, 10, 0));
+            await tx.CommitAsync();
+        }
+
+        // A stream whose first draw replicates (< 0.1) and whose next ones would not.
+        ulong seed = 0;
+        while (!(new Philox(seed, 0, 0) is var r && r.NextFloat() < 0.1 && r.NextFloat() >= 0.1 && r.NextFloat() >= 0.1))
+        {
+            seed++;
+        }
+
+        ExecReplicationService replication = Replication(hub);
+        replication.Random = new Philox(seed, 0, 0);
+        RequestSigner tenant = await hub.TenantAsync();
+        (FakeProvider holder, _, _) = await HoldAsync(hub, tenant, providers);
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, tenant, providers, _ => SomeCid("result"));
+        Assert.NotEqual(holder.Id, primary.Id);
+
+        Assert.Equal(0, await replication.RunOnceAsync(CancellationToken.None)); // drawn; the other provider is busy: waiting
+        hub.Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await replication.RunOnceAsync(CancellationToken.None)); // a second roll would have let it off
+        hub.Clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await replication.RunOnceAsync(CancellationToken.None));
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(["replication_drawn", "replication_waiting"], job.Events.Select(e => e.Kind).Where(k => k.StartsWith("replication", StringComparison.Ordinal) || k.StartsWith("verif", StringComparison.Ordinal)));
+        Assert.Contains("p 0.10", job.Events.Single(e => e.Kind == "replication_drawn").Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_check_whose_class_still_has_no_room_when_the_wait_is_over_is_skipped()
     {
         await using HubFixture hub = await HubFixture.StartAsync();
@@ -348,7 +388,7 @@ public class ExecReplicationTests
         Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
 
         JobView job = await hub.Client.GetJobAsync(jobId);
-        Assert.Equal(["replication_waiting", "verification_skipped"], job.Events.Select(e => e.Kind).Where(k => k.StartsWith("replication", StringComparison.Ordinal) || k.StartsWith("verif", StringComparison.Ordinal)));
+        Assert.Equal(["replication_drawn", "replication_waiting", "verification_skipped"], job.Events.Select(e => e.Kind).Where(k => k.StartsWith("replication", StringComparison.Ordinal) || k.StartsWith("verif", StringComparison.Ordinal)));
         Assert.Contains("no other connected provider of x64/cpu had room within 30 min of the job's run", job.Events[^1].Detail, StringComparison.Ordinal);
         Assert.Single(job.Leases);
     }

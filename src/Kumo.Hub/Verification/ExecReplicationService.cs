@@ -180,12 +180,21 @@ public sealed class ExecReplicationService(
         {
             double p = _policy.ReplicationProbability(primary.ProviderId, hardwareClass);
             int n = _policy.ConsecutiveAgreements(primary.ProviderId, hardwareClass);
-            if (!_policy.ShouldReplicate(primary.ProviderId, hardwareClass, Random))
+            // One draw per job, kept as an event: a job drawn for replication that waits for a replica (busy class, hub
+            // restart) is not drawn again on the next pass, where a second roll at 1/n would let it off unchecked.
+            bool drawn = events.Any(e => e.Kind == "replication_drawn");
+            if (!drawn && !_policy.ShouldReplicate(primary.ProviderId, hardwareClass, Random))
             {
                 await ConcludeAsync(job.Id, "verified",
                     $"exec replication: not replicated this time (provider {primary.ProviderId} has {n} consecutive agreeing results on {hardwareClass}; p {p:0.00})",
                     [], cancellationToken);
                 return true;
+            }
+
+            if (!drawn)
+            {
+                await EventAsync(job.Id, "replication_drawn", $"exec replication: drawn for a replica ({hardwareClass}, p {p:0.00}, {n} consecutive agreeing results)",
+                    cancellationToken);
             }
 
             return await ReplicateAsync(job, primary, allocation, hardwareClass, [primary.ProviderId],
