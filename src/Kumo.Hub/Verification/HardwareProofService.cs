@@ -524,9 +524,10 @@ public sealed class HardwareProofService(
         {
             try
             {
-                // The operator's answer to "why no work?"; a provider that is gone learns it from kumo provider list.
-                await sessions.TrySendAsync(providerId, ChannelMessageTypes.HardwareResult, verdict, CancellationToken.None);
+                // Stored first, then the operator's answer to "why no work?" (a provider that is gone learns it from
+                // kumo provider list): an agent that was told its verdict holds one a restarted hub still has.
                 await SaveAsync(CancellationToken.None);
+                await sessions.TrySendAsync(providerId, ChannelMessageTypes.HardwareResult, verdict, CancellationToken.None);
             }
             catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
             {
