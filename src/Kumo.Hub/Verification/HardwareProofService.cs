@@ -375,7 +375,12 @@ public sealed class HardwareProofService(
 
         lock (_lock)
         {
-            Get(providerId).Statements.Add(envelope); // what the provider signed this round: the evidence if it lied
+            // What the provider signed this round: the evidence if it lied. No entry is made for a provider never
+            // challenged here (the message is refused below), so nothing unsolicited displaces its stored standing.
+            if (_providers.TryGetValue(providerId, out ProviderProof? proof))
+            {
+                proof.Statements.Add(envelope);
+            }
         }
 
         if (commit)
