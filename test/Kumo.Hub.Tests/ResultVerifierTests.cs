@@ -272,6 +272,26 @@ public class ResultVerifierTests
     }
 
     [Fact]
+    public async Task A_check_that_fails_on_an_unexpected_error_is_tried_again_after_a_delay()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider provider = await JoinBondedAsync(hub, "trainer");
+        string jobId = await TrainAsync(hub, provider, Publish.Honestly);
+        ResultVerifier verifier = hub.Services.GetRequiredService<ResultVerifier>();
+        int faults = 0;
+        verifier.BeforeCheck = id => id == jobId && faults++ == 0 ? throw new IOException("injected: the disk hiccupped") : Task.CompletedTask;
+
+        Assert.Equal(0, await verifier.RunOnceAsync(CancellationToken.None)); // the error is logged, not thrown at the pass
+        Assert.DoesNotContain((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind.StartsWith("verif", StringComparison.Ordinal));
+        Assert.Equal(0, await verifier.RunOnceAsync(CancellationToken.None)); // not before its retry time
+
+        hub.Clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, await verifier.RunOnceAsync(CancellationToken.None));
+        Assert.Single((await hub.Client.GetJobAsync(jobId)).Events, e => e.Kind == "verified");
+        Assert.Equal(2, faults);
+    }
+
+    [Fact]
     public async Task A_first_check_stores_its_draw_before_it_samples()
     {
         await using HubFixture hub = await HubFixture.StartAsync();

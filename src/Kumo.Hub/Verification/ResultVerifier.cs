@@ -63,6 +63,12 @@ public sealed class ResultVerifier(
     private readonly Dictionary<string, int> _savedStanding = new(StringComparer.Ordinal);
     private bool _standingLoaded;
 
+    /// <summary>Jobs whose check failed with an unexpected error: how often, and when to try again (the same draw).</summary>
+    private readonly Dictionary<string, (int Failures, long RetryAt)> _retry = new(StringComparer.Ordinal);
+
+    /// <summary>Runs before each job's check; tests inject faults here.</summary>
+    internal Func<string, Task>? BeforeCheck { get; set; }
+
     /// <summary>Verifies every succeeded train job not verified yet; returns how many were looked at.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
@@ -77,34 +83,31 @@ public sealed class ResultVerifier(
 
             await LoadStandingAsync(cancellationToken);
             int verified = 0;
-            foreach (JobRecord job in jobs.Where(j => j.State == JobState.Succeeded && !_done.Contains(j.Id)))
+            long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (JobRecord job in jobs.Where(j => j.State == JobState.Succeeded && !_done.Contains(j.Id)
+                && !(_retry.TryGetValue(j.Id, out var retry) && retry.RetryAt > now)))
             {
                 _done.Add(job.Id);
-                JobSpec spec = Jobs.JobService.ParseSpec(job.SpecJson);
-                if (spec.Workload.Train is null && spec.Workload.Infer is null)
+                try
                 {
-                    continue;
-                }
-
-                await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
-                {
-                    if ((await reader.ListJobEventsAsync(job.Id)).Any(e => e.Kind is "verified" or "verification_failed" or "verification_skipped"))
+                    if (await CheckAsync(job, cancellationToken))
                     {
-                        continue; // done before a restart
+                        verified++;
                     }
-                }
 
-                if (spec.Workload.Train is { } train)
-                {
-                    await VerifyAsync(job, spec, train, cancellationToken);
-                    await SaveStandingAsync(cancellationToken);
+                    _retry.Remove(job.Id);
                 }
-                else
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    await VerifyInferenceAsync(job, spec, spec.Workload.Infer!, cancellationToken);
+                    // An error no rule covers (the store, the disk, a bug) is not the provider's fault, and one job's must
+                    // not stop the others' checks. It is tried again later with the same draw (verification_draws).
+                    _done.Remove(job.Id);
+                    int failures = _retry.GetValueOrDefault(job.Id).Failures + 1;
+                    var wait = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, failures)));
+                    _retry[job.Id] = (failures, now + (long)wait.TotalMilliseconds);
+                    logger.LogWarning(e, "job {Job}: its check failed ({Failures} time(s) so far); trying again in {Wait:0} s with the same draw",
+                        job.Id, failures, wait.TotalSeconds);
                 }
-
-                verified++;
             }
 
             return verified;
@@ -113,6 +116,41 @@ public sealed class ResultVerifier(
         {
             _pass.Release();
         }
+    }
+
+    /// <summary>Checks one succeeded job unless it is not a train or infer job or was checked before a restart; true when it was looked at.</summary>
+    private async Task<bool> CheckAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        if (BeforeCheck is { } fault)
+        {
+            await fault(job.Id);
+        }
+
+        JobSpec spec = Jobs.JobService.ParseSpec(job.SpecJson);
+        if (spec.Workload.Train is null && spec.Workload.Infer is null)
+        {
+            return false;
+        }
+
+        await using (IHubReader reader = await store.OpenReaderAsync(cancellationToken))
+        {
+            if ((await reader.ListJobEventsAsync(job.Id)).Any(e => e.Kind is "verified" or "verification_failed" or "verification_skipped"))
+            {
+                return false; // done before a restart
+            }
+        }
+
+        if (spec.Workload.Train is { } train)
+        {
+            await VerifyAsync(job, spec, train, cancellationToken);
+            await SaveStandingAsync(cancellationToken);
+        }
+        else
+        {
+            await VerifyInferenceAsync(job, spec, spec.Workload.Infer!, cancellationToken);
+        }
+
+        return true;
     }
 
     /// <summary>
