@@ -144,11 +144,15 @@ public sealed record Genesis
         Faucet = new FaucetRule(MaxPerRequest: 10_000 * Amounts.MicrosPerKumo, MaxPerAccount: 1_000_000 * Amounts.MicrosPerKumo),
     };
 
-    /// <summary>A production-style genesis: no faucet; money exists only by allocation and emission.</summary>
+    /// <summary>
+    /// A production-style genesis: no faucet; money exists only by allocation and emission. Validators are paid from
+    /// the fee pool (up to 20% of what a job paid, as on a devnet): unpaid, a rational validator re-executes nothing.
+    /// </summary>
     public static Genesis Network(string chainId, long time, IReadOnlyList<GenesisAllocation> allocations) => new()
     {
         ChainId = chainId,
         Time = time,
+        ValidationRewardBps = 2_000,
         Allocations = allocations,
     };
 }

@@ -115,6 +115,15 @@ public class ValidationRewardTests
     }
 
     [Fact]
+    public void A_new_network_genesis_pays_validators()
+    {
+        // `kumo hub genesis` without --devnet: a network whose validators would otherwise check for nothing.
+        Genesis genesis = Genesis.Network("kumo-prod", 0, [new GenesisAllocation(AccountKey.Create().AccountId.Value, 1000)]);
+        Assert.Equal(2_000, genesis.ValidationRewardBps);
+        Assert.Contains("\"validationRewardBps\": 2000", genesis.ToJson(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_report_that_is_not_the_validators_own_of_that_task_and_job_is_refused()
     {
         using var s = new Setup();
