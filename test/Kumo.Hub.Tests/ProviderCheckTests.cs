@@ -253,6 +253,41 @@ public class ProviderCheckTests
     }
 
     [Fact]
+    public async Task A_streak_of_failed_re_tests_survives_a_hub_restart_and_the_slash_cites_the_rounds_from_before_it()
+    {
+        HubFixture first = await StartAsync();
+        FakeProvider provider = await FakeProvider.JoinAsync(first, "cpu", autoBid: false);
+        await BondAsync(first, provider);
+        await CheckAsync(first);
+        HardwareChallengeRequest before = await provider.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        first.Clock.Advance(TimeSpan.FromMilliseconds(before.Devices.Max(d => d.DeadlineMs) + 1));
+        await first.ProveHardwareAsync(); // silent past the deadline: the first failed re-test
+        await HeartbeatAsync(first, provider);
+        await CheckAsync(first); // counted and stored
+        Assert.True(Checks(first).IsPaused(provider.Id));
+        first.Clock.Advance(TimeSpan.FromDays(1));
+        provider.Crash();
+
+        await using HubFixture hub = await first.RestartAsync();
+        await using FakeProvider back = await FakeProvider.ReconnectAsync(hub, provider);
+        await provider.DisposeAsync();
+        await HeartbeatAsync(hub, back);
+        await CheckAsync(hub); // the pause holds, so the re-test is due at once
+        HardwareChallengeRequest after = await back.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge);
+        hub.Clock.Advance(TimeSpan.FromMilliseconds(after.Devices.Max(d => d.DeadlineMs) + 1));
+        await hub.ProveHardwareAsync(); // the second, after the restart
+        await HeartbeatAsync(hub, back);
+        await CheckAsync(hub);
+
+        VerificationVerdict verdict = SingleVerdict(hub, back, "capacity"); // two in a row: the restart did not reset the count
+        Assert.Contains(before.ChallengeId, verdict.Subject);
+        Assert.Contains(after.ChallengeId, verdict.Subject);
+        Assert.Contains("failed 2 capacity re-tests in a row", verdict.Reason);
+        Assert.Equal(Stake * 9 / 10, (await hub.Client.GetAccountAsync(back.Id)).Bonded);
+        AuditClean(hub);
+    }
+
+    [Fact]
     public async Task A_slow_round_on_a_simulated_device_is_no_capacity_failure()
     {
         await using HubFixture hub = await StartAsync();

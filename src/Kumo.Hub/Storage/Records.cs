@@ -148,8 +148,12 @@ public sealed record ExecTrustRecord(string ProviderId, string HardwareClass, lo
 /// </summary>
 public sealed record TrainingStandingRecord(string ProviderId, long Delivered, long UpdatedAt);
 
-/// <summary>A provider's standing with the checkers (<c>CheckerStanding</c> as JSON): health, reputation, pauses.</summary>
-public sealed record ProviderCheckRecord(string ProviderId, string StandingJson, long UpdatedAt);
+/// <summary>
+/// A provider's standing with the checkers (<c>CheckerStanding</c> as JSON: health, reputation, pauses, the count of
+/// failed capacity re-tests in a row), and the failed re-tests of that streak with what the provider signed in them
+/// (<c>HardwareProofSettled</c> list as JSON; null when the streak is empty), so a slash after a restart cites them all.
+/// </summary>
+public sealed record ProviderCheckRecord(string ProviderId, string StandingJson, long UpdatedAt, string? CapacityFailuresJson = null);
 
 /// <summary>
 /// A provider's hardware-proof standing (<c>HardwareProofService</c>'s stored state as JSON): the claims its latest

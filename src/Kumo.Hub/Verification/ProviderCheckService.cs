@@ -31,9 +31,9 @@ public sealed record ProviderCheckStatus(ProviderHealth Health, double Reputatio
 /// <see cref="CheckerRules.CapacityInterval"/> is challenged. Missed probes and failed re-tests pause (the market sees
 /// the provider offline) and lower the checkers' reputation, which scales the market's; a provider paused longer than
 /// <see cref="CheckerRules.MaxPause"/> after abandoning leases it accepted, or failing re-tests in a row, is slashed
-/// through the referee, citing what it signed. Each provider's standing (health, reputation, pauses) is kept in the
-/// hub's store after every pass and taken back after a restart; failure streaks and their evidence live in memory, so a
-/// restart errs toward not slashing.
+/// through the referee, citing what it signed. Each provider's standing (health, reputation, pauses, and its streak of
+/// failed capacity re-tests with what it signed in them) is kept in the hub's store after every pass and taken back
+/// after a restart; missed probes and abandoned leases live in memory, so for those a restart errs toward not slashing.
 /// </summary>
 public sealed class ProviderCheckService : BackgroundService
 {
@@ -175,8 +175,16 @@ public sealed class ProviderCheckService : BackgroundService
             {
                 if (JsonSerializer.Deserialize<CheckerStanding>(record.StandingJson, KumoJson.Options) is { } standing)
                 {
-                    _checker.Restore(record.ProviderId, standing);
-                    _savedStanding[record.ProviderId] = record.StandingJson;
+                    // The failed re-tests of the current streak, with what the provider signed in them: a second failure
+                    // after the restart is slashed citing both, as it would have been without one.
+                    List<HardwareProofSettled> failures = record.CapacityFailuresJson is { } json
+                        ? JsonSerializer.Deserialize<List<HardwareProofSettled>>(json, KumoJson.Options) ?? []
+                        : [];
+                    _checker.Restore(record.ProviderId, standing with { CapacityFailures = failures.Count });
+                    Duty duty = DutyOf(record.ProviderId);
+                    duty.CapacityFailures.Clear();
+                    duty.CapacityFailures.AddRange(failures);
+                    _savedStanding[record.ProviderId] = Saved(record.StandingJson, record.CapacityFailuresJson);
                 }
             }
 
@@ -187,11 +195,15 @@ public sealed class ProviderCheckService : BackgroundService
     /// <summary>Writes the standings this pass changed.</summary>
     private async Task SaveStandingAsync(CancellationToken cancellationToken)
     {
-        List<(string Id, string Json)> changed;
+        List<(string Id, string Json, string? Failures)> changed;
         lock (_lock)
         {
-            changed = [.. _checker.Providers.Select(id => (id, JsonSerializer.Serialize(_checker.Standing(id), KumoJson.Options)))
-                .Where(s => !_savedStanding.TryGetValue(s.id, out string? saved) || saved != s.Item2)];
+            changed = [.. _checker.Providers
+                .Select(id => (Id: id, Json: JsonSerializer.Serialize(_checker.Standing(id), KumoJson.Options),
+                    Failures: _duties.TryGetValue(id, out Duty? duty) && duty.CapacityFailures.Count > 0
+                        ? JsonSerializer.Serialize(duty.CapacityFailures, KumoJson.Options)
+                        : null))
+                .Where(s => !_savedStanding.TryGetValue(s.Id, out string? saved) || saved != Saved(s.Json, s.Failures))];
         }
 
         if (changed.Count == 0)
@@ -202,9 +214,9 @@ public sealed class ProviderCheckService : BackgroundService
         await using (IHubTransaction tx = await _store.BeginAsync(cancellationToken))
         {
             long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            foreach ((string id, string json) in changed)
+            foreach ((string id, string json, string? failures) in changed)
             {
-                await tx.UpsertProviderCheckAsync(new ProviderCheckRecord(id, json, now));
+                await tx.UpsertProviderCheckAsync(new ProviderCheckRecord(id, json, now, failures));
             }
 
             await tx.CommitAsync();
@@ -212,12 +224,15 @@ public sealed class ProviderCheckService : BackgroundService
 
         lock (_lock)
         {
-            foreach ((string id, string json) in changed)
+            foreach ((string id, string json, string? failures) in changed)
             {
-                _savedStanding[id] = json;
+                _savedStanding[id] = Saved(json, failures);
             }
         }
     }
+
+    /// <summary>What was last written for a provider, to tell whether it changed.</summary>
+    private static string Saved(string standingJson, string? failuresJson) => standingJson + "\n" + failuresJson;
 
     /// <summary>Records the settled hardware proofs as capacity re-tests; files the slash when they fail too often in a row.</summary>
     private async Task CapacityResultsAsync(Dictionary<string, ProviderRecord> providers, CancellationToken cancellationToken)

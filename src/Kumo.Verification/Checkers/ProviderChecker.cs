@@ -40,12 +40,12 @@ public enum ProviderHealth
 
 /// <summary>
 /// What of a provider's standing with the checkers outlives the hub that holds it (the hub keeps it in its store): its
-/// health, reputation, which pauses hold and since when, and why it was slashed. Not its failure streaks: their evidence
-/// (the signed rounds a slash cites) goes with the hub's memory, so after a restart a pause is lifted by passing again,
-/// and a slash needs failures seen anew.
+/// health, reputation, which pauses hold and since when, why it was slashed, and its streak of failed capacity re-tests
+/// (<see cref="CapacityFailures"/>; the hub keeps the failed rounds' evidence beside it, so a slash after a restart
+/// cites all of them). Not its missed probes: a hub that was down cannot tell a missed probe from its own absence.
 /// </summary>
 public sealed record CheckerStanding(ProviderHealth Health, double Reputation, bool LivenessPaused, bool CapacityPaused, DateTimeOffset PausedSince,
-    string? SlashReason);
+    string? SlashReason, int CapacityFailures = 0);
 
 /// <summary>
 /// Liveness and capacity checks turned into reputation, pauses and slashes — a pure policy: the hub runs the probes
@@ -89,13 +89,13 @@ public sealed class ProviderChecker
     public CheckerStanding Standing(string provider)
     {
         ProviderRecord r = _providers[provider];
-        return new CheckerStanding(r.Health, r.Reputation, r.LivenessPaused, r.CapacityPaused, r.PausedSince, r.SlashReason);
+        return new CheckerStanding(r.Health, r.Reputation, r.LivenessPaused, r.CapacityPaused, r.PausedSince, r.SlashReason, r.CapacityFailures);
     }
 
     /// <summary>
     /// Takes back a provider's standing as an earlier hub left it: its liveness probe is due now, its capacity re-test
-    /// now if that pause holds (else a full interval from now — a restart is no reason to re-test everyone), its failure
-    /// streaks start from zero.
+    /// now if that pause holds (else a full interval from now — a restart is no reason to re-test everyone), its missed
+    /// probes from zero, its failed re-tests where they were.
     /// </summary>
     public void Restore(string provider, CheckerStanding standing)
     {
@@ -109,6 +109,7 @@ public sealed class ProviderChecker
             CapacityPaused = standing.Health == ProviderHealth.Paused && standing.CapacityPaused,
             PausedSince = standing.PausedSince,
             SlashReason = standing.SlashReason,
+            CapacityFailures = standing.Health == ProviderHealth.Slashed ? 0 : Math.Max(0, standing.CapacityFailures),
             LastLiveness = now - Rules.LivenessInterval,
             LastCapacity = standing.CapacityPaused ? now - Rules.CapacityInterval : now,
         };

@@ -186,7 +186,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         [.. await Query<TrainingStandingRecord>("SELECT provider_id AS ProviderId, delivered AS Delivered, updated_at AS UpdatedAt FROM training_standing ORDER BY provider_id")];
 
     public async Task<IReadOnlyList<ProviderCheckRecord>> ListProviderChecksAsync() =>
-        [.. await Query<ProviderCheckRecord>("SELECT provider_id AS ProviderId, standing_json AS StandingJson, updated_at AS UpdatedAt FROM provider_checks ORDER BY provider_id")];
+        [.. await Query<ProviderCheckRecord>("SELECT provider_id AS ProviderId, standing_json AS StandingJson, updated_at AS UpdatedAt, capacity_failures_json AS CapacityFailuresJson FROM provider_checks ORDER BY provider_id")];
 
     public async Task<VerificationDrawRecord?> GetVerificationDrawAsync(string jobId) =>
         (await Query<VerificationDrawRecord>("SELECT job_id AS JobId, seed AS Seed, q AS Q, at AS At FROM verification_draws WHERE job_id = @jobId", new { jobId })).FirstOrDefault();
@@ -385,8 +385,10 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
 
     public Task UpsertProviderCheckAsync(ProviderCheckRecord c) => Execute(
         """
-        INSERT INTO provider_checks(provider_id, standing_json, updated_at) VALUES (@ProviderId, @StandingJson, @UpdatedAt)
-        ON CONFLICT(provider_id) DO UPDATE SET standing_json = excluded.standing_json, updated_at = excluded.updated_at
+        INSERT INTO provider_checks(provider_id, standing_json, updated_at, capacity_failures_json)
+        VALUES (@ProviderId, @StandingJson, @UpdatedAt, @CapacityFailuresJson)
+        ON CONFLICT(provider_id) DO UPDATE SET standing_json = excluded.standing_json, updated_at = excluded.updated_at,
+            capacity_failures_json = excluded.capacity_failures_json
         """, c);
 
     public Task InsertVerificationDrawAsync(VerificationDrawRecord d) => Execute(

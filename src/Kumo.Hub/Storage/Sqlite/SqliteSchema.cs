@@ -243,5 +243,8 @@ internal static class SqliteSchema
                 at     INTEGER NOT NULL
             );
             """),
+        (10, "checkers: the failed capacity re-tests of a provider's current streak, with what it signed in them", """
+            ALTER TABLE provider_checks ADD COLUMN capacity_failures_json TEXT;
+            """),
     ];
 }
