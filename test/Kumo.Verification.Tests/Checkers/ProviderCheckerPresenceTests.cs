@@ -33,7 +33,7 @@ public class ProviderCheckerPresenceTests
     }
 
     [Fact]
-    public void A_standing_restored_by_a_new_hub_keeps_its_pauses_and_slash_and_starts_its_streaks_afresh()
+    public void A_standing_restored_by_a_new_hub_keeps_its_pauses_slash_and_failed_re_tests_and_starts_missed_probes_afresh()
     {
         var before = new ProviderChecker(_clock);
         before.Arrive("paused");
@@ -42,6 +42,8 @@ public class ProviderCheckerPresenceTests
         before.RecordCapacity("slashed", false);
         before.RecordCapacity("slashed", false);
         before.Arrive("fine");
+        before.RecordLiveness("fine", answered: false); // two missed probes: one more would pause
+        before.RecordLiveness("fine", answered: false);
         DateTimeOffset pausedSince = before.PausedSince("paused")!.Value;
         _clock.Advance(TimeSpan.FromHours(1));
 
@@ -57,8 +59,11 @@ public class ProviderCheckerPresenceTests
         Assert.Equal(before.SlashReason("slashed"), after.SlashReason("slashed"));
         Assert.Equal(["fine", "paused"], after.DueForLiveness().Order()); // probed at once; the slashed never
         Assert.Equal(["paused"], after.DueForCapacity()); // re-tested at once while its pause holds; the rest a day on
-        Assert.Equal(ProviderHealth.Paused, after.RecordCapacity("paused", false)); // its streak starts afresh: no slash yet
-        Assert.Equal(ProviderHealth.Active, after.RecordCapacity("paused", true));
+        // Missed probes start afresh (a hub that was down cannot tell them from its own absence)...
+        Assert.Equal(ProviderHealth.Active, after.RecordLiveness("fine", answered: false));
+        // ...failed re-tests do not: the second in a row, across the restart, slashes.
+        Assert.Equal(ProviderHealth.Slashed, after.RecordCapacity("paused", false));
+        Assert.Equal("failed 2 capacity re-tests in a row", after.SlashReason("paused"));
     }
 
     [Fact]
