@@ -372,4 +372,35 @@ public class HardwareProofTests
         Assert.Equal(1, await hub.ProveHardwareAsync()); // asked again now, not in an hour
         await AnswerAsync(hub, back);
     }
+
+    [Fact]
+    public async Task A_stored_standing_that_does_not_read_is_proven_again_and_blocks_nobody_else()
+    {
+        HubFixture first = await ProvingHubAsync();
+        FakeProvider broken = await JoinAsync(first);
+        FakeProvider fine = await FakeProvider.JoinAsync(first, "fine", FakeProvider.Inventory(4, 8L << 30, FakeProvider.Gpu(0, "NVIDIA A100 80GB PCIe", 80)), autoBid: false);
+        Assert.Equal(2, await first.ProveHardwareAsync());
+        await AnswerAsync(first, broken);
+        await AnswerAsync(first, fine);
+        await first.HardwareProofs.SaveAsync(CancellationToken.None);
+        await using (Kumo.Hub.Storage.IHubTransaction tx = await first.Services.GetRequiredService<Kumo.Hub.Storage.IHubStore>().BeginAsync(CancellationToken.None))
+        {
+            await tx.UpsertHardwareProofAsync(new Kumo.Hub.Storage.HardwareProofRecord(broken.Id, "{\"passed\": true, \"fromAnOlderHub\": 1}", 0));
+            await tx.CommitAsync();
+        }
+
+        broken.Crash();
+        fine.Crash();
+        await using HubFixture hub = await first.RestartAsync();
+        await using FakeProvider brokenBack = await FakeProvider.ReconnectAsync(hub, broken);
+        await using FakeProvider fineBack = await FakeProvider.ReconnectAsync(hub, fine);
+        await brokenBack.HeartbeatAsync();
+        await fineBack.HeartbeatAsync();
+        await broken.DisposeAsync();
+        await fine.DisposeAsync();
+
+        Assert.Equal(1, await hub.ProveHardwareAsync()); // only the one whose row did not read
+        Assert.Single((await brokenBack.ExpectAsync<HardwareChallengeRequest>(ChannelMessageTypes.HardwareChallenge)).Devices);
+        Assert.Equal(ProofCodes.Passed, hub.HardwareProofs.Describe(fine.Id));
+    }
 }

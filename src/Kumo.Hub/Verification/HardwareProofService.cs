@@ -89,7 +89,6 @@ public sealed class HardwareProofService(
     /// </summary>
     public bool MayWork(ProviderRecord provider)
     {
-        string key = ClaimsKey(provider);
         lock (_lock)
         {
             _providers.TryGetValue(provider.Id, out ProviderProof? p);
@@ -98,7 +97,7 @@ public sealed class HardwareProofService(
                 return false;
             }
 
-            return !ProofRequired || (p?.LastPassed == true && p.ClaimsKey == key);
+            return !ProofRequired || (p?.LastPassed == true && p.ClaimsKey == ClaimsKeyLocked(provider));
         }
     }
 
@@ -329,8 +328,7 @@ public sealed class HardwareProofService(
             {
                 foreach (HardwareProofRecord record in saved)
                 {
-                    if (_providers.ContainsKey(record.ProviderId)
-                        || JsonSerializer.Deserialize<StoredProof>(record.ProofJson, KumoJson.Options) is not { } stored)
+                    if (_providers.ContainsKey(record.ProviderId) || Read(record) is not { } stored)
                     {
                         continue;
                     }
@@ -393,17 +391,23 @@ public sealed class HardwareProofService(
         }
     }
 
-    private bool ProofRequired => options.HardwareProofInterval > TimeSpan.Zero;
-
-    /// <summary>The fingerprint of the devices <paramref name="provider"/> registers now.</summary>
-    private string ClaimsKey(ProviderRecord provider)
+    /// <summary>A stored standing, or null (logged) when it does not read: that provider is simply proven again.</summary>
+    private StoredProof? Read(HardwareProofRecord record)
     {
-        lock (_lock)
+        try
         {
-            return ClaimsKeyLocked(provider);
+            return JsonSerializer.Deserialize<StoredProof>(record.ProofJson, KumoJson.Options);
+        }
+        catch (JsonException e)
+        {
+            logger.LogWarning("the stored hardware-proof standing of {Provider} does not read ({Error}); it will be proven again", record.ProviderId, e.Message);
+            return null;
         }
     }
 
+    private bool ProofRequired => options.HardwareProofInterval > TimeSpan.Zero;
+
+    /// <summary>The fingerprint of the devices <paramref name="provider"/> registers now (caller holds the lock; parsed once per registration).</summary>
     private string ClaimsKeyLocked(ProviderRecord provider)
     {
         if (_claims.TryGetValue(provider.Id, out var known) && string.Equals(known.InventoryJson, provider.InventoryJson, StringComparison.Ordinal))
@@ -513,7 +517,6 @@ public sealed class HardwareProofService(
         bool passed = outcomes.All(o => o.Passed);
         proof.Round = null;
         proof.ClaimsKey = round.ClaimsKey;
-        proof.SettledAtMs = Now;
         proof.LastPassed = passed;
         proof.FailedWhileAway = !passed && !sessions.IsConnected(providerId);
         proof.LastOutcomes = outcomes;
@@ -610,8 +613,6 @@ public sealed class HardwareProofService(
         /// <summary>The claims the latest settled round tested (<see cref="DeviceClaim.Fingerprint"/>).</summary>
         public string? ClaimsKey { get; set; }
 
-        public long? SettledAtMs { get; set; }
-
         /// <summary>The last round failed while the provider was not connected: it is challenged again when it returns.</summary>
         public bool FailedWhileAway { get; set; }
 
@@ -626,7 +627,7 @@ public sealed class HardwareProofService(
         /// <summary>The provider's signed commitments and openings of the current round.</summary>
         public List<SignedEnvelope> Statements { get; } = [];
 
-        public StoredProof ToStored() => new(ClaimsKey, LastPassed, Tier, LastOutcomes, NextDueMs, FailedWhileAway, Round?.ChallengeId, SettledAtMs);
+        public StoredProof ToStored() => new(ClaimsKey, LastPassed, Tier, LastOutcomes, NextDueMs, FailedWhileAway, Round?.ChallengeId);
 
         public static ProviderProof FromStored(StoredProof s) => new()
         {
@@ -636,7 +637,6 @@ public sealed class HardwareProofService(
             LastOutcomes = s.Outcomes,
             NextDueMs = s.NextDueMs,
             FailedWhileAway = s.FailedWhileAway,
-            SettledAtMs = s.SettledAtMs,
         };
     }
 
@@ -646,7 +646,7 @@ public sealed class HardwareProofService(
     /// <c>OpenChallenge</c>, the round open when it was written (set: the hub stopped before that round settled).
     /// </summary>
     private sealed record StoredProof(string? ClaimsKey, bool? Passed, int Tier, IReadOnlyList<ProofOutcome> Outcomes, long NextDueMs,
-        bool FailedWhileAway, string? OpenChallenge, long? SettledAtMs);
+        bool FailedWhileAway, string? OpenChallenge);
 
     private sealed record ProofRound(string ChallengeId, string ClaimsKey, IReadOnlyList<HardwareProofSession> Devices);
 }
