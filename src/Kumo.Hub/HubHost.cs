@@ -82,6 +82,7 @@ public static class HubHost
         services.AddSingleton<DisputeService>();
         services.AddSingleton<StateRevealService>();
         services.AddSingleton<ExecReplicationService>();
+        services.AddSingleton<ReplicationFees>();
         services.AddHostedService(sp => sp.GetRequiredService<LedgerService>());
         services.AddHostedService(sp => sp.GetRequiredService<LedgerReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<MarketService>());

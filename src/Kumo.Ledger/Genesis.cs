@@ -47,6 +47,15 @@ public sealed record Genesis
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public int ValidationRewardBps { get; init; }
 
+    /// <summary>
+    /// Most an <c>exec</c> provider may sign over to the replication pool, in basis points of its share of a lease's
+    /// pay (<see cref="Protocol.LeaseAcceptance.ReplicationFeeBps"/>): the pool pays the replicas that re-run its jobs.
+    /// 0, the default: no replication fees, and replicas are paid as validators (from the fee pool, within
+    /// <see cref="ValidationRewardBps"/>), as on networks from before.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public int MaxReplicationFeeBps { get; init; }
+
     /// <summary>A running lease is settled at least this often.</summary>
     public long SettlementIntervalMs { get; init; } = 60_000;
 
@@ -94,9 +103,10 @@ public sealed record Genesis
             errors.Add("networkFeeBps and reserveBps must be ≥ 0 and together ≤ 10000");
         }
 
-        if (SlashBps is < 0 or > 10_000 || SlashBountyBps is < 0 or > 10_000 || FaultSlashBps is < 0 or > 10_000 || ValidationRewardBps is < 0 or > 10_000)
+        if (SlashBps is < 0 or > 10_000 || SlashBountyBps is < 0 or > 10_000 || FaultSlashBps is < 0 or > 10_000 || ValidationRewardBps is < 0 or > 10_000
+            || MaxReplicationFeeBps is < 0 or > 10_000)
         {
-            errors.Add("slashBps, slashBountyBps, faultSlashBps and validationRewardBps must be 0..10000");
+            errors.Add("slashBps, slashBountyBps, faultSlashBps, validationRewardBps and maxReplicationFeeBps must be 0..10000");
         }
 
         if (MinBondPerDevice < 0 || UnbondingPeriodMs < 0 || SettlementIntervalMs <= 0 || ClockSkewMs <= 0)
@@ -141,18 +151,21 @@ public sealed record Genesis
         UnbondingPeriodMs = 30_000,
         SettlementIntervalMs = 5_000,
         ValidationRewardBps = 2_000,
+        MaxReplicationFeeBps = 10_000,
         Faucet = new FaucetRule(MaxPerRequest: 10_000 * Amounts.MicrosPerKumo, MaxPerAccount: 1_000_000 * Amounts.MicrosPerKumo),
     };
 
     /// <summary>
     /// A production-style genesis: no faucet; money exists only by allocation and emission. Validators are paid from
     /// the fee pool (up to 20% of what a job paid, as on a devnet): unpaid, a rational validator re-executes nothing.
+    /// <c>exec</c> replicas are paid in full from the replication fees of the providers they check.
     /// </summary>
     public static Genesis Network(string chainId, long time, IReadOnlyList<GenesisAllocation> allocations) => new()
     {
         ChainId = chainId,
         Time = time,
         ValidationRewardBps = 2_000,
+        MaxReplicationFeeBps = 10_000,
         Allocations = allocations,
     };
 }

@@ -23,6 +23,11 @@ public enum AccountKind
     /// Minted = −balance; with it every transaction is a zero-sum set of postings.
     /// </summary>
     Issuance,
+    /// <summary>
+    /// <c>network:replication</c>: the replication fees <c>exec</c> providers signed for in their acceptances; it pays
+    /// the replicas that re-run their jobs to check them (docs/REPLICATION.md, "Who pays for a replica").
+    /// </summary>
+    ReplicationPool,
 }
 
 /// <summary>An account address: a user id, or a kind prefix and its owner.</summary>
@@ -41,6 +46,8 @@ public readonly record struct LedgerAddress : IComparable<LedgerAddress>
     public static LedgerAddress Reserve { get; } = new("network:reserve", AccountKind.Reserve);
 
     public static LedgerAddress FeePool { get; } = new("network:fees", AccountKind.FeePool);
+
+    public static LedgerAddress ReplicationPool { get; } = new("network:replication", AccountKind.ReplicationPool);
 
     public static LedgerAddress Burn { get; } = new("network:burn", AccountKind.Burn);
 
@@ -66,6 +73,7 @@ public readonly record struct LedgerAddress : IComparable<LedgerAddress>
         {
             case "network:reserve": address = Reserve; return true;
             case "network:fees": address = FeePool; return true;
+            case "network:replication": address = ReplicationPool; return true;
             case "network:burn": address = Burn; return true;
             case "network:issuance": address = Issuance; return true;
         }

@@ -468,9 +468,16 @@ public sealed class ProviderAgent : IAsyncDisposable
             }
         }
 
-        _channel.SendSigned(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept,
-            new LeaseAcceptance(offer.LeaseId, offer.JobId, offer.Submission.Digest(), offer.PricePerHourMicros));
-        _logger.LogInformation("accepted lease {Lease} for job {Job} at {Price} µKUMO/h", offer.LeaseId, offer.JobId, offer.PricePerHourMicros);
+        _channel.SendSigned(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept, offer.Acceptance());
+        if (offer.ReplicationFeeBps == 0)
+        {
+            _logger.LogInformation("accepted lease {Lease} for job {Job} at {Price} µKUMO/h", offer.LeaseId, offer.JobId, offer.PricePerHourMicros);
+        }
+        else
+        {
+            _logger.LogInformation("accepted lease {Lease} for job {Job} at {Price} µKUMO/h; {Fee}% of the pay funds the replicas that check it ({Why})",
+                offer.LeaseId, offer.JobId, offer.PricePerHourMicros, offer.ReplicationFeeBps / 100.0, offer.ReplicationFeeReason);
+        }
         _ = Task.Run(async () =>
         {
             try

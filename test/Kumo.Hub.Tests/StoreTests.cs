@@ -32,7 +32,7 @@ public sealed class StoreTests : IAsyncLifetime
     public async Task Migrating_twice_is_harmless_and_reports_the_version()
     {
         await _store.MigrateAsync(CancellationToken.None);
-        Assert.Equal(10, await _store.GetSchemaVersionAsync(CancellationToken.None));
+        Assert.Equal(11, await _store.GetSchemaVersionAsync(CancellationToken.None));
     }
 
     [Fact]

@@ -115,6 +115,7 @@ public static class LedgerCommands
         table.AddRow("  stake", Amounts.Format(t.Stake));
         table.AddRow("  reserve", Amounts.Format(t.Reserve));
         table.AddRow("  fee pool", Amounts.Format(t.FeePool));
+        table.AddRow("  replication pool", Amounts.Format(t.ReplicationPool));
         table.AddRow("  burned", Amounts.Format(t.Burned));
         table.AddRow("rewards emitted (in minted)", Amounts.Format(t.Rewards));
         table.AddRow("conserved", t.Conserved ? "[green]yes[/]" : "[red]NO[/]");

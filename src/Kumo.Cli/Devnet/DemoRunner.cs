@@ -178,11 +178,13 @@ public sealed class DemoRunner(LocalNetwork network, string examplesDirectory)
             long earned = history.Where(e => e.Kind is "settle" or "lease_close").Sum(e => e.Delta);
             long validating = history.Where(e => e.Kind == "validation_reward").Sum(e => e.Delta);
             table.AddRow($"{Markup.Escape(provider.Name)} earned", (earned + validating).ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
-                validating > 0 ? $"provider share and reward; {validating:N0} for validating others' jobs" : "provider share and reward");
+                validating > 0 ? $"provider share and reward; {validating:N0} for checking others' jobs (validations, exec replicas)" : "provider share and reward");
         }
 
         Kumo.Ledger.LedgerSummary summary = await client.GetLedgerSummaryAsync(ct);
         table.AddRow("network fee pool", summary.Totals.FeePool.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), $"{summary.NetworkFeeBps / 100.0:0.##}% of payments, less what it paid validators");
+        table.AddRow("replication pool", summary.Totals.ReplicationPool.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+            "exec providers' replication fees, less what it paid their replicas");
         table.AddRow("network reserve", summary.Totals.Reserve.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), $"{summary.ReserveBps / 100.0:0.##}% of payments");
         table.AddRow("rewards emitted", summary.Totals.Rewards.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), "minted for providers per the genesis schedule");
         AnsiConsole.Write(table);

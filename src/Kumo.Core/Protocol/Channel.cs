@@ -85,6 +85,20 @@ public sealed record LeaseOffer(
 
     /// <summary>The provider's bid this lease comes from: its reservation becomes the lease. Null when offered without a bid.</summary>
     public string? BidId { get; init; }
+
+    /// <summary>
+    /// The share of the provider's pay, in basis points, that funds the replicas checking this <c>exec</c> lease: the
+    /// chance that the hub replicates the provider's job on its hardware class (1 on probation). 0: none. An acceptance
+    /// repeats it, signed.
+    /// </summary>
+    public int ReplicationFeeBps { get; init; }
+
+    /// <summary>Why <see cref="ReplicationFeeBps"/> is what it is ("on probation on x64/cpu (3 of 10 agreeing results)"); empty when 0.</summary>
+    public string ReplicationFeeReason { get; init; } = "";
+
+    /// <summary>The acceptance of exactly this offer: its lease, job, submission digest, price and replication fee.</summary>
+    public LeaseAcceptance Acceptance() =>
+        new(LeaseId, JobId, Submission.Digest(), PricePerHourMicros, ReplicationFeeBps == 0 ? null : ReplicationFeeBps);
 }
 
 /// <summary>A node of a cluster lease: its rank, provider, and the address the provider advertised for peer traffic.</summary>
@@ -137,8 +151,22 @@ public sealed record LeaseCheckpointReport(string LeaseId, IReadOnlyList<OutputF
 /// <summary>The hub tells the provider to stop a lease (cancel, or the hub closed it).</summary>
 public sealed record LeaseCancel(string LeaseId, CloseReason Reason, string Detail);
 
-/// <summary>Signed (<see cref="MessageTypes.LeaseAccept"/>): the provider commits to run the lease at the offered price.</summary>
-public sealed record LeaseAcceptance(string LeaseId, string JobId, string SubmissionDigest, long PricePerHourMicros);
+/// <summary>
+/// Signed (<see cref="MessageTypes.LeaseAccept"/>): the provider commits to run the lease at the offered price, and — for
+/// an <c>exec</c> lease offered with one — agrees that <paramref name="ReplicationFeeBps"/> of its pay funds the replicas
+/// that check it (docs/REPLICATION.md). Absent when there is none, so acceptances signed before keep their bytes.
+/// </summary>
+/// <param name="LeaseId">The lease accepted.</param>
+/// <param name="JobId">Its job (the ledger's order).</param>
+/// <param name="SubmissionDigest">The digest of the tenant's signed submission the offer carried.</param>
+/// <param name="PricePerHourMicros">The price accepted, µKUMO per hour.</param>
+/// <param name="ReplicationFeeBps">The replication fee accepted, in basis points of the provider's share; null: none.</param>
+public sealed record LeaseAcceptance(
+    string LeaseId,
+    string JobId,
+    string SubmissionDigest,
+    long PricePerHourMicros,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? ReplicationFeeBps = null);
 
 /// <summary>Signed (<see cref="MessageTypes.LeaseReject"/>): the provider declines, with why.</summary>
 public sealed record LeaseRejection(string LeaseId, string Reason);

@@ -132,7 +132,7 @@ public static class LedgerApi
                 return new LedgerSummary(g.ChainId, service.Height, service.HeadHash, service.Read(s => s.Totals()), g.NetworkFeeBps, g.ReserveBps,
                     g.MinBondPerDevice, g.UnbondingPeriodMs, g.SettlementIntervalMs, g.Faucet is not null);
             })
-            .WithSummary("Totals by kind (minted, users, escrow, stake, reserve, fee pool, burned, rewards), height and rules.");
+            .WithSummary("Totals by kind (minted, users, escrow, stake, reserve, fee pool, burned, rewards, replication pool), height and rules.");
 
         ledger.MapGet("/genesis", (LedgerService service) => Results.Text(service.Genesis.ToJson(), "application/json"))
             .WithSummary("The genesis: every rule that creates or moves money without a signature.");

@@ -27,6 +27,7 @@ public sealed class LeaseCoordinator(
     HubSignals signals,
     ProviderSessions sessions,
     Market.ReputationKeeper reputation,
+    Verification.ReplicationFees replicationFees,
     ILogger<LeaseCoordinator> logger)
 {
     /// <summary>
@@ -40,6 +41,7 @@ public sealed class LeaseCoordinator(
     {
         long now = Now();
         var created = new List<LeaseRecord>();
+        var feeReasons = new List<string>();
         JobRecord job;
         IReadOnlyList<OutputFile> checkpoint = [];
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
@@ -50,8 +52,11 @@ public sealed class LeaseCoordinator(
                 return null;
             }
 
+            JobSpec spec = JobService.ParseSpec(current.SpecJson);
             foreach (Market.NodeOffer node in nodes)
             {
+                (int feeBps, string feeReason) = await replicationFees.QuoteAsync(tx, spec, nodes.Count, node.ProviderId, node.Allocation);
+                feeReasons.Add(feeReason);
                 var lease = new LeaseRecord
                 {
                     Id = node.LeaseId,
@@ -65,6 +70,7 @@ public sealed class LeaseCoordinator(
                     Attempt = attempt,
                     NodeRank = node.Rank,
                     BidId = node.BidId,
+                    ReplicationFeeBps = feeBps,
                 };
                 await tx.InsertLeaseAsync(lease);
                 created.Add(lease);
@@ -72,7 +78,8 @@ public sealed class LeaseCoordinator(
                     $", {node.Allocation.GpuUuids.Count}× {node.Allocation.GpuModel}{(node.SimulatedGpus ? " (simulated)" : "")}";
                 string rank = nodes.Count > 1 ? $"node {node.Rank}: " : "";
                 await tx.AddJobEventAsync(new JobEventRecord(jobId, now, "offered",
-                    $"{rank}lease {lease.Id} offered to {node.ProviderName} ({node.ProviderId}){gpus} at {node.PricePerHourMicros} µKUMO/h (bid {node.BidId})"));
+                    $"{rank}lease {lease.Id} offered to {node.ProviderName} ({node.ProviderId}){gpus} at {node.PricePerHourMicros} µKUMO/h (bid {node.BidId})" +
+                    (feeBps == 0 ? "" : $"; replication fee {feeBps / 100.0:0.##}% of its pay, {feeReason}")));
             }
 
             foreach (string bidId in nodes.Select(n => n.BidId).Distinct(StringComparer.Ordinal))
@@ -98,7 +105,7 @@ public sealed class LeaseCoordinator(
         signals.JobChanged(jobId);
         SignedEnvelope submission = JsonSerializer.Deserialize<SignedEnvelope>(job.SubmissionEnvelope, KumoJson.Options)!;
         List<ClusterPeer> peers = nodes.Count > 1 ? [.. nodes.Select(n => new ClusterPeer(n.Rank, n.LeaseId, n.ProviderId, n.Address))] : [];
-        foreach ((LeaseRecord lease, Market.NodeOffer node) in created.Zip(nodes))
+        foreach (((LeaseRecord lease, Market.NodeOffer node), string feeReason) in created.Zip(nodes).Zip(feeReasons))
         {
             var offer = new LeaseOffer(lease.Id, jobId, submission, node.Allocation, lease.PricePerHourMicros, (int)options.OfferTimeout.TotalMilliseconds)
             {
@@ -106,6 +113,8 @@ public sealed class LeaseCoordinator(
                 Peers = peers,
                 Checkpoint = checkpoint,
                 BidId = node.BidId,
+                ReplicationFeeBps = lease.ReplicationFeeBps,
+                ReplicationFeeReason = feeReason,
             };
             if (!await sessions.TrySendAsync(lease.ProviderId, ChannelMessageTypes.LeaseOffer, offer, cancellationToken))
             {
@@ -240,6 +249,12 @@ public sealed class LeaseCoordinator(
                 if (acceptance.SubmissionDigest != submission.Digest() || acceptance.PricePerHourMicros != lease.PricePerHourMicros || acceptance.JobId != lease.JobId)
                 {
                     throw ApiProblem.BadRequest("acceptance_mismatch", "the acceptance does not match the offer (job, submission digest or price differ)");
+                }
+
+                if ((acceptance.ReplicationFeeBps ?? 0) != lease.ReplicationFeeBps)
+                {
+                    throw ApiProblem.BadRequest("acceptance_mismatch",
+                        $"the acceptance signs a replication fee of {acceptance.ReplicationFeeBps ?? 0} bps; the offer's is {lease.ReplicationFeeBps} bps");
                 }
 
                 await tx.UpdateLeaseAsync(lease with { State = next, AcceptedAt = now, AcceptanceEnvelope = envelope.ToJson() });

@@ -47,16 +47,40 @@ public sealed class RefereeService : IDisposable
     }
 
     /// <summary>
-    /// Pays the provider of an <c>exec</c> replica whose outputs agreed with the majority, like a validator: the replica
-    /// re-ran the whole job, so its due is what the job paid its providers, within the same cap and the pool. The
-    /// evidence is its own signed <paramref name="acceptance"/> of the replica lease (at no price) and its signed
+    /// Pays the provider of an <c>exec</c> replica whose outputs agreed with the majority. The replica re-ran the whole
+    /// job, so its due is what the job paid for its work. On a network with replication fees
+    /// (<see cref="Genesis.MaxReplicationFeeBps"/>) that comes from the replication pool, which the checked providers'
+    /// fees fill, within what it holds; on one without, from the fee pool like a validator, within the validators' cap.
+    /// The evidence is its own signed <paramref name="acceptance"/> of the replica lease (at no price) and its signed
     /// <paramref name="result"/> of it.
     /// </summary>
-    public Task<(long Paid, string? Why)> RewardReplicaAsync(SignedEnvelope acceptance, SignedEnvelope result, string orderId, CancellationToken cancellationToken)
+    public async Task<(long Paid, string? Why)> RewardReplicaAsync(SignedEnvelope acceptance, SignedEnvelope result, string orderId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(acceptance);
         ArgumentNullException.ThrowIfNull(result);
-        return RewardAsync(result.Signer, result.PayloadAs<LeaseResult>().LeaseId, result, acceptance, orderId, 1.0, cancellationToken);
+        string taskId = result.PayloadAs<LeaseResult>().LeaseId;
+        if (!PaysReplicasFromPool)
+        {
+            return await RewardAsync(result.Signer, taskId, result, acceptance, orderId, 1.0, cancellationToken);
+        }
+
+        await WaitForLeasesClosedAsync(state => state.Escrow(orderId) is not { } escrow || escrow.OpenLeaseIds.Count == 0, cancellationToken);
+        (long amount, string? why) = _ledger.Read(state =>
+        {
+            long value = state.WorkValueOf(orderId), room = 2 * value - state.ReplicasPaidFor(orderId);
+            long pool = state.Balance(LedgerAddress.ReplicationPool);
+            long amount = Math.Min(value, Math.Min(room, pool));
+            return amount > 0 ? (amount, (string?)null)
+                : value <= 0 ? (0L, "the job paid nothing for its work")
+                : room <= 0 ? (0L, "two replicas of the job were paid already")
+                : (0L, "the replication pool is empty");
+        });
+        if (amount == 0)
+        {
+            return (0, why);
+        }
+
+        return await SubmitRewardAsync(result.Signer, taskId, result, acceptance, orderId, amount, cancellationToken);
     }
 
     private async Task<(long Paid, string? Why)> RewardAsync(AccountId validator, string taskId, SignedEnvelope report, SignedEnvelope? acceptance,
@@ -89,6 +113,12 @@ public sealed class RefereeService : IDisposable
             return (0, why);
         }
 
+        return await SubmitRewardAsync(validator, taskId, report, acceptance, orderId, amount, cancellationToken);
+    }
+
+    private async Task<(long Paid, string? Why)> SubmitRewardAsync(AccountId validator, string taskId, SignedEnvelope report, SignedEnvelope? acceptance,
+        string orderId, long amount, CancellationToken cancellationToken)
+    {
         SignedEnvelope reward = _signer.Value.Sign(LedgerMessageTypes.ValidationReward,
             new ValidationRewardPayload(validator.Value, orderId, taskId, amount, report, acceptance));
         try
@@ -114,6 +144,12 @@ public sealed class RefereeService : IDisposable
 
     /// <summary>Whether this hub pays validators (its genesis names this referee and a validation reward).</summary>
     public bool PaysValidators => CanSlash && _ledger.Genesis.ValidationRewardBps > 0;
+
+    /// <summary>Whether this hub pays <c>exec</c> replicas from the replication pool (its genesis names this referee and takes replication fees).</summary>
+    public bool PaysReplicasFromPool => CanSlash && _ledger.Genesis.MaxReplicationFeeBps > 0;
+
+    /// <summary>Whether this hub pays <c>exec</c> replicas at all (from the replication pool, or as validators).</summary>
+    public bool PaysReplicas => PaysReplicasFromPool || PaysValidators;
 
     /// <summary>Signs a verdict.</summary>
     public SignedEnvelope Sign(VerificationVerdict verdict) => _signer.Value.Sign(MessageTypes.VerificationVerdict, verdict);

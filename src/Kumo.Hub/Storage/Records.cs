@@ -97,6 +97,12 @@ public sealed record LeaseRecord
     /// outputs are not the job's, and the ledger does not follow it (docs/REPLICATION.md).
     /// </summary>
     public string? ReplicaOf { get; init; }
+
+    /// <summary>
+    /// The replication fee offered with this lease, in basis points of the provider's pay (0: none): what its signed
+    /// acceptance must repeat, and what the ledger splits off its settlements into the replication pool.
+    /// </summary>
+    public int ReplicationFeeBps { get; init; }
 }
 
 /// <summary>Where a bid stands. Stored: never renumber.</summary>

@@ -27,8 +27,9 @@ namespace Kumo.Hub.Verification;
 /// output manifests (path → CID, from each provider's signed result) are compared. Agreement: <c>verified</c>, both
 /// gain trust. Disagreement: a third provider of the class breaks the tie — the majority stands, the odd one out is
 /// marked wrong (<c>verification_failed</c> when it was the job's own provider), loses its trust and takes a reputation
-/// failure; the majority are not penalised, and each replica among them is paid from the network fee pool like a
-/// validator (<see cref="PayReplicasAsync"/>). Nobody is slashed: a program may be non-deterministic, so being outvoted
+/// failure; the majority are not penalised, and each replica among them is paid what the job paid for its work, from
+/// the replication pool that the checked providers' replication fees fill (<see cref="ReplicationFees"/>,
+/// <see cref="PayReplicasAsync"/>). Nobody is slashed: a program may be non-deterministic, so being outvoted
 /// is not proof of cheating. Without a provider of the class the check is <c>verification_skipped</c>; the job itself
 /// succeeded when its own lease did, so a check never holds it up (its outputs are provisional until verified).
 /// Progress lives in the store — replica leases name the lease they check, trust counters are in <c>exec_trust</c>,
@@ -273,14 +274,15 @@ public sealed class ExecReplicationService(
     }
 
     /// <summary>
-    /// Pays each replica among <paramref name="majority"/> — a run whose outputs stood — from the network fee pool, as a
-    /// validator is paid (<see cref="Ledger.RefereeService.RewardReplicaAsync"/>), and records it as a
-    /// <c>validators_paid</c> event. An outvoted replica is paid nothing, and neither is the job's own provider (its
+    /// Pays each replica among <paramref name="majority"/> — a run whose outputs stood — what the job paid for its work,
+    /// from the replication pool that the checked providers' replication fees fill (or, on a network without them, from
+    /// the network fee pool like a validator; <see cref="Ledger.RefereeService.RewardReplicaAsync"/>), and records it as
+    /// a <c>validators_paid</c> event. An outvoted replica is paid nothing, and neither is the job's own provider (its
     /// escrow paid it).
     /// </summary>
     private async Task PayReplicasAsync(string jobId, IEnumerable<Result> majority, CancellationToken cancellationToken)
     {
-        if (!referee.PaysValidators)
+        if (!referee.PaysReplicas)
         {
             return;
         }
@@ -298,7 +300,8 @@ public sealed class ExecReplicationService(
 
         if (lines.Count > 0)
         {
-            await EventAsync(jobId, "validators_paid", "from the network fee pool: " + string.Join("; ", lines), cancellationToken);
+            string pool = referee.PaysReplicasFromPool ? "from the replication pool" : "from the network fee pool";
+            await EventAsync(jobId, "validators_paid", $"{pool}: " + string.Join("; ", lines), cancellationToken);
         }
     }
 

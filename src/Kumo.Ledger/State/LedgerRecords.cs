@@ -35,7 +35,11 @@ public sealed record LeaseCursor(
     long PricePerHour,
     long OpenedAt,
     long SettledUntil,
-    long GrossPaid);
+    long GrossPaid)
+{
+    /// <summary>The replication fee the provider signed in its acceptance, in basis points of its share (0: none).</summary>
+    public int ReplicationFeeBps { get; init; }
+}
 
 /// <summary>
 /// A refereed slash's restitution: what the offender was paid out of the order's escrow (<see cref="Owed"/>, the
@@ -68,10 +72,11 @@ public sealed record LedgerTotals(
     long Reserve,
     long FeePool,
     long Burned,
-    long Rewards)
+    long Rewards,
+    long ReplicationPool = 0)
 {
-    /// <summary>Conservation: minted = Σ users + Σ escrow + Σ stake + reserve + fee pool + burned.</summary>
-    public bool Conserved => Minted == Users + Escrow + Stake + Reserve + FeePool + Burned;
+    /// <summary>Conservation: minted = Σ users + Σ escrow + Σ stake + reserve + fee pool + replication pool + burned.</summary>
+    public bool Conserved => Minted == Users + Escrow + Stake + Reserve + FeePool + ReplicationPool + Burned;
 }
 
 /// <summary>The outcome of applying one transaction.</summary>

@@ -32,6 +32,8 @@ public sealed partial class LedgerState
     private readonly Dictionary<(string OrderId, string TaskId), ValidationRewardRecord> _validationRewards = [];
     private readonly Dictionary<string, long> _paidByOrder = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _rewardedByOrder = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _replicationFeesByOrder = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _replicasPaidByOrder = new(StringComparer.Ordinal);
     private readonly Dictionary<(AccountId, long), long> _nonces = [];
     private readonly Queue<(AccountId Account, long Nonce, long At)> _nonceOrder = new();
 
@@ -102,6 +104,18 @@ public sealed partial class LedgerState
     /// <summary>What all providers have been paid out of the escrow of <paramref name="orderId"/> (their shares of its settlements).</summary>
     public long PaidFrom(string orderId) => _paidByOrder.GetValueOrDefault(orderId);
 
+    /// <summary>What the providers of <paramref name="orderId"/> paid the replication pool out of their shares of its settlements.</summary>
+    public long ReplicationFeesFrom(string orderId) => _replicationFeesByOrder.GetValueOrDefault(orderId);
+
+    /// <summary>
+    /// What the job of <paramref name="orderId"/> paid for its work: its providers' shares before their replication
+    /// fees. A replica that re-ran the whole job is due this much.
+    /// </summary>
+    public long WorkValueOf(string orderId) => PaidFrom(orderId) + ReplicationFeesFrom(orderId);
+
+    /// <summary>What the replication pool has paid replicas for checking <paramref name="orderId"/>'s job, in all.</summary>
+    public long ReplicasPaidFor(string orderId) => _replicasPaidByOrder.GetValueOrDefault(orderId);
+
     /// <summary>What the fee pool has paid validators for checking <paramref name="orderId"/>'s job, in all.</summary>
     public long RewardedFor(string orderId) => _rewardedByOrder.GetValueOrDefault(orderId);
 
@@ -128,7 +142,7 @@ public sealed partial class LedgerState
         }
 
         return new LedgerTotals(-Balance(LedgerAddress.Issuance), users, escrow, stake,
-            Balance(LedgerAddress.Reserve), Balance(LedgerAddress.FeePool), Balance(LedgerAddress.Burn), Emitted);
+            Balance(LedgerAddress.Reserve), Balance(LedgerAddress.FeePool), Balance(LedgerAddress.Burn), Emitted, Balance(LedgerAddress.ReplicationPool));
     }
 
     /// <summary>Applies <paramref name="tx"/> completely, or refuses it and changes nothing.</summary>
@@ -308,6 +322,9 @@ public sealed partial class LedgerState
     /// The referee pays a validator from the fee pool for one validation task, on the validator's signed report of it:
     /// once per task, never the job's own provider, and all of a job's rewards at most
     /// <see cref="Genesis.ValidationRewardBps"/> of what the job paid its providers. The pool cannot go below zero.
+    /// An <c>exec</c> replica (its acceptance and result as evidence) on a network with replication fees
+    /// (<see cref="Genesis.MaxReplicationFeeBps"/> &gt; 0) is paid from the replication pool instead: at most the job's
+    /// <see cref="WorkValueOf"/> for each replica, and two of them (a replica and a tie-breaker) per job.
     /// </summary>
     private void ApplyValidationReward(Change change, SignedEnvelope envelope)
     {
@@ -316,12 +333,13 @@ public sealed partial class LedgerState
             throw new LedgerRefusal($"validation reward: only the genesis referee pays validators, not {envelope.Signer}");
         }
 
-        if (Genesis.ValidationRewardBps == 0)
+        ValidationRewardPayload p = envelope.PayloadAs<ValidationRewardPayload>();
+        bool fromReplicationPool = p.Acceptance is not null && Genesis.MaxReplicationFeeBps > 0;
+        if (Genesis.ValidationRewardBps == 0 && !fromReplicationPool)
         {
             throw new LedgerRefusal("validation reward: this network's genesis pays no validation rewards");
         }
 
-        ValidationRewardPayload p = envelope.PayloadAs<ValidationRewardPayload>();
         RequireAmount(p.Amount, "validation reward");
         if (!AccountId.TryParse(p.Validator, out AccountId validator, out string why))
         {
@@ -361,6 +379,35 @@ public sealed partial class LedgerState
             throw new LedgerRefusal($"validation reward: task {Shorten(p.TaskId)} of job {p.OrderId} was already rewarded");
         }
 
+        var record = new ValidationRewardRecord(p.OrderId, p.TaskId, validator, p.Amount);
+        change.Effect(new ValidationRewarded(record.OrderId, record.TaskId, validator, record.Amount));
+        if (fromReplicationPool)
+        {
+            long value = WorkValueOf(p.OrderId), paidBefore = ReplicasPaidFor(p.OrderId);
+            if (p.Amount > value)
+            {
+                throw new LedgerRefusal($"replica reward: {p.Amount} µKUMO is more than the {value} the job paid for its work, which a replica re-did once");
+            }
+
+            if (paidBefore + p.Amount > 2 * value)
+            {
+                throw new LedgerRefusal($"replica reward: {paidBefore} + {p.Amount} µKUMO would pay more than two replicas (a replica and a tie-breaker) of a job whose work cost {value}");
+            }
+
+            if (Balance(LedgerAddress.ReplicationPool) < p.Amount)
+            {
+                throw new LedgerRefusal($"replica reward: the replication pool holds {Balance(LedgerAddress.ReplicationPool)} µKUMO, less than {p.Amount}");
+            }
+
+            change.Move(LedgerAddress.ReplicationPool, LedgerAddress.User(validator), p.Amount, "replica reward");
+            change.Then(() =>
+            {
+                _validationRewards[(record.OrderId, record.TaskId)] = record;
+                _replicasPaidByOrder[record.OrderId] = ReplicasPaidFor(record.OrderId) + record.Amount;
+            });
+            return;
+        }
+
         long paid = PaidFrom(p.OrderId), cap = (long)((Int128)paid * Genesis.ValidationRewardBps / 10_000);
         long before = RewardedFor(p.OrderId);
         if (before + p.Amount > cap)
@@ -369,8 +416,6 @@ public sealed partial class LedgerState
         }
 
         change.Move(LedgerAddress.FeePool, LedgerAddress.User(validator), p.Amount, "validation reward");
-        var record = new ValidationRewardRecord(p.OrderId, p.TaskId, validator, p.Amount);
-        change.Effect(new ValidationRewarded(record.OrderId, record.TaskId, validator, record.Amount));
         change.Then(() =>
         {
             _validationRewards[(record.OrderId, record.TaskId)] = record;
@@ -499,7 +544,17 @@ public sealed partial class LedgerState
                     throw new LedgerRefusal("a lease opens after its escrow was locked and not in the future");
                 }
 
-                var cursor = new LeaseCursor(body.LeaseId, body.OrderId, acceptance.Signer, accepted.PricePerHourMicros, body.At, body.At, 0);
+                if (accepted.ReplicationFeeBps is { } feeBps && (feeBps < 1 || feeBps > Genesis.MaxReplicationFeeBps))
+                {
+                    throw new LedgerRefusal(Genesis.MaxReplicationFeeBps == 0
+                        ? "the acceptance signs a replication fee, and this network's genesis takes none"
+                        : $"the acceptance's replication fee of {feeBps} bps is outside 1..{Genesis.MaxReplicationFeeBps} (maxReplicationFeeBps)");
+                }
+
+                var cursor = new LeaseCursor(body.LeaseId, body.OrderId, acceptance.Signer, accepted.PricePerHourMicros, body.At, body.At, 0)
+                {
+                    ReplicationFeeBps = accepted.ReplicationFeeBps ?? 0,
+                };
                 change.Then(() =>
                 {
                     _leases[body.LeaseId] = cursor;
@@ -607,10 +662,17 @@ public sealed partial class LedgerState
         long available = change.BalanceAfter(escrowAccount);
         bool exhausted = due > available;
         long pay = Math.Min(due, available);
-        Split split = SettlementMath.Step(lease.GrossPaid, lease.GrossPaid + pay, Genesis.NetworkFeeBps, Genesis.ReserveBps);
+        Split split = SettlementMath.Step(lease.GrossPaid, lease.GrossPaid + pay, Genesis.NetworkFeeBps, Genesis.ReserveBps, lease.ReplicationFeeBps);
         change.Move(escrowAccount, LedgerAddress.User(lease.Provider), split.Provider, "settlement: provider");
         change.Move(escrowAccount, LedgerAddress.FeePool, split.Fee, "settlement: network fee");
         change.Move(escrowAccount, LedgerAddress.Reserve, split.Reserve, "settlement: reserve");
+        change.Move(escrowAccount, LedgerAddress.ReplicationPool, split.Replication, "settlement: replication fee");
+        if (split.Replication > 0)
+        {
+            string order = lease.OrderId;
+            change.Then(() => _replicationFeesByOrder[order] = ReplicationFeesFrom(order) + split.Replication);
+        }
+
         if (split.Provider > 0)
         {
             // What the provider earned from this order, kept for a restitution should its work be proven bad.
@@ -743,7 +805,10 @@ public sealed partial class LedgerState
 
         foreach (LeaseCursor l in _leases.Values)
         {
-            lines.Add(Inv($"l|{l.LeaseId}|{l.OrderId}|{l.Provider.Value}|{l.PricePerHour}|{l.OpenedAt}|{l.SettledUntil}|{l.GrossPaid}"));
+            // The replication fee only when there is one: state lines of leases without keep their bytes.
+            lines.Add(l.ReplicationFeeBps == 0
+                ? Inv($"l|{l.LeaseId}|{l.OrderId}|{l.Provider.Value}|{l.PricePerHour}|{l.OpenedAt}|{l.SettledUntil}|{l.GrossPaid}")
+                : Inv($"l|{l.LeaseId}|{l.OrderId}|{l.Provider.Value}|{l.PricePerHour}|{l.OpenedAt}|{l.SettledUntil}|{l.GrossPaid}|{l.ReplicationFeeBps}"));
         }
 
         foreach (string closed in _closedLeases)

@@ -8,6 +8,8 @@ namespace Kumo.Ledger.State;
 /// <item><b>Gross owed</b> after t ms at a price of P µKUMO/hour: ⌊P·t / 3,600,000⌋.</item>
 /// <item><b>Network part</b> of a running gross G: ⌊G·(fee+reserve) / 10,000⌋ (basis points).</item>
 /// <item><b>Fee</b>: ⌊network·fee / (fee+reserve)⌋ of the running network part; <b>reserve</b>: the rest of it.</item>
+/// <item><b>Replication fee</b> (an <c>exec</c> lease whose provider signed one): ⌊(gross − network)·bps / 10,000⌋ of
+/// the running rest, to the replication pool that pays the replicas checking the provider.</item>
 /// <item><b>Provider</b>: everything else. The odd µKUMO of every floor goes to the provider.</item>
 /// </list>
 /// Because the network part is one floor of the running gross, each step's provider share is never negative.
@@ -31,21 +33,26 @@ public static class SettlementMath
     public static long EscrowFor(long pricePerHour, long timeoutMs) =>
         checked((long)(((Int128)pricePerHour * timeoutMs + MillisecondsPerHour - 1) / MillisecondsPerHour));
 
-    /// <summary>The running split of a running gross total (see the class remarks).</summary>
-    public static Split SplitTotal(long gross, int feeBps, int reserveBps)
+    /// <summary>
+    /// The running split of a running gross total (see the class remarks). Each part is a non-decreasing function of
+    /// the gross, so no settlement step pays any party a negative amount.
+    /// </summary>
+    public static Split SplitTotal(long gross, int feeBps, int reserveBps, int replicationFeeBps = 0)
     {
         int networkBps = feeBps + reserveBps;
         long network = (long)((Int128)gross * networkBps / 10_000);
         long fee = networkBps == 0 ? 0 : (long)((Int128)network * feeBps / networkBps);
-        return new Split(gross - network, fee, network - fee);
+        long rest = gross - network;
+        long replication = (long)((Int128)rest * replicationFeeBps / 10_000);
+        return new Split(rest - replication, fee, network - fee, replication);
     }
 
     /// <summary>What one settlement moving the running gross from <paramref name="before"/> to <paramref name="after"/> pays each party.</summary>
-    public static Split Step(long before, long after, int feeBps, int reserveBps)
+    public static Split Step(long before, long after, int feeBps, int reserveBps, int replicationFeeBps = 0)
     {
-        Split from = SplitTotal(before, feeBps, reserveBps);
-        Split to = SplitTotal(after, feeBps, reserveBps);
-        return new Split(to.Provider - from.Provider, to.Fee - from.Fee, to.Reserve - from.Reserve);
+        Split from = SplitTotal(before, feeBps, reserveBps, replicationFeeBps);
+        Split to = SplitTotal(after, feeBps, reserveBps, replicationFeeBps);
+        return new Split(to.Provider - from.Provider, to.Fee - from.Fee, to.Reserve - from.Reserve, to.Replication - from.Replication);
     }
 
     /// <summary>Reward minted for a provider share: rewardBps of it, halved per elapsed halving period, floored.</summary>
@@ -69,8 +76,8 @@ public static class SettlementMath
     }
 }
 
-/// <summary>Where a payment goes; the parts add up to the payment exactly.</summary>
-public readonly record struct Split(long Provider, long Fee, long Reserve)
+/// <summary>Where a payment goes; the parts add up to the payment exactly. <see cref="Replication"/> is the replication fee (0 on most leases).</summary>
+public readonly record struct Split(long Provider, long Fee, long Reserve, long Replication = 0)
 {
-    public long Total => Provider + Fee + Reserve;
+    public long Total => Provider + Fee + Reserve + Replication;
 }

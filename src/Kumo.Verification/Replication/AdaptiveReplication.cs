@@ -88,10 +88,26 @@ public sealed class AdaptiveReplication
     }
 
     /// <summary>1 until the provider is trusted on the class, then 1/min(n, MaxInterval).</summary>
-    public double ReplicationProbability(string provider, string hardwareClass)
+    public double ReplicationProbability(string provider, string hardwareClass) => ProbabilityFor(ConsecutiveAgreements(provider, hardwareClass));
+
+    /// <summary>The replication probability of a provider with <paramref name="agreements"/> consecutive agreeing results.</summary>
+    public double ProbabilityFor(int agreements) => agreements < TrustThreshold ? 1.0 : 1.0 / Math.Min(agreements, MaxInterval);
+
+    /// <summary>
+    /// The replication fee, in basis points of a provider's pay, that funds its own checks in expectation: its replication
+    /// probability, rounded up (10,000 on probation; ⌈10,000 / min(n, MaxInterval)⌉ once trusted, 500 at the floor).
+    /// A replica re-runs the whole job, so a provider replicated with probability p costs p of its work in replicas.
+    /// </summary>
+    public int ReplicationFeeBps(int agreements)
     {
-        int n = ConsecutiveAgreements(provider, hardwareClass);
-        return n < TrustThreshold ? 1.0 : 1.0 / Math.Min(n, MaxInterval);
+        ArgumentOutOfRangeException.ThrowIfNegative(agreements);
+        if (agreements < TrustThreshold)
+        {
+            return 10_000;
+        }
+
+        int interval = Math.Min(agreements, MaxInterval);
+        return (10_000 + interval - 1) / interval;
     }
 
     /// <summary>Whether this job of the provider is to run on a second provider of the same class too.</summary>

@@ -139,8 +139,7 @@ public sealed class FakeProvider : IAsyncDisposable
         SendSignedAsync(ChannelMessageTypes.Heartbeat, MessageTypes.ProviderHeartbeat, new Heartbeat(Interlocked.Increment(ref _heartbeats), running));
 
     public Task AcceptAsync(LeaseOffer offer) =>
-        SendSignedAsync(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept,
-            new LeaseAcceptance(offer.LeaseId, offer.JobId, offer.Submission.Digest(), offer.PricePerHourMicros));
+        SendSignedAsync(ChannelMessageTypes.LeaseAccept, MessageTypes.LeaseAccept, offer.Acceptance());
 
     public Task RejectAsync(LeaseOffer offer, string reason) =>
         Release(offer.LeaseId).SendSignedAsync(ChannelMessageTypes.LeaseReject, MessageTypes.LeaseReject, new LeaseRejection(offer.LeaseId, reason));

@@ -11,7 +11,7 @@ namespace Kumo.Hub.Storage.Sqlite;
 internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransaction? transaction, Action onDispose, bool batched = false) : IHubTransaction
 {
     private const string JobColumns = "id, seq, tenant, name, state, spec_json, submission_envelope, created_at, updated_at, failure_reason, failure_detail, next_log_seq, excluded_providers, refunded, attempt, failovers, order_opened_at, explanation";
-    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase, attempt, node_rank, bid_id, replica_of";
+    private const string LeaseColumns = "id, job_id, provider_id, state, allocation_json, price_per_hour_micros, simulated_gpus, offered_at, accepted_at, started_at, first_log_at, closed_at, close_reason, close_detail, exit_code, acceptance_envelope, result_envelope, log_lines_received, ledger_phase, attempt, node_rank, bid_id, replica_of, replication_fee_bps";
     private const string BidColumns = "id, job_id, attempt, provider_id, state, price_per_hour_micros, nodes_json, envelope, received_at, expires_at, detail";
     private const string ProviderColumns = "id, name, public_key, registration_envelope, inventory_json, pricing_json, sandbox, simulated, status, registered_at, last_heartbeat_at, last_heartbeat_seq";
 
@@ -268,7 +268,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         INSERT INTO leases({LeaseColumns})
         VALUES (@Id, @JobId, @ProviderId, @State, @AllocationJson, @PricePerHourMicros, @SimulatedGpus, @OfferedAt, @AcceptedAt, @StartedAt,
                 @FirstLogAt, @ClosedAt, @CloseReason, @CloseDetail, @ExitCode, @AcceptanceEnvelope, @ResultEnvelope, @LogLinesReceived, @LedgerPhase,
-                @Attempt, @NodeRank, @BidId, @ReplicaOf)
+                @Attempt, @NodeRank, @BidId, @ReplicaOf, @ReplicationFeeBps)
         """,
         LeaseRow.Parameters(l));
 
@@ -518,7 +518,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
         };
     }
 
-    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase, long Attempt, long NodeRank, string? BidId, string? ReplicaOf)
+    private sealed record LeaseRow(string Id, string JobId, string ProviderId, long State, string AllocationJson, long PricePerHourMicros, long SimulatedGpus, long OfferedAt, long? AcceptedAt, long? StartedAt, long? FirstLogAt, long? ClosedAt, long CloseReason, string? CloseDetail, long? ExitCode, string? AcceptanceEnvelope, string? ResultEnvelope, long LogLinesReceived, long LedgerPhase, long Attempt, long NodeRank, string? BidId, string? ReplicaOf, long ReplicationFeeBps)
     {
         public LeaseRecord ToRecord() => new()
         {
@@ -528,6 +528,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             CloseReason = (Kumo.Leases.CloseReason)CloseReason, CloseDetail = CloseDetail, ExitCode = (int?)ExitCode,
             AcceptanceEnvelope = AcceptanceEnvelope, ResultEnvelope = ResultEnvelope, LogLinesReceived = LogLinesReceived,
             LedgerPhase = (int)LedgerPhase, Attempt = (int)Attempt, NodeRank = (int)NodeRank, BidId = BidId, ReplicaOf = ReplicaOf,
+            ReplicationFeeBps = (int)ReplicationFeeBps,
         };
 
         public static object Parameters(LeaseRecord l) => new
@@ -535,7 +536,7 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
             l.Id, l.JobId, l.ProviderId, State = (int)l.State, l.AllocationJson, l.PricePerHourMicros,
             SimulatedGpus = l.SimulatedGpus ? 1 : 0, l.OfferedAt, l.AcceptedAt, l.StartedAt, l.FirstLogAt, l.ClosedAt,
             CloseReason = (int)l.CloseReason, l.CloseDetail, l.ExitCode, l.AcceptanceEnvelope, l.ResultEnvelope, l.LogLinesReceived, l.LedgerPhase,
-            l.Attempt, l.NodeRank, l.BidId, l.ReplicaOf,
+            l.Attempt, l.NodeRank, l.BidId, l.ReplicaOf, l.ReplicationFeeBps,
         };
     }
 

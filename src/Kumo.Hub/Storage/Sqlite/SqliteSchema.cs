@@ -246,5 +246,8 @@ internal static class SqliteSchema
         (10, "checkers: the failed capacity re-tests of a provider's current streak, with what it signed in them", """
             ALTER TABLE provider_checks ADD COLUMN capacity_failures_json TEXT;
             """),
+        (11, "leases: the replication fee offered with an exec lease, which its acceptance must repeat", """
+            ALTER TABLE leases ADD COLUMN replication_fee_bps INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 }
