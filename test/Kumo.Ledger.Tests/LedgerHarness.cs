@@ -140,13 +140,14 @@ public sealed class LedgerHarness
     }
 
     /// <summary>Locks an escrow and opens a lease at <paramref name="pricePerHour"/> µKUMO/h; returns (orderId, leaseId).</summary>
-    public (string Order, string Lease) OpenLease(AccountKey tenant, AccountKey provider, decimal maxPerHour, long pricePerHour, string timeout = "1h")
+    public (string Order, string Lease) OpenLease(AccountKey tenant, AccountKey provider, decimal maxPerHour, long pricePerHour, string timeout = "1h",
+        int? replicationFeeBps = null)
     {
         SignedEnvelope submission = Submission(tenant, maxPerHour, timeout);
         Assert.True(Submit(submission).Applied);
         string order = OrderIds.FromSubmissionDigest(submission.Digest());
         string lease = "l-" + Guid.NewGuid().ToString("N")[..16];
-        SignedEnvelope acceptance = Sign(provider, MessageTypes.LeaseAccept, new LeaseAcceptance(lease, order, submission.Digest(), pricePerHour));
+        SignedEnvelope acceptance = Sign(provider, MessageTypes.LeaseAccept, new LeaseAcceptance(lease, order, submission.Digest(), pricePerHour, replicationFeeBps));
         ApplyResult opened = Protocol(ProtocolTypes.LeaseOpen, new LeaseOpenBody(order, lease, Now, acceptance));
         Assert.True(opened.Applied, opened.Error);
         return (order, lease);

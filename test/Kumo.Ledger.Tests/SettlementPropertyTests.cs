@@ -81,14 +81,15 @@ public sealed class SettlementPropertyTests
     [Fact]
     public void Any_cut_of_a_running_gross_total_adds_up_and_no_step_is_negative_even_where_floors_step_together()
     {
-        Gen<((int Fee, int Reserve) Rates, long[] Cuts)> cases =
+        Gen<((int Fee, int Reserve) Rates, int Replication, long[] Cuts)> cases =
             from rates in Rates
+            from replication in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Elements(1, 500, 667, 1_000, 9_999, 10_000)), (2, Gen.Choose(0, 10_000)))
             let joint = JointStep(rates.Fee, rates.Reserve)
             from cuts in Cuts(Gen.Frequency(
                 (3, Upto(Amounts.MaxAmount)),
                 (3, Upto(100_000)),
                 (4, Gen.Choose(0, 1_000).SelectMany(k => Gen.Choose(-1, 1).Select(d => Math.Max(0, (k * joint) + d))))))
-            select (rates, cuts);
+            select (rates, replication, cuts);
 
         Prop.ForAll(Arb.From(cases), c =>
         {
@@ -96,21 +97,25 @@ public sealed class SettlementPropertyTests
             Split sum = default;
             foreach (long after in c.Cuts)
             {
-                Split step = AssertStep(before, after, c.Rates.Fee, c.Rates.Reserve);
-                sum = new Split(sum.Provider + step.Provider, sum.Fee + step.Fee, sum.Reserve + step.Reserve);
+                Split step = AssertStep(before, after, c.Rates.Fee, c.Rates.Reserve, c.Replication);
+                sum = new Split(sum.Provider + step.Provider, sum.Fee + step.Fee, sum.Reserve + step.Reserve, sum.Replication + step.Replication);
                 before = after;
             }
 
-            Assert.Equal(SettlementMath.SplitTotal(before, c.Rates.Fee, c.Rates.Reserve), sum);
+            Split whole = SettlementMath.SplitTotal(before, c.Rates.Fee, c.Rates.Reserve, c.Replication);
+            Assert.Equal(whole, sum);
+            // The replication fee is taken from the provider's part alone: the network's fee and reserve do not move.
+            Split without = SettlementMath.SplitTotal(before, c.Rates.Fee, c.Rates.Reserve);
+            Assert.Equal((without.Fee, without.Reserve, without.Provider), (whole.Fee, whole.Reserve, whole.Provider + whole.Replication));
         }).Check(Runs);
     }
 
     /// <summary>One step's checks: no part negative, parts add up to the step, the network's part at most its rate rounded up.</summary>
-    private static Split AssertStep(long before, long after, int fee, int reserve)
+    private static Split AssertStep(long before, long after, int fee, int reserve, int replication = 0)
     {
-        Split step = SettlementMath.Step(before, after, fee, reserve);
+        Split step = SettlementMath.Step(before, after, fee, reserve, replication);
         long gross = after - before;
-        Assert.True(step.Provider >= 0 && step.Fee >= 0 && step.Reserve >= 0, $"{before}→{after} at {fee}+{reserve} bps pays {step}");
+        Assert.True(step.Provider >= 0 && step.Fee >= 0 && step.Reserve >= 0 && step.Replication >= 0, $"{before}→{after} at {fee}+{reserve} bps (replication {replication}) pays {step}");
         Assert.Equal(gross, step.Total);
         Int128 ceiling = (((Int128)gross * (fee + reserve)) + 9_999) / 10_000;
         Assert.True(step.Fee + step.Reserve <= ceiling, $"{before}→{after} takes {step.Fee}+{step.Reserve} for the network, more than ⌈{fee + reserve} bps⌉ = {ceiling}");

@@ -298,7 +298,7 @@ public sealed class TamperTests(TamperTests.Chain chain, ITestOutputHelper outpu
 
     [Theory]
     [InlineData("\"halvingEveryMs\":31536000000", "\"halvingEveryMs\":-1536000000", 0, "the genesis breaks its own rules: rewards: rewardBps 0..10000, halvingEveryMs > 0")]
-    [InlineData("\"slashBountyBps\":5000", "\"slashBountyBps\":50000", 0, "the genesis breaks its own rules: slashBps, slashBountyBps, faultSlashBps and validationRewardBps must be 0..10000")]
+    [InlineData("\"slashBountyBps\":5000", "\"slashBountyBps\":50000", 0, "the genesis breaks its own rules: slashBps, slashBountyBps, faultSlashBps, validationRewardBps and maxReplicationFeeBps must be 0..10000")]
     [InlineData("\"networkFeeBps\":200", "\"networkFeeBps\":-00", 0, "the genesis is unreadable")]
     [InlineData("\"networkFeeBps\":200", "\"networkFeeBps\":201", 1, "the previous-block hash does not match")]
     [InlineData("\"chainId\":\"kumo-devnet\"", "\"chainId\":\"kumo-devnex\"", 1, "the previous-block hash does not match")]

@@ -16,9 +16,15 @@ public class ValidationRewardTests
 
     private sealed class Setup : IDisposable
     {
-        public Setup(int rewardBps = 2_000)
+        /// <summary>A network without replication fees (<see cref="Genesis.MaxReplicationFeeBps"/> 0) unless told: replicas are paid as validators.</summary>
+        public Setup(int rewardBps = 2_000, int maxReplicationFeeBps = 0)
         {
-            H = new LedgerHarness(Genesis.Devnet(LedgerHarness.Start) with { Referee = Referee.AccountId.Value, ValidationRewardBps = rewardBps });
+            H = new LedgerHarness(Genesis.Devnet(LedgerHarness.Start) with
+            {
+                Referee = Referee.AccountId.Value,
+                ValidationRewardBps = rewardBps,
+                MaxReplicationFeeBps = maxReplicationFeeBps,
+            });
             H.Faucet(Tenant, 1000);
             (Order, Lease) = H.OpenLease(Tenant, Provider, maxPerHour: 10, pricePerHour: 10 * K);
             H.Advance(TimeSpan.FromMinutes(30));

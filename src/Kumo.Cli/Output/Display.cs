@@ -77,7 +77,9 @@ public static class Display
                     Markup.Escape(lease.ProviderName),
                     Name(lease.State),
                     $"{lease.Allocation.CpuMillicores / 1000.0:0.###} cpu, {Bytes(lease.Allocation.MemoryBytes)}{gpus}",
-                    Micros(lease.PricePerHourMicros),
+                    Micros(lease.PricePerHourMicros) + (lease.ReplicationFeeBps > 0
+                        ? $" [grey]({lease.ReplicationFeeBps / 100.0:0.##}% to replicas)[/]"
+                        : lease.IsReplica ? " [grey](replica)[/]" : ""),
                     Markup.Escape(closed));
             }
 

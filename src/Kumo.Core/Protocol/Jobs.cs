@@ -87,6 +87,12 @@ public sealed record LeaseView(
 
     /// <summary>Whether this lease is a verification replica rather than the job's own run.</summary>
     public bool IsReplica => ReplicaOf is not null;
+
+    /// <summary>
+    /// The replication fee the provider accepted with this <c>exec</c> lease, in basis points of its pay (0: none): the
+    /// part that funds the replicas checking it (docs/REPLICATION.md, "Who pays for a replica").
+    /// </summary>
+    public int ReplicationFeeBps { get; init; }
 }
 
 /// <summary>One line of a job's output. <see cref="Seq"/> increases by one per line within a job.</summary>

@@ -258,6 +258,7 @@ public sealed class JobService(
         NodeRank = l.NodeRank,
         ReplicaOf = l.ReplicaOf,
         BidId = l.BidId,
+        ReplicationFeeBps = l.ReplicationFeeBps,
     };
 
     private static DateTimeOffset? FromMs(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
