@@ -105,7 +105,7 @@ public class ExecReplicationTests
         Assert.Equal(2, job.Leases.Count);
         Assert.Equal(["replicated", "accepted", "lease_closed", "verified", "validators_paid"], job.Events.SkipWhile(e => e.Kind != "replicated").Select(e => e.Kind));
         Assert.Contains("produced the same outputs", job.Events[^2].Detail, StringComparison.Ordinal);
-        Assert.Contains($"{replicating.Id} nothing for replica lease {replica.Id}: its share, 100% of the 0 µKUMO the job paid", job.Events[^1].Detail,
+        Assert.Contains($"{replicating.Id} nothing for replica lease {replica.Id}: the job paid nothing for its work", job.Events[^1].Detail,
             StringComparison.Ordinal); // the job ran no billed time
         Assert.Equal(1, await TrustAsync(hub, one));
         Assert.Equal(1, await TrustAsync(hub, two));
@@ -117,9 +117,9 @@ public class ExecReplicationTests
     }
 
     [Fact]
-    public async Task A_replica_whose_outputs_stood_is_paid_from_the_network_fee_pool_like_a_validator_and_the_ledger_audits_clean()
+    public async Task On_a_network_without_replication_fees_a_replica_whose_outputs_stood_is_paid_from_the_network_fee_pool_like_a_validator()
     {
-        await using HubFixture hub = await HubFixture.StartAsync();
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { Genesis = o.Genesis! with { MaxReplicationFeeBps = 0 } });
         await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
         await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
         FakeProvider[] providers = [one, two];
@@ -156,6 +156,96 @@ public class ExecReplicationTests
         static Kumo.Signing.SignedEnvelope Envelope(string json) =>
             System.Text.Json.JsonSerializer.Deserialize<Kumo.Signing.SignedEnvelope>(json, Kumo.Serialization.KumoJson.Options)!;
     }
+
+    [Fact]
+    public async Task A_probation_providers_exec_lease_signs_all_its_pay_over_to_its_replica_which_is_paid_the_jobs_whole_work()
+    {
+        // Replication on (its background pass waits a sweep interval, an hour here: the test drives it by hand).
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { ReplicateExec = true });
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        FakeProvider[] providers = [one, two];
+        string cid = SomeCid("result");
+
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => cid, billed: TimeSpan.FromSeconds(50));
+
+        // The offer carried the fee and said why; the provider's signed acceptance repeats it, and the ledger holds it to that.
+        JobView ran = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal(10_000, Assert.Single(ran.Leases).ReplicationFeeBps);
+        Assert.Contains("; replication fee 100% of its pay, on probation on x64/cpu (0 of 10 agreeing results): every job is replicated",
+            ran.Events.Single(e => e.Kind == "offered").Detail, StringComparison.Ordinal);
+        LeaseRecord own = Assert.Single(await LeasesAsync(hub, jobId));
+        Assert.Equal(10_000, Envelope(own.AcceptanceEnvelope!).PayloadAs<LeaseAcceptance>().ReplicationFeeBps);
+        long value = await Eventually.UntilAsync(() => Task.FromResult(hub.Ledger.Read(s => s.Escrow(jobId)!.OpenLeaseIds.Count == 0 ? s.WorkValueOf(jobId) : 0)),
+            v => v > 0, "the ledger to close the job's lease");
+        Assert.Equal(value, hub.Ledger.Read(s => s.ReplicationFeesFrom(jobId))); // all of the provider's part
+        Assert.Equal(0, hub.Ledger.Read(s => s.PaidFrom(jobId)));
+        Assert.Equal(value, hub.Ledger.Read(s => s.Balance(Kumo.Ledger.LedgerAddress.ReplicationPool)));
+
+        (LeaseRecord replica, FakeProvider replicating) = await RunReplicaAsync(hub, jobId, providers, _ => cid);
+        long before = (await hub.Client.GetAccountAsync(replicating.Id)).Balance;
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        // The replica re-ran the whole job: it gets what the job paid for its work, which its provider's fee put in the pool.
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal($"from the replication pool: {replicating.Id} {value} µKUMO for replica lease {replica.Id} (it re-ran the whole job)", job.Events[^1].Detail);
+        Assert.Equal(before + value, (await hub.Client.GetAccountAsync(replicating.Id)).Balance);
+        Assert.Equal(0, hub.Ledger.Read(s => s.Balance(Kumo.Ledger.LedgerAddress.ReplicationPool)));
+        Assert.Equal(0, hub.Ledger.Read(s => s.RewardedFor(jobId))); // the validators' cap is not spent on it
+        Assert.NotEqual(primary.Id, replicating.Id);
+        using var source = new Kumo.Hub.Storage.Sqlite.SqliteLedgerSource(Path.Combine(hub.Options.DataDirectory, "hub.db"));
+        Kumo.Ledger.Audit.AuditReport audit = new Kumo.Ledger.Audit.Auditor().Run(source);
+        Assert.True(audit.Ok, audit.ToString());
+    }
+
+    [Fact]
+    public async Task A_trusted_provider_pays_its_replication_probability_and_a_job_nobody_else_can_check_pays_nothing()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { ReplicateExec = true });
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        RequestSigner tenant = await hub.TenantAsync();
+
+        // Alone on its class: the job will be accepted unchecked, so it pays for no check.
+        (string alone, _) = await RunJobAsync(hub, tenant, [one], _ => SomeCid("alone"));
+        Assert.Equal(0, Assert.Single((await hub.Client.GetJobAsync(alone)).Leases).ReplicationFeeBps);
+
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        await using (IHubTransaction tx = await Store(hub).BeginAsync(CancellationToken.None))
+        {
+            await tx.UpsertExecTrustAsync(new ExecTrustRecord(one.Id, CpuClass, 15, 0));
+            await tx.UpsertExecTrustAsync(new ExecTrustRecord(two.Id, CpuClass, 15, 0));
+            await tx.CommitAsync();
+        }
+
+        (string trusted, _) = await RunJobAsync(hub, tenant, [one, two], _ => SomeCid("trusted"));
+        JobView job = await hub.Client.GetJobAsync(trusted);
+        Assert.Equal(667, Assert.Single(job.Leases).ReplicationFeeBps); // ⌈10,000 / 15⌉: its jobs are replicated 1 in 15
+        Assert.Contains("replication fee 6.67% of its pay, 15 consecutive agreeing results on x64/cpu: 1 job in 15 is replicated",
+            job.Events.Single(e => e.Kind == "offered").Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_acceptance_that_signs_another_replication_fee_than_the_offer_is_refused()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { ReplicateExec = true });
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        JobAccepted accepted = await hub.Client.SubmitJobAsync(await hub.TenantAsync(), Specs.Simple);
+        JobView offered = await Eventually.UntilAsync(() => hub.Client.GetJobAsync(accepted.JobId), j => j.Leases.Count > 0, "the offer");
+        FakeProvider primary = new[] { one, two }.Single(p => p.Id == offered.Leases[0].ProviderId.Value);
+        LeaseOffer offer = await primary.ExpectAsync<LeaseOffer>(ChannelMessageTypes.LeaseOffer);
+        Assert.Equal(10_000, offer.ReplicationFeeBps);
+
+        await primary.SendSignedAsync(ChannelMessageTypes.LeaseAccept, Kumo.Signing.MessageTypes.LeaseAccept, offer.Acceptance() with { ReplicationFeeBps = null });
+
+        ChannelError error = await primary.ExpectAsync<ChannelError>(ChannelMessageTypes.Error);
+        Assert.Equal("acceptance_mismatch", error.Code);
+        Assert.Contains("the acceptance signs a replication fee of 0 bps; the offer's is 10000 bps", error.Message, StringComparison.Ordinal);
+        Assert.Equal(LeaseState.Offered, (await hub.Client.GetJobAsync(accepted.JobId)).Leases[0].State);
+    }
+
+    private static Kumo.Signing.SignedEnvelope Envelope(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize<Kumo.Signing.SignedEnvelope>(json, Kumo.Serialization.KumoJson.Options)!;
 
     [Fact]
     public async Task After_ten_agreements_a_providers_jobs_are_replicated_only_with_probability_one_in_n()
