@@ -30,11 +30,16 @@ public class ExecReplicationTests(TwoProviderDevnet devnet) : IClassFixture<TwoP
         Assert.Equal(0, job.Leases[1].PricePerHourMicros); // the replica costs the tenant nothing
         Assert.Equal(["out/answer.txt"], job.Outputs.Select(o => o.Path)); // the job's outputs, once
 
-        // The replica's outputs stood: the referee pays it from the fee pool on the agent's own signed acceptance and result.
+        // The job's provider is new, so the agent signed all of its pay over to the replicas that check it...
+        Assert.Equal(10_000, job.Leases[0].ReplicationFeeBps);
+        Assert.Equal(0, job.Leases[1].ReplicationFeeBps);
+
+        // ...and the replica's outputs stood: the referee pays it from the replication pool on the agent's own signed
+        // acceptance and result: what the job paid for its work, as the job's provider would have been paid without the fee.
         JobView paid = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId), j => j.Events.Any(e => e.Kind == "validators_paid"),
             "the replica's reward", seconds: 60);
         string reward = paid.Events.Single(e => e.Kind == "validators_paid").Detail;
-        Assert.Matches($@"^from the network fee pool: {job.Leases[1].ProviderId} (\d+ µKUMO|nothing) for replica lease {job.Leases[1].Id}", reward);
+        Assert.Matches($@"^from the replication pool: {job.Leases[1].ProviderId} (\d+ µKUMO|nothing) for replica lease {job.Leases[1].Id}", reward);
         Assert.DoesNotContain("refused", reward, StringComparison.Ordinal);
     }
 }
