@@ -475,7 +475,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
         else
         {
-            _logger.LogInformation("accepted lease {Lease} for job {Job} at {Price} µKUMO/h; {Fee}% of the pay funds the replicas that check it ({Why})",
+            _logger.LogInformation("accepted lease {Lease} for job {Job} at {Price} µKUMO/h; {Fee}% of the pay funds the replicas that check it: {Why}",
                 offer.LeaseId, offer.JobId, offer.PricePerHourMicros, offer.ReplicationFeeBps / 100.0, offer.ReplicationFeeReason);
         }
         _ = Task.Run(async () =>

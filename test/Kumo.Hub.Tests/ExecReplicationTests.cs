@@ -172,7 +172,7 @@ public class ExecReplicationTests
         // The offer carried the fee and said why; the provider's signed acceptance repeats it, and the ledger holds it to that.
         JobView ran = await hub.Client.GetJobAsync(jobId);
         Assert.Equal(10_000, Assert.Single(ran.Leases).ReplicationFeeBps);
-        Assert.Contains("; replication fee 100% of its pay, on probation on x64/cpu (0 of 10 agreeing results): every job is replicated",
+        Assert.Contains("; replication fee 100% of its pay, on probation on x64/cpu with 0 of 10 agreeing results: every job is replicated",
             ran.Events.Single(e => e.Kind == "offered").Detail, StringComparison.Ordinal);
         LeaseRecord own = Assert.Single(await LeasesAsync(hub, jobId));
         Assert.Equal(10_000, Envelope(own.AcceptanceEnvelope!).PayloadAs<LeaseAcceptance>().ReplicationFeeBps);

@@ -93,7 +93,7 @@ public sealed record LeaseOffer(
     /// </summary>
     public int ReplicationFeeBps { get; init; }
 
-    /// <summary>Why <see cref="ReplicationFeeBps"/> is what it is ("on probation on x64/cpu (3 of 10 agreeing results)"); empty when 0.</summary>
+    /// <summary>Why <see cref="ReplicationFeeBps"/> is what it is ("on probation on x64/cpu with 3 of 10 agreeing results: every job is replicated"); empty when 0.</summary>
     public string ReplicationFeeReason { get; init; } = "";
 
     /// <summary>The acceptance of exactly this offer: its lease, job, submission digest, price and replication fee.</summary>

@@ -1,5 +1,6 @@
 using Kumo.Client;
 using Kumo.Crypto;
+using Kumo.Hub.Storage;
 using Kumo.Ledger;
 using Kumo.Ledger.State;
 using Kumo.Ledger.Transactions;
@@ -16,17 +17,19 @@ namespace Kumo.Hub.Ledger;
 /// </summary>
 public sealed class RefereeService : IDisposable
 {
-    /// <summary>How long a restitution waits for the ledger to close the offender's lease on the job (its pay is final then).</summary>
+    /// <summary>How long a reward or a restitution waits for the ledger to close the job's leases (its pay is final then).</summary>
     private static readonly TimeSpan LeaseCloseWait = TimeSpan.FromSeconds(30);
 
     private readonly LedgerService _ledger;
+    private readonly IHubStore _store;
     private readonly HubSignals _signals;
     private readonly ILogger<RefereeService> _logger;
     private readonly Lazy<AccountKey> _key;
     private readonly Lazy<RequestSigner> _signer;
 
-    public RefereeService(HubOptions options, LedgerService ledger, HubSignals signals, TimeProvider time, ILogger<RefereeService> logger)
+    public RefereeService(HubOptions options, LedgerService ledger, IHubStore store, HubSignals signals, TimeProvider time, ILogger<RefereeService> logger)
     {
+        _store = store;
         _ledger = ledger;
         _signals = signals;
         _logger = logger;
@@ -64,7 +67,7 @@ public sealed class RefereeService : IDisposable
             return await RewardAsync(result.Signer, taskId, result, acceptance, orderId, 1.0, cancellationToken);
         }
 
-        await WaitForLeasesClosedAsync(state => state.Escrow(orderId) is not { } escrow || escrow.OpenLeaseIds.Count == 0, cancellationToken);
+        await WaitForJobLeasesClosedAsync(orderId, null, cancellationToken);
         (long amount, string? why) = _ledger.Read(state =>
         {
             long value = state.WorkValueOf(orderId), room = 2 * value - state.ReplicasPaidFor(orderId);
@@ -92,7 +95,7 @@ public sealed class RefereeService : IDisposable
         }
 
         // What the job paid is final once the ledger has closed its leases.
-        await WaitForLeasesClosedAsync(state => state.Escrow(orderId) is not { } escrow || escrow.OpenLeaseIds.Count == 0, cancellationToken);
+        await WaitForJobLeasesClosedAsync(orderId, null, cancellationToken);
 
         (long amount, string? why) = _ledger.Read(state =>
         {
@@ -198,8 +201,7 @@ public sealed class RefereeService : IDisposable
     /// <summary>Why the ledger would refuse <paramref name="restitution"/> now, after waiting for the offender's lease on the job to close; null: it would not.</summary>
     private async Task<string?> WhyNoRestitutionAsync(AccountId offender, Restitution restitution, CancellationToken cancellationToken)
     {
-        await WaitForLeasesClosedAsync(state => state.Escrow(restitution.JobId) is not { } escrow
-            || !escrow.OpenLeaseIds.Any(id => state.Lease(id)!.Provider == offender), cancellationToken);
+        await WaitForJobLeasesClosedAsync(restitution.JobId, offender.Value, cancellationToken);
         return _ledger.Read(state =>
         {
             if (state.Escrow(restitution.JobId) is not { } escrow)
@@ -227,13 +229,25 @@ public sealed class RefereeService : IDisposable
     }
 
     /// <summary>
-    /// Waits, at most <see cref="LeaseCloseWait"/>, until <paramref name="closed"/> holds: the reconciler closes a lease
-    /// that ended on its next pass, so it is woken, and the ledger looked at again shortly.
+    /// Waits, at most <see cref="LeaseCloseWait"/>, until the ledger has closed every lease of job
+    /// <paramref name="jobId"/> it pays from the escrow (of <paramref name="provider"/> only, when given): what the job
+    /// paid is final then. The leases are the hub's — every accepted lease that is not a replica — not the escrow's open
+    /// ones: a lease the reconciler has not opened in the ledger yet is not open there, and its pay is still to come.
+    /// The reconciler closes a lease that ended on its next pass, so it is woken, and the ledger looked at again shortly.
     /// </summary>
-    private async Task WaitForLeasesClosedAsync(Func<LedgerState, bool> closed, CancellationToken cancellationToken)
+    private async Task WaitForJobLeasesClosedAsync(string jobId, string? provider, CancellationToken cancellationToken)
     {
+        List<string> paid;
+        await using (IHubReader reader = await _store.OpenReaderAsync(cancellationToken))
+        {
+            paid = [.. (await reader.ListLeasesForJobAsync(jobId))
+                .Where(l => l.ReplicaOf is null && l.AcceptanceEnvelope is not null && (provider is null || l.ProviderId == provider))
+                .Select(l => l.Id)];
+        }
+
+        bool Closed(LedgerState state) => state.Escrow(jobId) is null || paid.All(state.IsLeaseClosed);
         for (long deadline = Environment.TickCount64 + (long)LeaseCloseWait.TotalMilliseconds;
-             !_ledger.Read(closed) && Environment.TickCount64 < deadline;)
+             !_ledger.Read(Closed) && Environment.TickCount64 < deadline;)
         {
             _signals.WakeLedger();
             await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);

@@ -54,7 +54,7 @@ public sealed class ReplicationFees(LedgerService ledger, ProviderSessions sessi
             .FirstOrDefault(t => t.ProviderId == providerId && t.HardwareClass == hardwareClass)?.Agreements ?? 0);
         int bps = Math.Min(max, _policy.ReplicationFeeBps(agreements));
         string reason = agreements < _policy.TrustThreshold
-            ? $"on probation on {hardwareClass} ({agreements} of {_policy.TrustThreshold} agreeing results): every job is replicated"
+            ? $"on probation on {hardwareClass} with {agreements} of {_policy.TrustThreshold} agreeing results: every job is replicated"
             : $"{agreements} consecutive agreeing results on {hardwareClass}: 1 job in {Math.Min(agreements, _policy.MaxInterval)} is replicated";
         return (bps, reason);
     }
