@@ -388,6 +388,37 @@ public class ExecReplicationTests
     }
 
     [Fact]
+    public async Task A_check_skipped_after_the_provider_paid_its_fee_returns_the_fee_to_it()
+    {
+        await using HubFixture hub = await HubFixture.StartAsync(o => o with { ReplicateExec = true });
+        await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one");
+        FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
+        FakeProvider[] providers = [one, two];
+
+        // Offered while another provider of its class was there to check it: the lease carries the full fee.
+        (string jobId, FakeProvider primary) = await RunJobAsync(hub, await hub.TenantAsync(), providers, _ => SomeCid("result"), billed: TimeSpan.FromSeconds(50));
+        Assert.Equal(10_000, Assert.Single((await hub.Client.GetJobAsync(jobId)).Leases).ReplicationFeeBps);
+        long fee = await Eventually.UntilAsync(() => Task.FromResult(hub.Ledger.Read(s => s.Escrow(jobId)!.OpenLeaseIds.Count == 0 ? s.ReplicationFeesFrom(jobId) : 0)),
+            f => f > 0, "the ledger to close the job's lease");
+        long before = (await hub.Client.GetAccountAsync(primary.Id)).Balance;
+
+        // The checker leaves before the check: nobody can replicate the job, so it paid for a check that will not happen.
+        FakeProvider other = primary == one ? two : one;
+        other.Crash();
+        await Eventually.UntilAsync(() => Task.FromResult(hub.Services.GetRequiredService<Kumo.Hub.Control.ProviderSessions>().IsConnected(other.Id)), c => !c,
+            "the other provider to be gone");
+        Assert.Equal(1, await Replication(hub).RunOnceAsync(CancellationToken.None));
+
+        JobView job = await hub.Client.GetJobAsync(jobId);
+        Assert.Equal("verification_skipped", job.Events[^1].Kind);
+        Assert.EndsWith($"the job's outputs are accepted unchecked; the {fee} µKUMO its provider paid in replication fees went back to it", job.Events[^1].Detail,
+            StringComparison.Ordinal);
+        Assert.Equal(before + fee, (await hub.Client.GetAccountAsync(primary.Id)).Balance);
+        Assert.Equal(fee, hub.Ledger.Read(s => s.ReplicationReturned(jobId)));
+        await two.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_replica_waits_for_a_busy_provider_of_the_class_and_runs_once_it_has_room()
     {
         await using HubFixture hub = await HubFixture.StartAsync();

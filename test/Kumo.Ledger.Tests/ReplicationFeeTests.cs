@@ -52,6 +52,10 @@ public class ReplicationFeeTests
             return H.Send(Referee, LedgerMessageTypes.ValidationReward, new ValidationRewardPayload(replica.AccountId.Value, Order, lease, amount, result, acceptance));
         }
 
+        /// <summary>The referee (or <paramref name="signer"/>) returns the job's replication fees.</summary>
+        public ApplyResult Refund(AccountKey? signer = null, string? order = null) =>
+            H.Send(signer ?? Referee, LedgerMessageTypes.ReplicationRefund, new ReplicationRefundPayload(order ?? Order, "exec replication: no other connected provider of x64/cpu"));
+
         public void Dispose()
         {
             Referee.Dispose();
@@ -176,5 +180,41 @@ public class ReplicationFeeTests
         Assert.False(over.Applied);
         Assert.Contains("the replication pool holds 244375 µKUMO", over.Error, StringComparison.Ordinal);
         Assert.True(dry.RewardReplica(first, "l-replica000001", dry.Pool).Applied); // what it holds, it pays
+    }
+
+    [Fact]
+    public void A_job_no_replica_checked_gets_its_fees_back_once_and_only_from_the_referee()
+    {
+        using var s = new Setup(10_000);
+        long fee = s.H.State.ReplicationFeesFrom(s.Order), before = s.H.Balance(s.Provider);
+
+        Assert.Contains("only the genesis referee returns replication fees", s.Refund(signer: s.Provider).Error, StringComparison.Ordinal);
+        ApplyResult back = s.Refund();
+
+        Assert.True(back.Applied, back.Error);
+        Assert.Equal(before + fee, s.H.Balance(s.Provider));
+        Assert.Equal(0, s.Pool);
+        Assert.Equal(fee, s.H.State.ReplicationReturned(s.Order));
+        Assert.Contains("were already returned", s.Refund().Error, StringComparison.Ordinal);
+        Assert.Contains($"q|{s.Order}|{fee}", s.H.State.StateLines());
+        s.H.Seal();
+        Assert.True(s.H.Audit().Ok);
+        Assert.True(s.H.State.Totals().Conserved);
+    }
+
+    [Fact]
+    public void Fees_that_paid_a_replica_or_are_not_final_or_were_never_paid_are_not_returned()
+    {
+        using var checkedJob = new Setup(10_000);
+        using AccountKey replica = AccountKey.Create();
+        Assert.True(checkedJob.RewardReplica(replica, "l-replica000001", checkedJob.H.State.WorkValueOf(checkedJob.Order)).Applied);
+        Assert.Contains("a replica of job " + checkedJob.Order + " was paid", checkedJob.Refund().Error, StringComparison.Ordinal);
+
+        using var free = new Setup(feeBps: null);
+        Assert.Contains("paid no replication fee", free.Refund().Error, StringComparison.Ordinal);
+
+        (string running, _) = free.H.OpenLease(free.Tenant, free.Provider, 10, 10 * K, replicationFeeBps: 10_000);
+        Assert.Contains("still has open leases", free.Refund(order: running).Error, StringComparison.Ordinal);
+        Assert.Contains("has an escrow", free.Refund(order: "j-000000000000").Error, StringComparison.Ordinal);
     }
 }

@@ -119,6 +119,46 @@ public sealed class RefereeService : IDisposable
         return await SubmitRewardAsync(validator, taskId, report, acceptance, orderId, amount, cancellationToken);
     }
 
+    /// <summary>
+    /// Returns the replication fees that job <paramref name="orderId"/>'s providers paid, from the replication pool,
+    /// when no replica could check the job (<paramref name="reason"/>). Returns the µKUMO returned, 0 when there was
+    /// nothing to return (the job's leases carried no fee, a replica was paid, it was returned before) or the ledger
+    /// refused (logged).
+    /// </summary>
+    public async Task<long> RefundReplicationFeesAsync(string orderId, string reason, CancellationToken cancellationToken)
+    {
+        if (!PaysReplicasFromPool)
+        {
+            return 0;
+        }
+
+        await using (IHubReader reader = await _store.OpenReaderAsync(cancellationToken))
+        {
+            if (!(await reader.ListLeasesForJobAsync(orderId)).Any(l => l.ReplicationFeeBps > 0 && l.AcceptanceEnvelope is not null))
+            {
+                return 0; // no lease of the job was offered with a fee: nothing to wait for
+            }
+        }
+
+        await WaitForJobLeasesClosedAsync(orderId, null, cancellationToken);
+        if (_ledger.Read(state => state.ReplicationFeesFrom(orderId) == 0 || state.ReplicationRefunded(orderId) || state.ReplicasPaidFor(orderId) > 0))
+        {
+            return 0;
+        }
+
+        SignedEnvelope refund = _signer.Value.Sign(LedgerMessageTypes.ReplicationRefund, new ReplicationRefundPayload(orderId, reason));
+        try
+        {
+            await _ledger.SubmitAsync(at => LedgerTx.FromSigned(refund, at), null, cancellationToken);
+            return _ledger.Read(state => state.ReplicationReturned(orderId));
+        }
+        catch (LedgerRefusedException e)
+        {
+            _logger.LogWarning("replication fees of {Job} not returned: {Error}", orderId, e.Message);
+            return 0;
+        }
+    }
+
     private async Task<(long Paid, string? Why)> SubmitRewardAsync(AccountId validator, string taskId, SignedEnvelope report, SignedEnvelope? acceptance,
         string orderId, long amount, CancellationToken cancellationToken)
     {

@@ -141,14 +141,13 @@ public sealed class ExecReplicationService(
         List<LeaseRecord> primaries = [.. all.Where(l => l.ReplicaOf is null && l.Attempt == job.Attempt && l.CloseReason == CloseReason.Completed)];
         if (primaries.Count != 1 || primaries[0].ResultEnvelope is null)
         {
-            await ConcludeAsync(job.Id, "verification_skipped", "exec replication: only a job with one completed lease of its own is replicated (not cluster jobs)", [], cancellationToken);
+            await SkipAsync(job.Id, "exec replication: only a job with one completed lease of its own is replicated (not cluster jobs)", cancellationToken);
             return true;
         }
 
         if (exec.Network)
         {
-            await ConcludeAsync(job.Id, "verification_skipped", "exec replication: the job has network access, and running it twice could repeat its effects", [],
-                cancellationToken);
+            await SkipAsync(job.Id, "exec replication: the job has network access, and running it twice could repeat its effects", cancellationToken);
             return true;
         }
 
@@ -156,8 +155,7 @@ public sealed class ExecReplicationService(
         Result first = ResultOf(primary);
         if (first.Outputs.Count == 0)
         {
-            await ConcludeAsync(job.Id, "verification_skipped", "exec replication: the job produced no outputs, so there is nothing to compare", [],
-                cancellationToken);
+            await SkipAsync(job.Id, "exec replication: the job produced no outputs, so there is nothing to compare", cancellationToken);
             return true;
         }
 
@@ -165,7 +163,7 @@ public sealed class ExecReplicationService(
         HardwareInventory? inventory = await InventoryOfAsync(primary.ProviderId, cancellationToken);
         if (inventory is null)
         {
-            await ConcludeAsync(job.Id, "verification_skipped", "exec replication: the job's provider is not registered here", [], cancellationToken);
+            await SkipAsync(job.Id, "exec replication: the job's provider is not registered here", cancellationToken);
             return true;
         }
 
@@ -355,7 +353,7 @@ public sealed class ExecReplicationService(
             return true;
         }
 
-        await ConcludeAsync(job.Id, "verification_skipped", $"exec replication: {none}; the job's outputs are accepted unchecked", [], cancellationToken);
+        await SkipAsync(job.Id, $"exec replication: {none}; the job's outputs are accepted unchecked", cancellationToken);
         return true;
     }
 
@@ -408,6 +406,18 @@ public sealed class ExecReplicationService(
     {
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         return [.. outputs.Select(o => new ExecTrustRecord(o.Provider, hardwareClass, _policy.ConsecutiveAgreements(o.Provider, hardwareClass), now))];
+    }
+
+    /// <summary>
+    /// Ends a check unchecked (<c>verification_skipped</c>). First the replication fees the job's provider paid for the
+    /// check that did not happen go back to it (<see cref="Ledger.RefereeService.RefundReplicationFeesAsync"/>); the
+    /// ledger refuses a second return, so a pass cut short between the two does no harm.
+    /// </summary>
+    private async Task SkipAsync(string jobId, string detail, CancellationToken cancellationToken)
+    {
+        long returned = await referee.RefundReplicationFeesAsync(jobId, detail, cancellationToken);
+        await ConcludeAsync(jobId, "verification_skipped",
+            returned > 0 ? $"{detail}; the {returned} µKUMO its provider paid in replication fees went back to it" : detail, [], cancellationToken);
     }
 
     /// <summary>Ends a check: the concluding event, the trust counters, and a reputation failure for <paramref name="wrong"/>, in one transaction.</summary>

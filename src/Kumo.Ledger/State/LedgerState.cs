@@ -34,6 +34,8 @@ public sealed partial class LedgerState
     private readonly Dictionary<string, long> _rewardedByOrder = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _replicationFeesByOrder = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _replicasPaidByOrder = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string OrderId, AccountId Provider), long> _replicationFees = [];
+    private readonly Dictionary<string, long> _replicationRefunds = new(StringComparer.Ordinal);
     private readonly Dictionary<(AccountId, long), long> _nonces = [];
     private readonly Queue<(AccountId Account, long Nonce, long At)> _nonceOrder = new();
 
@@ -112,6 +114,12 @@ public sealed partial class LedgerState
     /// fees. A replica that re-ran the whole job is due this much.
     /// </summary>
     public long WorkValueOf(string orderId) => PaidFrom(orderId) + ReplicationFeesFrom(orderId);
+
+    /// <summary>Whether <paramref name="orderId"/>'s replication fees were returned to its providers (no replica checked it).</summary>
+    public bool ReplicationRefunded(string orderId) => _replicationRefunds.ContainsKey(orderId);
+
+    /// <summary>What went back to <paramref name="orderId"/>'s providers when its replication fees were returned (0: not returned).</summary>
+    public long ReplicationReturned(string orderId) => _replicationRefunds.GetValueOrDefault(orderId);
 
     /// <summary>What the replication pool has paid replicas for checking <paramref name="orderId"/>'s job, in all.</summary>
     public long ReplicasPaidFor(string orderId) => _replicasPaidByOrder.GetValueOrDefault(orderId);
@@ -315,6 +323,10 @@ public sealed partial class LedgerState
             case LedgerMessageTypes.ValidationReward:
                 ApplyValidationReward(change, envelope);
                 break;
+
+            case LedgerMessageTypes.ReplicationRefund:
+                ApplyReplicationRefund(change, envelope);
+                break;
         }
     }
 
@@ -421,6 +433,55 @@ public sealed partial class LedgerState
             _validationRewards[(record.OrderId, record.TaskId)] = record;
             _rewardedByOrder[record.OrderId] = RewardedFor(record.OrderId) + record.Amount;
         });
+    }
+
+    /// <summary>
+    /// The referee returns a job's replication fees to the providers that paid them, from the replication pool: the job
+    /// was not checked by any replica. Refused when a replica of it was paid (the fees paid for that check), before its
+    /// leases are closed (the fees are not final), a second time, or when its providers paid no fee. Each provider gets
+    /// back what it paid, as far as the pool holds it.
+    /// </summary>
+    private void ApplyReplicationRefund(Change change, SignedEnvelope envelope)
+    {
+        if (Genesis.Referee is null || envelope.Signer.Value != Genesis.Referee)
+        {
+            throw new LedgerRefusal($"replication refund: only the genesis referee returns replication fees, not {envelope.Signer}");
+        }
+
+        ReplicationRefundPayload p = envelope.PayloadAs<ReplicationRefundPayload>();
+        EscrowInfo escrow = _escrows.GetValueOrDefault(p.OrderId) ?? throw new LedgerRefusal($"replication refund: no job {Shorten(p.OrderId)} has an escrow");
+        if (escrow.OpenLeaseIds.Count > 0)
+        {
+            throw new LedgerRefusal($"replication refund: job {p.OrderId} still has open leases; its fees are not final");
+        }
+
+        if (_replicationRefunds.ContainsKey(p.OrderId))
+        {
+            throw new LedgerRefusal($"replication refund: job {p.OrderId}'s replication fees were already returned");
+        }
+
+        if (ReplicasPaidFor(p.OrderId) > 0)
+        {
+            throw new LedgerRefusal($"replication refund: a replica of job {p.OrderId} was paid; its fees paid for that check");
+        }
+
+        List<(AccountId Provider, long Fee)> paid = [.. _replicationFees.Where(f => f.Key.OrderId == p.OrderId && f.Value > 0)
+            .Select(f => (f.Key.Provider, f.Value)).OrderBy(f => f.Provider.Value, StringComparer.Ordinal)];
+        if (paid.Count == 0)
+        {
+            throw new LedgerRefusal($"replication refund: job {p.OrderId}'s providers paid no replication fee");
+        }
+
+        long left = Balance(LedgerAddress.ReplicationPool), returned = 0;
+        foreach ((AccountId provider, long fee) in paid)
+        {
+            long back = Math.Min(fee, left);
+            change.Move(LedgerAddress.ReplicationPool, LedgerAddress.User(provider), back, "replication fee returned");
+            left -= back;
+            returned += back;
+        }
+
+        change.Then(() => _replicationRefunds[p.OrderId] = returned);
     }
 
     /// <summary>
@@ -670,7 +731,12 @@ public sealed partial class LedgerState
         if (split.Replication > 0)
         {
             string order = lease.OrderId;
-            change.Then(() => _replicationFeesByOrder[order] = ReplicationFeesFrom(order) + split.Replication);
+            (string, AccountId) key = (order, lease.Provider);
+            change.Then(() =>
+            {
+                _replicationFeesByOrder[order] = ReplicationFeesFrom(order) + split.Replication;
+                _replicationFees[key] = _replicationFees.GetValueOrDefault(key) + split.Replication;
+            });
         }
 
         if (split.Provider > 0)
@@ -839,6 +905,11 @@ public sealed partial class LedgerState
         foreach (ValidationRewardRecord v in _validationRewards.Values)
         {
             lines.Add(Inv($"v|{v.OrderId}|{v.TaskId}|{v.Validator.Value}|{v.Amount}"));
+        }
+
+        foreach ((string order, long returned) in _replicationRefunds)
+        {
+            lines.Add(Inv($"q|{order}|{returned}"));
         }
 
         lines.Add(Inv($"t|{Time}"));

@@ -20,12 +20,19 @@ public static class LedgerMessageTypes
     /// <summary>The referee pays a validator from the network fee pool for checking part of a job (<see cref="ValidationRewardPayload"/>).</summary>
     public const string ValidationReward = "kumo.ledger.validation_reward/v1";
 
+    /// <summary>
+    /// The referee returns an <c>exec</c> job's replication fees to its providers when no replica could check it
+    /// (<see cref="ReplicationRefundPayload"/>).
+    /// </summary>
+    public const string ReplicationRefund = "kumo.ledger.replication_refund/v1";
+
     /// <summary>A job submission is also the tenant's signed deposit into the order's escrow.</summary>
     public const string EscrowLock = MessageTypes.JobSubmit;
 
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         Transfer, Bond, Unbond, Withdraw, Faucet, EscrowTopUp, EscrowWithdraw, SlashReport, ValidationReward, EscrowLock,
+        ReplicationRefund,
     };
 }
 
@@ -84,6 +91,16 @@ public sealed record RefundBody(string OrderId);
 
 /// <summary>The evidence is in the ledger itself: the lease's close with a <c>provider_*</c> reason.</summary>
 public sealed record FaultSlashBody(string LeaseId);
+
+/// <summary>
+/// Signed by the genesis referee: job <paramref name="OrderId"/>'s check by replication ended without a replica (none of
+/// its hardware class could be had, or it had nothing to compare), so the replication fees its providers paid
+/// (<see cref="State.LedgerState.ReplicationFeesFrom"/>) go back to them from the replication pool — once per job, only
+/// when no replica of it was paid, once its leases are closed, as far as the pool holds them.
+/// </summary>
+/// <param name="OrderId">The job whose fees are returned.</param>
+/// <param name="Reason">Why no replica checked it, as the job's events say.</param>
+public sealed record ReplicationRefundPayload(string OrderId, string Reason);
 
 /// <summary>
 /// Signed by the genesis referee: pays <paramref name="Validator"/> <paramref name="Amount"/> µKUMO from the network fee
