@@ -518,6 +518,12 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
 
         spec = read.Spec;
+        if (offer.ReplicationFeeBps > _options.MaxReplicationFeeBps)
+        {
+            return $"the replication fee of {offer.ReplicationFeeBps / 100.0:0.##}% ({offer.ReplicationFeeReason}) is above this agent's limit of " +
+                $"{_options.MaxReplicationFeeBps / 100.0:0.##}% (--max-replication-fee)";
+        }
+
         if (spec.Workload.Exec is null && _runtime is null)
         {
             return $"this agent cannot run {spec.Workload.Kind} workloads (no Kumo runtime next to it)";

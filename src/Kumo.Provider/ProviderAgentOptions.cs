@@ -74,6 +74,13 @@ public sealed record ProviderAgentOptions
     /// <summary>Fault injection for tests and the adversarial demo: how validation tasks are answered.</summary>
     public Verification.ValidatorBehavior ValidatorBehavior { get; init; } = Verification.ValidatorBehavior.Honest;
 
+    /// <summary>
+    /// The largest replication fee this agent signs, in basis points of its pay (10,000, the default: any). An exec
+    /// lease offered with more is turned down, naming the limit; a provider on probation is offered 10,000, so a lower
+    /// limit keeps it off exec work until then (docs/REPLICATION.md, "Who pays for a replica").
+    /// </summary>
+    public int MaxReplicationFeeBps { get; init; } = 10_000;
+
     /// <summary>Keep each lease's directory after it ends (for debugging) instead of deleting it.</summary>
     public bool KeepLeaseDirectories { get; init; }
 

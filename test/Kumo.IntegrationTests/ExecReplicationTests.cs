@@ -43,3 +43,38 @@ public class ExecReplicationTests(TwoProviderDevnet devnet) : IClassFixture<TwoP
         Assert.DoesNotContain("refused", reward, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Two agents that sign a replication fee of at most 50%: a provider on probation is offered 100%.</summary>
+public sealed class FeeLimitedDevnet : DevnetFixture
+{
+    protected override Kumo.Cli.Devnet.LocalNetworkOptions Options => base.Options with
+    {
+        Providers = 2,
+        SimulatedGpus = [],
+        ProviderArgs = [["--max-replication-fee", "50"], ["--max-replication-fee", "50"]],
+    };
+}
+
+/// <summary>An operator's limit on the replication fee its agent signs (`kumo provider start --max-replication-fee`).</summary>
+public class ReplicationFeeLimitTests(FeeLimitedDevnet devnet) : IClassFixture<FeeLimitedDevnet>
+{
+    [Fact]
+    public async Task An_agent_turns_down_an_exec_lease_whose_fee_is_above_its_limit_and_says_why()
+    {
+        string spec = devnet.Spec("limited", DevnetFixture.ExecSpec("limited", "mkdir -p out && echo 42 > out/answer.txt", extra: "  outputs: [\"out/*\"]"));
+        (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
+
+        // Both agents are new, so each is offered the job at a 100% fee, and each turns it down.
+        JobView job = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId),
+            j => j.Leases.Count(l => l.CloseReason == CloseReason.ProviderRejected) == 2, "both agents to turn the job down", seconds: 60);
+
+        Assert.All(job.Leases, l =>
+        {
+            Assert.Equal(10_000, l.ReplicationFeeBps);
+            Assert.Contains("the replication fee of 100% (on probation on x64/cpu with 0 of 10 agreeing results: every job is replicated) is above this agent's limit of 50%",
+                l.CloseDetail, StringComparison.Ordinal);
+        });
+        Assert.NotEqual(JobState.Succeeded, job.State);
+        await devnet.Client.CancelJobAsync(devnet.Tenant, accepted.JobId);
+    }
+}

@@ -35,6 +35,12 @@ public static class ProviderCommands
         var address = new Option<string>("--address") { Description = "host:port cluster peers use to reach this machine", DefaultValueFactory = _ => "" };
         var probeAddress = new Option<string>("--probe-address") { Description = "host:port where this agent answers other providers' latency and bandwidth probes (port 0: any free port); clusters use what is measured", DefaultValueFactory = _ => "" };
         var keep = new Option<bool>("--keep-lease-dirs") { Description = "Keep each lease's working directory after it ends (debugging)" };
+        var maxFee = new Option<double>("--max-replication-fee")
+        {
+            Description = "Largest replication fee to sign, in percent of an exec lease's pay: what funds the replicas that check this machine " +
+                "(100% while on probation, 5-10% once trusted; docs/REPLICATION.md). Exec leases offered with more are turned down",
+            DefaultValueFactory = _ => 100,
+        };
         var bond = new Option<bool>("--bond") { Description = "At start, bond the network's minimum stake for this machine from its wallet if less is bonded" };
         var faucet = new Option<bool>("--faucet") { Description = "Devnet: take what --bond needs from the hub's faucet" };
         var validate = new Option<bool>("--validate") { Description = "Also validate other providers' train and infer jobs (re-execute sampled segments and rows) while bonded; never your own" };
@@ -47,7 +53,7 @@ public static class ProviderCommands
         var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, bond, faucet, validate, validatorFault, sandboxUid, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, maxFee, bond, faucet, validate, validatorFault, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -119,6 +125,7 @@ public static class ProviderCommands
                 Address = parse.GetValue(address)!,
                 ProbeAddress = parse.GetValue(probeAddress)!,
                 KeepLeaseDirectories = parse.GetValue(keep),
+                MaxReplicationFeeBps = ParseFee(parse.GetValue(maxFee)),
                 EnsureStake = parse.GetValue(bond),
                 Validate = parse.GetValue(validate) || parse.GetValue(validatorFault) != Kumo.Provider.Verification.ValidatorBehavior.Honest,
                 ValidatorBehavior = parse.GetValue(validatorFault),
@@ -335,6 +342,10 @@ public static class ProviderCommands
 
         return prices;
     }
+
+    /// <summary>--max-replication-fee in percent (0..100) as basis points.</summary>
+    private static int ParseFee(double percent) =>
+        percent is >= 0 and <= 100 ? (int)Math.Round(percent * 100) : throw new CliException($"--max-replication-fee {percent}% is outside 0..100", ExitCodes.Usage);
 
     private static long ToMicros(decimal kumo)
     {

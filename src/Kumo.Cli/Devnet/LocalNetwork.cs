@@ -21,6 +21,9 @@ public sealed record LocalNetworkOptions
     /// </summary>
     public IReadOnlyList<string> ValidatorFaults { get; init; } = [];
 
+    /// <summary>More <c>kumo provider start</c> arguments per provider index (tests: <c>--max-replication-fee</c>, say).</summary>
+    public IReadOnlyList<IReadOnlyList<string>> ProviderArgs { get; init; } = [];
+
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(6);
@@ -191,6 +194,11 @@ public sealed class LocalNetwork : IAsyncDisposable
         if (index < Options.ValidatorFaults.Count && Options.ValidatorFaults[index].Length > 0)
         {
             args.AddRange(["--validator-fault", Options.ValidatorFaults[index]]);
+        }
+
+        if (index < Options.ProviderArgs.Count)
+        {
+            args.AddRange(Options.ProviderArgs[index]);
         }
 
         KumoProcess process = KumoProcess.Start(name, args, Path.Combine(directory, "agent.log"));
