@@ -34,6 +34,18 @@ public class ExecReplicationTests
         return (await reader.ListExecTrustAsync()).SingleOrDefault(t => t.ProviderId == provider.Id && t.HardwareClass == CpuClass)?.Agreements ?? 0;
     }
 
+    /// <summary>Stores <paramref name="agreements"/> consecutive agreeing results on the CPU class for each provider (the hub reads them from the store).</summary>
+    private static async Task SetTrustAsync(HubFixture hub, long agreements, params FakeProvider[] providers)
+    {
+        await using IHubTransaction tx = await Store(hub).BeginAsync(CancellationToken.None);
+        foreach (FakeProvider p in providers)
+        {
+            await tx.UpsertExecTrustAsync(new ExecTrustRecord(p.Id, CpuClass, agreements, 0));
+        }
+
+        await tx.CommitAsync();
+    }
+
     private static async Task<ReputationRecord?> ReputationAsync(HubFixture hub, FakeProvider provider)
     {
         await using IHubReader reader = await Store(hub).OpenReaderAsync(CancellationToken.None);
@@ -210,12 +222,7 @@ public class ExecReplicationTests
         Assert.Equal(0, Assert.Single((await hub.Client.GetJobAsync(alone)).Leases).ReplicationFeeBps);
 
         await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two");
-        await using (IHubTransaction tx = await Store(hub).BeginAsync(CancellationToken.None))
-        {
-            await tx.UpsertExecTrustAsync(new ExecTrustRecord(one.Id, CpuClass, 15, 0));
-            await tx.UpsertExecTrustAsync(new ExecTrustRecord(two.Id, CpuClass, 15, 0));
-            await tx.CommitAsync();
-        }
+        await SetTrustAsync(hub, 15, one, two);
 
         (string trusted, _) = await RunJobAsync(hub, tenant, [one, two], _ => SomeCid("trusted"));
         JobView job = await hub.Client.GetJobAsync(trusted);
@@ -297,15 +304,7 @@ public class ExecReplicationTests
         FakeProvider[] providers = [one, two, three];
 
         // Each has some history (below the trust threshold, so the job is surely replicated); the hub restores it from the store.
-        await using (IHubTransaction tx = await Store(hub).BeginAsync(CancellationToken.None))
-        {
-            foreach (FakeProvider p in providers)
-            {
-                await tx.UpsertExecTrustAsync(new ExecTrustRecord(p.Id, CpuClass, 5, 0));
-            }
-
-            await tx.CommitAsync();
-        }
+        await SetTrustAsync(hub, 5, providers);
 
         string honest = SomeCid("the right answer"), wrong = SomeCid("a cheap guess");
         FakeProvider? liar = null;
@@ -459,13 +458,7 @@ public class ExecReplicationTests
         await using FakeProvider one = await FakeProvider.JoinAsync(hub, "one", FakeProvider.Inventory(cores: 1));
         await using FakeProvider two = await FakeProvider.JoinAsync(hub, "two", FakeProvider.Inventory(cores: 1));
         FakeProvider[] providers = [one, two];
-        await using (IHubTransaction tx = await hub.Services.GetRequiredService<IHubStore>().BeginAsync(CancellationToken.None))
-        {
-            // Both trusted on the class (10 agreements): their jobs are replicated with probability 1/10.
-            await tx.UpsertExecTrustAsync(new ExecTrustRecord(one.Id, CpuClass, 10, 0));
-            await tx.UpsertExecTrustAsync(new ExecTrustRecord(two.Id, CpuClass, 10, 0));
-            await tx.CommitAsync();
-        }
+        await SetTrustAsync(hub, 10, one, two); // both trusted on the class: their jobs are replicated with probability 1/10
 
         // A stream whose first draw replicates (< 0.1) and whose next ones would not.
         ulong seed = 0;
