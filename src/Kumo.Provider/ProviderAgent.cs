@@ -448,7 +448,7 @@ public sealed class ProviderAgent : IAsyncDisposable
         }
 
         var runner = new LeaseRunner(offer, spec, gpus, _sandbox, _hub, _signer, _channel, _time, _logger,
-            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories, _runtime, _retained);
+            Path.Combine(_options.DataDirectory, "leases"), _options.KeepLeaseDirectories, _runtime, _retained, _options.WrongExecOutputs);
         lock (_capacityLock)
         {
             string? over = CapacityProblem(offer.Allocation, offer.BidId);

@@ -75,6 +75,12 @@ public sealed record ProviderAgentOptions
     public Verification.ValidatorBehavior ValidatorBehavior { get; init; } = Verification.ValidatorBehavior.Honest;
 
     /// <summary>
+    /// Fault injection for tests: when true, the agent changes every output file of an <c>exec</c> lease before it uploads
+    /// it (a provider returning wrong outputs), which adaptive replication must catch (docs/REPLICATION.md).
+    /// </summary>
+    public bool WrongExecOutputs { get; init; }
+
+    /// <summary>
     /// The largest replication fee this agent signs, in basis points of its pay (10,000, the default: any). An exec
     /// lease offered with more is turned down, naming the limit; a provider on probation is offered 10,000, so a lower
     /// limit keeps it off exec work until then (docs/REPLICATION.md, "Who pays for a replica").

@@ -325,7 +325,13 @@ public class ExecReplicationTests
         Assert.Equal("validators_paid", job.Events[^1].Kind); // both replicas' outputs stood
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(job.Events[^1].Detail, "for replica lease").Count);
         Assert.Contains($"on {primary.Id} was outvoted", verdict.Detail, StringComparison.Ordinal);
-        Assert.Contains($"out/result.txt = {honest}", verdict.Detail, StringComparison.Ordinal); // where the tenant finds the right outputs
+        Assert.Contains($"The job's outputs are now the majority's, as replica lease", verdict.Detail, StringComparison.Ordinal);
+        Assert.Contains($"out/result.txt = {honest}", verdict.Detail, StringComparison.Ordinal);
+        Assert.Contains($"the outvoted ones were out/result.txt = {wrong}", verdict.Detail, StringComparison.Ordinal);
+
+        // The tenant paid for one right run: it gets the majority's outputs, not the outvoted ones; the liar's signed result keeps them.
+        Assert.Equal([new OutputFile("out/result.txt", honest, 6)], job.Outputs);
+        Assert.Contains(wrong, (await LeasesAsync(hub, jobId)).Single(l => l.ReplicaOf is null).ResultEnvelope, StringComparison.Ordinal);
 
         Assert.Equal(0, await TrustAsync(hub, primary));
         Assert.Equal(6, await TrustAsync(hub, second));

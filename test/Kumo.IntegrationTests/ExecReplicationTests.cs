@@ -78,3 +78,46 @@ public class ReplicationFeeLimitTests(FeeLimitedDevnet devnet) : IClassFixture<F
         await devnet.Client.CancelJobAsync(devnet.Tenant, accepted.JobId);
     }
 }
+
+/// <summary>
+/// Three agents of one class; the first is the cheapest, so the auction gives it the job, and it changes every output
+/// of an exec lease before uploading it (fault injection).
+/// </summary>
+public sealed class LyingExecDevnet : DevnetFixture
+{
+    protected override Kumo.Cli.Devnet.LocalNetworkOptions Options => base.Options with
+    {
+        Providers = 3,
+        SimulatedGpus = [],
+        ProviderArgs = [["--exec-fault-wrong-outputs", "--price-cpu", "0.001"]],
+    };
+}
+
+/// <summary>A job provider returning wrong outputs, on real agents: outvoted by two others, and the tenant gets the right files.</summary>
+public class LyingExecProviderTests(LyingExecDevnet devnet) : IClassFixture<LyingExecDevnet>
+{
+    [Fact]
+    public async Task A_job_provider_returning_wrong_outputs_is_outvoted_and_the_tenant_gets_the_majoritys_outputs()
+    {
+        string spec = devnet.Spec("lied-about", DevnetFixture.ExecSpec("lied-about", "mkdir -p out && echo 42 > out/answer.txt", extra: "  outputs: [\"out/*\"]"));
+        (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
+
+        JobView job = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId),
+            j => j.Events.Any(e => e.Kind.StartsWith("verif", StringComparison.Ordinal)), "the replication verdict", seconds: 90);
+
+        JobEvent verdict = Assert.Single(job.Events, e => e.Kind.StartsWith("verif", StringComparison.Ordinal));
+        Assert.True(verdict.Kind == "verification_failed", $"{verdict.Kind}: {verdict.Detail}");
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Contains(job.Events, e => e.Kind == "replication_disagreed");
+        Assert.Equal(3, job.Leases.Select(l => l.ProviderId).Distinct().Count()); // the job's run, a replica and a tie-breaker
+        Assert.Contains($"on {job.Leases[0].ProviderId} was outvoted", verdict.Detail, StringComparison.Ordinal);
+        Assert.Contains("The job's outputs are now the majority's", verdict.Detail, StringComparison.Ordinal);
+
+        // What the tenant downloads is the right answer, not the lying provider's.
+        OutputFile output = Assert.Single(job.Outputs);
+        Assert.Equal("out/answer.txt", output.Path);
+        string downloaded = Path.Combine(devnet.Directory, "answer-" + accepted.JobId);
+        await devnet.Client.DownloadAsync(output.Cid, downloaded);
+        Assert.Equal("42\n", await File.ReadAllTextAsync(downloaded));
+    }
+}

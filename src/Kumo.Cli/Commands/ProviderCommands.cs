@@ -50,10 +50,15 @@ public static class ProviderCommands
             DefaultValueFactory = _ => Kumo.Provider.Verification.ValidatorBehavior.Honest,
             Hidden = true,
         };
+        var execFault = new Option<bool>("--exec-fault-wrong-outputs")
+        {
+            Description = "Testing only: change every output file of an exec lease before uploading it, as a cheat would — adaptive replication outvotes such a provider",
+            Hidden = true,
+        };
         var sandboxUid = new Option<int?>("--sandbox-uid") { Description = "Host user that workloads run as when the agent runs as root [default 65534 (nobody)]; -1 keeps root (not recommended)" };
 
         var start = new Command("start", "Detect this machine's hardware, join the hub and run leases in a bubblewrap sandbox until interrupted");
-        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, maxFee, bond, faucet, validate, validatorFault, sandboxUid, ParentWatch.ParentPid })
+        foreach (Option option in new Option[] { data, name, simulate, priceGpu, priceModel, priceCpu, priceMemory, priceDisk, floor, script, region, zone, tier, address, probeAddress, keep, maxFee, bond, faucet, validate, validatorFault, execFault, sandboxUid, ParentWatch.ParentPid })
         {
             start.Options.Add(option);
         }
@@ -129,6 +134,7 @@ public static class ProviderCommands
                 EnsureStake = parse.GetValue(bond),
                 Validate = parse.GetValue(validate) || parse.GetValue(validatorFault) != Kumo.Provider.Verification.ValidatorBehavior.Honest,
                 ValidatorBehavior = parse.GetValue(validatorFault),
+                WrongExecOutputs = parse.GetValue(execFault),
                 UseFaucet = parse.GetValue(faucet),
             };
             await using var agent = new ProviderAgent(options, sandbox, TimeProvider.System, loggers);

@@ -185,6 +185,9 @@ public interface IHubTransaction : IHubReader
 
     Task InsertOutputsAsync(IReadOnlyList<OutputRecord> outputs);
 
+    /// <summary>Makes <paramref name="outputs"/> the job's whole set of outputs, dropping those it had.</summary>
+    Task ReplaceOutputsAsync(string jobId, IReadOnlyList<OutputRecord> outputs);
+
     Task InsertContentAsync(ContentRecord content);
 
     Task InsertUploadAsync(UploadRecord upload);

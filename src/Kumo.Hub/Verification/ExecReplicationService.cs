@@ -26,7 +26,8 @@ namespace Kumo.Hub.Verification;
 /// lease at no price to the job (<see cref="LeaseCoordinator.OfferReplicaAsync"/>) to another connected provider of the class; the
 /// output manifests (path → CID, from each provider's signed result) are compared. Agreement: <c>verified</c>, both
 /// gain trust. Disagreement: a third provider of the class breaks the tie — the majority stands, the odd one out is
-/// marked wrong (<c>verification_failed</c> when it was the job's own provider), loses its trust and takes a reputation
+/// marked wrong (<c>verification_failed</c> when it was the job's own provider, whose outputs are then replaced by the
+/// majority's), loses its trust and takes a reputation
 /// failure; the majority are not penalised, and each replica among them is paid what the job paid for its work, from
 /// the replication pool that the checked providers' replication fees fill (<see cref="ReplicationFees"/>,
 /// <see cref="PayReplicasAsync"/>). Nobody is slashed: a program may be non-deterministic, so being outvoted
@@ -256,10 +257,16 @@ public sealed class ExecReplicationService(
             "its trust is reset and its reputation records a failure (no slash: an exec program may be non-deterministic)";
         if (odd.Lease.Id == primary.Id)
         {
-            string accepted = string.Join(", ", majority[0].Outputs.Select(o => $"{o.Path} = {o.Cid}"));
+            // The tenant paid for one right run and two providers produced it: the majority's outputs become the job's,
+            // in the verdict's own transaction. The outvoted ones stay named here and in the lease's signed result.
+            Result stood = majority[0];
+            string accepted = string.Join(", ", stood.Outputs.Select(o => $"{o.Path} = {o.Cid}"));
+            string rejected = string.Join(", ", odd.Outputs.Select(o => $"{o.Path} = {o.Cid}"));
             await ConcludeAsync(job.Id, "verification_failed",
-                $"exec replication: the job's outputs are not the majority's: {outvoted}. The majority's outputs: {accepted}", trust, cancellationToken,
-                wrong: odd.Lease.ProviderId);
+                $"exec replication: the job's outputs are not the majority's: {outvoted}. The job's outputs are now the majority's, as replica lease " +
+                $"{stood.Lease.Id} on {stood.Lease.ProviderId} produced them: {accepted} (the outvoted ones were {(rejected.Length == 0 ? "none" : rejected)})",
+                trust, cancellationToken, wrong: odd.Lease.ProviderId,
+                outputs: [.. stood.Outputs.Select(o => new OutputRecord(job.Id, o.Path, o.Cid, o.Size))]);
         }
         else
         {
@@ -420,9 +427,12 @@ public sealed class ExecReplicationService(
             returned > 0 ? $"{detail}; the {returned} µKUMO its provider paid in replication fees went back to it" : detail, [], cancellationToken);
     }
 
-    /// <summary>Ends a check: the concluding event, the trust counters, and a reputation failure for <paramref name="wrong"/>, in one transaction.</summary>
+    /// <summary>
+    /// Ends a check: the concluding event, the trust counters, a reputation failure for <paramref name="wrong"/> and, when
+    /// the job's own outputs were outvoted, the majority's <paramref name="outputs"/> in their place — in one transaction.
+    /// </summary>
     private async Task ConcludeAsync(string jobId, string kind, string detail, IReadOnlyList<ExecTrustRecord> trust, CancellationToken cancellationToken,
-        string? wrong = null)
+        string? wrong = null, IReadOnlyList<OutputRecord>? outputs = null)
     {
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using (IHubTransaction tx = await store.BeginAsync(cancellationToken))
@@ -435,6 +445,11 @@ public sealed class ExecReplicationService(
             if (wrong is not null)
             {
                 await reputation.RecordInAsync(tx, wrong, success: false, now);
+            }
+
+            if (outputs is not null)
+            {
+                await tx.ReplaceOutputsAsync(jobId, outputs);
             }
 
             await tx.AddJobEventAsync(new JobEventRecord(jobId, now, kind, detail));

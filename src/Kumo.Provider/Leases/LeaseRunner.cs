@@ -35,6 +35,7 @@ internal sealed class LeaseRunner
     private readonly bool _keepDirectory;
     private readonly BuiltInRuntime? _runtime;
     private readonly RetainedStates? _retained;
+    private readonly bool _wrongOutputs;
     private readonly CancellationTokenSource _cancel = new();
     private long _nextLogSeq;
     private ISandboxedProcess? _process;
@@ -42,8 +43,9 @@ internal sealed class LeaseRunner
 
     public LeaseRunner(LeaseOffer offer, JobSpec spec, IReadOnlyList<GpuDevice> gpus, ISandbox sandbox, HubClient hub, RequestSigner signer,
         HubChannel channel, TimeProvider time, ILogger logger, string leasesDirectory, bool keepDirectory, BuiltInRuntime? runtime = null,
-        RetainedStates? retained = null)
+        RetainedStates? retained = null, bool wrongOutputs = false)
     {
+        _wrongOutputs = wrongOutputs && spec.Workload.Exec is not null;
         _runtime = runtime;
         _retained = retained;
         _offer = offer;
@@ -452,6 +454,12 @@ internal sealed class LeaseRunner
             {
                 SystemLine($"[kumo] more than {MaxOutputs} output files match; the rest are not uploaded");
                 break;
+            }
+
+            if (_wrongOutputs)
+            {
+                // Fault injection (ProviderAgentOptions.WrongExecOutputs): a cheap guess in place of the work's result.
+                await File.AppendAllTextAsync(file, "\n(a wrong answer)\n", ct);
             }
 
             ContentManifest manifest = await _hub.UploadFileAsync(_signer, file, progress: null, ct);

@@ -291,6 +291,17 @@ internal sealed class SqliteHubSession(SqliteConnection connection, SqliteTransa
     public Task InsertOutputsAsync(IReadOnlyList<OutputRecord> outputs) => Execute(
         "INSERT INTO job_outputs(job_id, path, cid, size) VALUES (@JobId, @Path, @Cid, @Size)", outputs);
 
+    public async Task ReplaceOutputsAsync(string jobId, IReadOnlyList<OutputRecord> outputs)
+    {
+        if (outputs.Any(o => o.JobId != jobId))
+        {
+            throw new ArgumentException($"every output must belong to job {jobId}", nameof(outputs));
+        }
+
+        await Execute("DELETE FROM job_outputs WHERE job_id = @jobId", new { jobId });
+        await InsertOutputsAsync(outputs);
+    }
+
     public Task InsertContentAsync(ContentRecord content) => Execute(
         "INSERT INTO content(cid, size, stored_at) VALUES (@Cid, @Size, @StoredAt) ON CONFLICT(cid) DO NOTHING", content);
 
