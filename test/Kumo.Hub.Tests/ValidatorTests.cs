@@ -432,6 +432,40 @@ public class ValidatorTests
         Assert.Equal("slashed", (await StoredStandingAsync(hub, lazy.Id))!.Status);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_validator_that_answers_a_canary_right_is_paid_for_it_like_a_check_of_real_work(bool canaryAnswer)
+    {
+        await using HubFixture hub = await HubFixture.StartAsync();
+        await using FakeProvider trainer = await JoinBondedAsync(hub, "trainer");
+        (string first, _) = await TrainForAsync(hub, trainer, Publish.Honestly, billed: TimeSpan.FromMinutes(4)); // a job that costs something
+        await VerifyEverythingAsync(hub); // no validators yet: the hub checks (unpaid), and the segments become known answers
+        long pool = hub.Ledger.Read(s => s.Balance(Kumo.Ledger.LedgerAddress.FeePool));
+        Assert.True(pool > 0, "the job's network fee is in the pool");
+
+        // Every assignment a canary, with a right claim (to approve) or a made-up root (to reject).
+        hub.Services.GetRequiredService<ValidatorDispatch>().SetCanaryRates(1, 1, canaryAnswer);
+        await using FakeParticipant validator = await FakeParticipant.JoinAsync(hub, "validator", Behavior.Honest);
+        long before = (await AccountAsync(hub, validator.Id)).Balance;
+        await TrainAsync(hub, trainer, Publish.Honestly);
+        await VerifyEverythingAsync(hub);
+
+        // The canaries were made from the first job's checked segments: the validator is paid as for checking that job —
+        // its share (2.5% a one-step check) of what the job paid, from the fee pool, which holds the job's 2% fee: the
+        // first canary takes it all and later ones find it empty. The ledger sees an ordinary reward on its signed report.
+        JobView known = await Eventually.UntilAsync(() => hub.Client.GetJobAsync(first),
+            j => j.Events.Any(e => e.Kind == "validators_paid" && e.Detail.Contains("µKUMO for a known-answer check", StringComparison.Ordinal)), "the canary's pay");
+        Assert.Contains(known.Events, e => e.Detail.StartsWith(
+            $"from the network fee pool: {validator.Id} {pool} µKUMO for a known-answer check (canary) of segment ", StringComparison.Ordinal));
+        Assert.Equal(pool, hub.Ledger.Read(s => s.ValidationRewards(first).Where(r => r.Validator.Value == validator.Id).Sum(r => r.Amount)));
+        Assert.Equal(before + pool, (await AccountAsync(hub, validator.Id)).Balance);
+        Assert.Equal(100 * K, (await AccountAsync(hub, validator.Id)).Bonded); // right answers: nothing taken
+        using var source = new Kumo.Hub.Storage.Sqlite.SqliteLedgerSource(Path.Combine(hub.Options.DataDirectory, "hub.db"));
+        Kumo.Ledger.Audit.AuditReport audit = new Kumo.Ledger.Audit.Auditor().Run(source);
+        Assert.True(audit.Ok, audit.ToString()); // the audit replays the canary's reward
+    }
+
     [Fact]
     public async Task A_validators_standing_is_kept_in_the_store_so_a_restarted_hub_neither_resets_its_probation_nor_forgets_a_drop()
     {

@@ -445,7 +445,7 @@ public sealed class ResultVerifier(
 
         foreach (Judgement j in judgements)
         {
-            Remember(new KnownAnswer(j.Task, provider, j.Task.Segment!.ClaimedRoot));
+            Remember(new KnownAnswer(j.Task, provider, j.Task.Segment!.ClaimedRoot, Steps(j.Task) / (double)trained));
         }
 
         // What checking cost next to the work: the steps re-executed, out of the steps this run trained.
@@ -546,7 +546,7 @@ public sealed class ResultVerifier(
         await PayValidatorsAsync(job, [(judgement, indices.Count / (double)Math.Max(1, total))], cancellationToken);
         if (judgement.ProviderRight)
         {
-            Remember(new KnownAnswer(task, lease.ProviderId, task.Inference!.OutputCid, promptChars));
+            Remember(new KnownAnswer(task, lease.ProviderId, task.Inference!.OutputCid, indices.Count / (double)Math.Max(1, total), promptChars));
             await EventAsync(job.Id, "verified", $"inference check by {judgement.CheckedBy}: {judgement.Detail}");
         }
         else if (judgement.Unreadable)
@@ -602,7 +602,11 @@ public sealed class ResultVerifier(
     /// end root, or an inference sample and the output it was recomputed from (<paramref name="PromptChars"/>: where a
     /// generation's own characters begin).
     /// </summary>
-    private sealed record KnownAnswer(ValidationTask Task, string Provider, string Truth, int PromptChars = 0);
+    /// <summary>
+    /// A checked piece of work that canaries are made from: its task, the provider whose answer two parties established,
+    /// that answer, and the share of its job's work that checking it re-does (what a validator is paid for it).
+    /// </summary>
+    private sealed record KnownAnswer(ValidationTask Task, string Provider, string Truth, double Share, int PromptChars = 0);
 
     private ValidationTask NewTask(JobRecord job, SegmentCheckRequest? segment, InferenceCheckRequest? inference) =>
         new($"vt-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}", job.Id, job.SpecJson,
@@ -790,6 +794,7 @@ public sealed class ResultVerifier(
                 if (report.Approves == expectsApproval)
                 {
                     logger.LogDebug("validator {Validator} passed canary {Task}", assignment.Validator, canary.TaskId);
+                    await PayCanaryAsync(known, canary, signed);
                     return;
                 }
 
@@ -811,6 +816,28 @@ public sealed class ResultVerifier(
                 validators.Withdraw(assignment);
             }
         });
+    }
+
+    /// <summary>
+    /// Pays a validator that answered a canary right as it would be paid for the same check of real work: from the network
+    /// fee pool, the share of the known job's work it re-did, within that job's cap for checks
+    /// (<see cref="RefereeService.RewardValidatorAsync"/>; the ledger sees an ordinary validation reward of that job, on
+    /// the validator's signed report). A canary it is not paid for would be work that only costs it — and, where only
+    /// canaries go unpaid, a way to tell them apart afterwards. The known job gets a <c>validators_paid</c> event.
+    /// </summary>
+    private async Task PayCanaryAsync(KnownAnswer known, ValidationTask canary, SignedEnvelope report)
+    {
+        if (!referee.PaysValidators)
+        {
+            return;
+        }
+
+        string subject = canary.Segment is { } segment ? ValidationWork.SegmentSubject(segment) : $"{canary.Inference!.Indices.Count} sampled {canary.Inference.Unit}";
+        (long paid, string? why) = await referee.RewardValidatorAsync(report, canary.JobId, known.Share, CancellationToken.None);
+        await EventAsync(canary.JobId, "validators_paid", paid > 0
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"from the network fee pool: {report.Signer} {paid} µKUMO for a known-answer check (canary) of {subject} ({known.Share * 100:0.##}% of the job's work)")
+            : $"from the network fee pool: {report.Signer} nothing for a known-answer check (canary) of {subject}: {why}");
     }
 
     /// <summary>The canary task made from <paramref name="known"/>, and its claim in words.</summary>

@@ -19,6 +19,7 @@ namespace Kumo.Hub.Tests.Support;
 /// </summary>
 public sealed class FakeProvider : IAsyncDisposable
 {
+    private readonly TimeProvider _clock;
     private readonly ClientWebSocket _socket;
     private readonly Channel<ChannelMessage> _inbox = Channel.CreateUnbounded<ChannelMessage>();
     private readonly CancellationTokenSource _stop = new();
@@ -28,8 +29,9 @@ public sealed class FakeProvider : IAsyncDisposable
     private long _heartbeats;
     private int _stateReveals;
 
-    private FakeProvider(RequestSigner signer, ClientWebSocket socket, string name, ProviderRegistration registration, bool autoBid)
+    private FakeProvider(RequestSigner signer, ClientWebSocket socket, string name, ProviderRegistration registration, bool autoBid, TimeProvider clock)
     {
+        _clock = clock;
         Signer = signer;
         _socket = socket;
         Name = name;
@@ -97,7 +99,7 @@ public sealed class FakeProvider : IAsyncDisposable
             signer.Sign(MessageTypes.ChannelHello, new ChannelHello(nonce))), CancellationToken.None);
         ChannelMessage welcome = (await ChannelFraming.ReceiveAsync(socket, CancellationToken.None))!;
         Assert.True(welcome.Type == ChannelMessageTypes.Welcome, $"expected a welcome, got {welcome.Type}: {welcome.Body}");
-        return new FakeProvider(signer, socket, name, registered, autoBid);
+        return new FakeProvider(signer, socket, name, registered, autoBid, hub.Clock);
     }
 
     /// <summary>The next message of any type, or null when none arrives within <paramref name="timeout"/>.</summary>
@@ -259,7 +261,7 @@ public sealed class FakeProvider : IAsyncDisposable
         var used = held.SelectMany(a => a.GpuUuids).ToHashSet(StringComparer.Ordinal);
         var free = new FreeCapacity(self.CpuMillicores - held.Sum(a => a.CpuMillicores), self.MemoryBytes - held.Sum(a => a.MemoryBytes),
             self.DiskBytes - held.Sum(a => a.DiskBytes), self.Gpus.Select(g => g.Uuid).Where(u => !used.Contains(u)).ToHashSet(StringComparer.Ordinal));
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long now = _clock.GetUtcNow().ToUnixTimeMilliseconds(); // the hub's clock: a test that moves it must not expire the fake's bids
         Bid? quote = BidEngine.Quote(self, order, new LocalMarketView(Id, free, request.MarketPrices), now, request.BidTtlMs,
             "b-" + Guid.NewGuid().ToString("N")[..12]);
         if (quote is null)
