@@ -31,8 +31,8 @@ public enum AnswerOutcome
 /// <list type="bullet">
 /// <item>Selection is uniformly random among active validators, never the provider whose work it is, and never a
 /// party already assigned to the same segment — so a replacement or second opinion is always somebody else.</item>
-/// <item>About 1% of assignments are canaries: tasks whose answer the hub knows, half of them right claims and half
-/// wrong ones, indistinguishable from real work. Approving a wrong canary (approving without computing) or
+/// <item>About 1% of assignments are canaries: tasks whose answer the hub knows, a quarter of them right claims and
+/// three quarters wrong ones (<see cref="WrongClaimShare"/>), indistinguishable from real work. Approving a wrong canary (approving without computing) or
 /// rejecting a right one (accusing without cause) forfeits the bond. A validator's first
 /// <see cref="ProbationAssignments"/> assignments carry canaries at <see cref="ProbationCanaryRate"/>, because a
 /// lazy newcomer would otherwise do hundreds of assignments before its first canary.</item>
@@ -69,8 +69,17 @@ public sealed class ValidatorPool
 
     public TimeSpan Deadline { get; }
 
-    /// <summary>Tests: the right answer of every canary (true: the claim is right, to be approved); null: a fair coin.</summary>
+    /// <summary>Tests: the right answer of every canary (true: the claim is right, to be approved); null: drawn, wrong with <see cref="WrongClaimShare"/>.</summary>
     public bool? CanaryAnswer { get; init; }
+
+    /// <summary>
+    /// The share of canaries whose claim is wrong (must be rejected): 0.75. Laziness that approves without computing is
+    /// caught only by a wrong claim; one that rejects without computing is caught by a right claim, and also by the
+    /// refereed dispute that every rejection of real work opens. So most canaries are wrong claims: during probation a
+    /// validator that approves everything meets one in 0.25 × 0.75 of its assignments, and is caught within its 40
+    /// with probability 1 − (1 − 0.1875)^40 ≈ 0.9998 (with half of them wrong: 1 − 0.875^40 ≈ 0.995).
+    /// </summary>
+    public const double WrongClaimShare = 0.75;
 
     /// <summary>Reputation lost per missed deadline, and the floor below which a validator leaves the pool.</summary>
     public const double MissPenalty = 0.2, MinReputation = 0.1;
@@ -151,7 +160,7 @@ public sealed class ValidatorPool
         ValidatorState state = _validators[chosen];
         double rate = state.Assignments < ProbationAssignments ? ProbationCanaryRate : CanaryRate;
         bool canary = random.NextFloat() < rate;
-        bool expectsApproval = canary && (CanaryAnswer ?? random.NextUInt32() % 2 == 0);
+        bool expectsApproval = canary && (CanaryAnswer ?? random.NextFloat() >= WrongClaimShare);
         state.Assignments++;
         if (!canary)
         {

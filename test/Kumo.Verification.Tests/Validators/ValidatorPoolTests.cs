@@ -52,6 +52,44 @@ public class ValidatorPoolTests
     }
 
     [Fact]
+    public void Three_canaries_in_four_carry_a_wrong_claim_so_approving_everything_is_caught_within_probation()
+    {
+        ValidatorPool pool = Pool(canaryRate: 1.0, probationRate: 1.0, validators: ["v1", "v2"]);
+        var random = new Philox(11, 0, 0);
+        int wrong = 0;
+        const int n = 8_000;
+        for (int i = 0; i < n; i++)
+        {
+            ValidatorAssignment a = pool.Assign($"p/{i}", "p", Now, random)!;
+            wrong += a.CanaryExpectsApproval ? 0 : 1;
+            pool.Answer(a.Id, a.CanaryExpectsApproval, Now);
+        }
+
+        Assert.InRange(wrong / (double)n, 0.73, 0.77);
+
+        // A validator that approves everything, at the default rates, over its 40 probation assignments: caught in
+        // (nearly) every run; the bound in WrongClaimShare's remarks is 1 − 0.8125^40 ≈ 0.9998.
+        int caught = 0;
+        for (int run = 0; run < 200; run++)
+        {
+            var fresh = new ValidatorPool();
+            fresh.Register("lazy", 1_000_000);
+            var draws = new Philox((ulong)run, 1, 0);
+            for (int i = 0; i < fresh.ProbationAssignments; i++)
+            {
+                ValidatorAssignment a = fresh.Assign($"p/{i}", "p", Now, draws)!;
+                if (fresh.Answer(a.Id, approves: true, Now) == AnswerOutcome.Slashed)
+                {
+                    caught++;
+                    break;
+                }
+            }
+        }
+
+        Assert.True(caught >= 198, $"caught in {caught} of 200 runs");
+    }
+
+    [Fact]
     public void Approving_a_wrong_canary_or_rejecting_a_right_one_is_slashed_answering_right_is_rewarded()
     {
         ValidatorPool pool = Pool(canaryRate: 1.0, probationRate: 1.0, validators: ["v1", "v2"]);
