@@ -99,12 +99,18 @@ public class LyingExecProviderTests(LyingExecDevnet devnet) : IClassFixture<Lyin
     [Fact]
     public async Task A_job_provider_returning_wrong_outputs_is_outvoted_and_the_tenant_gets_the_majoritys_outputs()
     {
+        // Only providers whose hardware proof passed are asked to bid: wait for all three, so that the cheapest is asked.
+        IReadOnlyList<ProviderView> providers = await Eventually.Until(() => devnet.Client.ListProvidersAsync(),
+            ps => ps.Count == 3 && ps.All(p => p.HardwareProof == "passed" && p.Status == ProviderStatus.Online), "three proven providers", seconds: 60);
+        string liar = providers.Single(p => p.Name == "devnet-1").Id.Value;
+
         string spec = devnet.Spec("lied-about", DevnetFixture.ExecSpec("lied-about", "mkdir -p out && echo 42 > out/answer.txt", extra: "  outputs: [\"out/*\"]"));
         (JobAccepted accepted, _) = await new JobSubmitter(devnet.Client, devnet.Tenant).SubmitAsync(spec, null, CancellationToken.None);
 
         JobView job = await Eventually.Until(() => devnet.Client.GetJobAsync(accepted.JobId),
             j => j.Events.Any(e => e.Kind.StartsWith("verif", StringComparison.Ordinal)), "the replication verdict", seconds: 90);
 
+        Assert.True(job.Leases[0].ProviderId.Value == liar, $"the auction gave the job to {job.Leases[0].ProviderName}, not the cheapest (devnet-1)");
         JobEvent verdict = Assert.Single(job.Events, e => e.Kind.StartsWith("verif", StringComparison.Ordinal));
         Assert.True(verdict.Kind == "verification_failed", $"{verdict.Kind}: {verdict.Detail}");
         Assert.Equal(JobState.Succeeded, job.State);
