@@ -600,11 +600,8 @@ public sealed class ResultVerifier(
     /// <summary>
     /// Checked work whose right answer is known (two parties agreed on it), the material of canaries: a segment and its
     /// end root, or an inference sample and the output it was recomputed from (<paramref name="PromptChars"/>: where a
-    /// generation's own characters begin).
-    /// </summary>
-    /// <summary>
-    /// A checked piece of work that canaries are made from: its task, the provider whose answer two parties established,
-    /// that answer, and the share of its job's work that checking it re-does (what a validator is paid for it).
+    /// generation's own characters begin). <paramref name="Share"/> is the part of its job's work that checking it
+    /// re-does: what a validator that answers its canary right is paid for.
     /// </summary>
     private sealed record KnownAnswer(ValidationTask Task, string Provider, string Truth, double Share, int PromptChars = 0);
 
